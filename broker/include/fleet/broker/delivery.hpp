@@ -1,0 +1,57 @@
+// One delivery of a message to a consumer. Exactly one settling call (ack, retry_after, terminate)
+// should be made; in_progress may be called any number of times before it. A Delivery that is
+// destroyed unsettled is redelivered by the broker after the consumer's ack wait.
+// Thread-safety: a Delivery may be settled from any thread, but not from two at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "fleet/broker/message.hpp"
+#include "fleet/error.hpp"
+
+namespace fleet::broker {
+
+class Delivery {
+ public:
+  // Transport-specific settle operations.
+  class Handle {
+   public:
+    virtual ~Handle() = default;
+    virtual Status ack() = 0;
+    virtual Status retry_after(std::chrono::milliseconds delay) = 0;
+    virtual Status in_progress() = 0;
+    virtual Status terminate() = 0;
+  };
+
+  Delivery(Message message, std::uint64_t attempt, std::uint64_t sequence,
+           std::unique_ptr<Handle> handle)
+      : message_(std::move(message)),
+        attempt_(attempt),
+        sequence_(sequence),
+        handle_(std::move(handle)) {}
+
+  const Message& message() const { return message_; }
+  // 1 on first delivery; counted by the broker, so it survives worker crashes.
+  std::uint64_t attempt() const { return attempt_; }
+  // Stream sequence (JetStream) or offset (Kafka) of the message.
+  std::uint64_t sequence() const { return sequence_; }
+
+  // Done: never deliver again.
+  Status ack() { return handle_->ack(); }
+  // Failed for now: deliver again, not before `delay` has passed.
+  Status retry_after(std::chrono::milliseconds delay) { return handle_->retry_after(delay); }
+  // Still working: restart the ack-wait clock.
+  Status in_progress() { return handle_->in_progress(); }
+  // Never deliver again, and do not count it as handled.
+  Status terminate() { return handle_->terminate(); }
+
+ private:
+  Message message_;
+  std::uint64_t attempt_;
+  std::uint64_t sequence_;
+  std::unique_ptr<Handle> handle_;
+};
+
+}  // namespace fleet::broker

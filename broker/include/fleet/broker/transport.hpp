@@ -1,0 +1,75 @@
+// Transport: the one interface between fleet and a broker (JetStream, Kafka, memory).
+// Every implementation must pass tests/integration/transport_acceptance.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fleet/broker/config.hpp"
+#include "fleet/broker/delivery.hpp"
+#include "fleet/broker/message.hpp"
+#include "fleet/error.hpp"
+
+namespace fleet::broker {
+
+struct ConsumerInfo {
+  std::string name;
+  std::uint64_t pending = 0;      // not yet delivered
+  std::uint64_t ack_pending = 0;  // delivered, not yet acked
+  std::uint64_t redelivered = 0;  // delivered more than once and not yet acked
+};
+
+struct StreamInfo {
+  std::string name;
+  std::vector<std::string> subjects;
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t first_sequence = 0;
+  std::uint64_t last_sequence = 0;
+  std::vector<ConsumerInfo> consumers;
+};
+
+// A durable pull subscription. Many processes may subscribe to one durable; each message goes
+// to one of them. Not safe for concurrent fetch calls; settle deliveries from any thread.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // Up to `max` deliveries, waiting at most `wait` for the first. An empty vector means nothing
+  // arrived in time (a normal outcome, not an error).
+  virtual Result<std::vector<Delivery>> fetch(std::size_t max, std::chrono::milliseconds wait) = 0;
+};
+
+// Called once per async publish, on a transport thread, with the broker's answer.
+using PublishCallback = std::function<void(const Result<PublishAck>&)>;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Create the stream, or update it to match; safe to call from every process at start-up.
+  virtual Status ensure_stream(const StreamConfig& config) = 0;
+  // Create the durable consumer, or update it to match.
+  virtual Status ensure_consumer(const ConsumerConfig& config) = 0;
+
+  // Publishes and waits for the broker's confirmation.
+  virtual Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) = 0;
+
+  // Publishes without waiting; `done` receives the confirmation or the failure of this one
+  // message. Blocks while the transport's in-flight bound is reached. An error return means the
+  // message was not sent (and `done` is not called).
+  virtual Status publish_async(const Message& message, PublishCallback done) = 0;
+  // Waits until every async publish is confirmed or failed; Errc::timeout if some are still
+  // outstanding after `timeout`.
+  virtual Status flush(std::chrono::milliseconds timeout) = 0;
+
+  virtual Result<std::unique_ptr<Subscription>> subscribe(const ConsumerConfig& config) = 0;
+
+  virtual Result<std::vector<StreamInfo>> streams() = 0;
+};
+
+}  // namespace fleet::broker

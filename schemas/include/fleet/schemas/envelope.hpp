@@ -1,0 +1,58 @@
+// The fleet envelope: metadata travels in broker headers (readable by `nats` CLI and kcat without
+// fleet code), the body is the msgpack encoding of one typed event.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "fleet/error.hpp"
+#include "fleet/headers.hpp"
+
+namespace fleet::schemas {
+
+// Header names. The event id doubles as the broker dedup id (Nats-Msg-Id on JetStream).
+namespace header {
+inline constexpr std::string_view id = "Fleet-Id";
+inline constexpr std::string_view type = "Fleet-Type";
+inline constexpr std::string_view schema_version = "Fleet-Schema-Version";
+inline constexpr std::string_view occurred_at = "Fleet-Occurred-At";  // RFC 3339, UTC, ms
+inline constexpr std::string_view correlation_id = "Fleet-Correlation-Id";
+inline constexpr std::string_view causation_id = "Fleet-Causation-Id";
+inline constexpr std::string_view traceparent = "traceparent";  // W3C Trace Context
+inline constexpr std::string_view ordering_key = "Fleet-Ordering-Key";
+}  // namespace header
+
+struct Metadata {
+  std::string id;                     // unique per event; 32 lowercase hex chars
+  std::string type;                   // e.g. "orders.OrderPlaced"
+  std::uint32_t schema_version = 1;   // version of the body's schema for `type`
+  std::string occurred_at;            // RFC 3339 UTC with milliseconds
+  std::string correlation_id;         // the id of the first event of this conversation
+  std::string causation_id;           // the id of the event that caused this one ("" for roots)
+  std::string traceparent;            // "00-<32 hex trace id>-<16 hex span id>-01"
+  std::string ordering_key;           // events with one key are handled in order ("" = none)
+};
+
+struct Envelope {
+  Metadata meta;
+  std::string body;  // msgpack bytes
+};
+
+// A fresh root event: new id, now, correlation id = id, new trace.
+Metadata new_metadata(std::string type, std::uint32_t schema_version = 1);
+
+// An event caused by `cause`: new id, same correlation id and trace id, causation id = cause.id,
+// new span id, same ordering key unless one is given.
+Metadata follow_up(const Metadata& cause, std::string type, std::uint32_t schema_version = 1);
+
+// 32 lowercase hex characters from a thread-local CSPRNG-seeded generator.
+std::string new_event_id();
+// RFC 3339 UTC timestamp with milliseconds for the current time.
+std::string now_rfc3339();
+
+Headers to_headers(const Metadata& meta);
+// Fails with Errc::decode when id or type is missing or the schema version is not a number.
+Result<Metadata> metadata_from_headers(const Headers& headers);
+
+}  // namespace fleet::schemas
