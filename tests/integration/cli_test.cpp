@@ -1,1 +1,175 @@
+// `fleet publish` and `fleet streams` as a user runs them: a real process against a real
+// nats-server, checked through what lands on the broker.
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "fleet/broker/jetstream.hpp"
+#include "fleet/schemas/codec.hpp"
+#include "fleet/schemas/envelope.hpp"
+#include "fleet/schemas/events/orders.hpp"
+#include "nats_server.hpp"
+#include "process.hpp"
+
+namespace {
+
+using fleet::test::run;
+
+fleet::test::NatsServer& server() {
+  static fleet::test::NatsServer instance;
+  return instance;
+}
+
+std::unique_ptr<fleet::broker::Transport> connect() {
+  auto transport = fleet::broker::jetstream::connect({.url = server().url()});
+  REQUIRE(transport.has_value());
+  return std::move(*transport);
+}
+
+// A stream of its own per test so counts are exact.
+void make_stream(fleet::broker::Transport& transport, const std::string& name,
+                 const std::string& subjects) {
+  REQUIRE(transport.ensure_stream({.name = name, .subjects = {subjects}}).has_value());
+}
+
+std::uint64_t stored(fleet::broker::Transport& transport, const std::string& name) {
+  auto streams = transport.streams();
+  REQUIRE(streams.has_value());
+  for (const auto& s : *streams) {
+    if (s.name == name) return s.messages;
+  }
+  FAIL("stream " << name << " not listed");
+  return 0;
+}
+
+int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+const std::string order_json =
+    R"({"order_id":"o-1","customer_id":"c-1","sku":"sku-1","quantity":2,"amount_cents":1500,"region":"south"})";
+
+}  // namespace
+
+TEST_CASE("fleet publish --data stores one enveloped event the broker acked") {
+  auto transport = connect();
+  make_stream(*transport, "CLI_DATA", "cli.data.>");
+  auto result = run({FLEET_CLI, "publish", "--nats", server().url(), "--subject", "cli.data.x",
+                     "--type", "orders.OrderPlaced", "--key", "o-1", "--data", order_json});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("published 1, acked 1, failed 0") != std::string::npos);
+
+  fleet::broker::ConsumerConfig consumer{
+      .stream = "CLI_DATA", .durable = "reader", .filter_subject = "cli.data.>"};
+  REQUIRE(transport->ensure_consumer(consumer).has_value());
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE(subscription.has_value());
+  auto batch = (*subscription)->fetch(10, std::chrono::seconds(2));
+  REQUIRE(batch.has_value());
+  REQUIRE(batch->size() == 1);
+  const auto& message = batch->front().message();
+  auto meta = fleet::schemas::metadata_from_headers(message.headers);
+  REQUIRE(meta.has_value());
+  CHECK(meta->type == "orders.OrderPlaced");
+  CHECK(meta->ordering_key == "o-1");
+  CHECK(message.dedup_id == meta->id);
+  auto order = fleet::schemas::decode<fleet::schemas::OrderPlaced>(message.body);
+  REQUIRE(order.has_value());
+  CHECK(order->sku == "sku-1");
+  CHECK(order->amount_cents == 1500);
+}
+
+TEST_CASE("fleet publish reads one JSON per stdin line and repeats it --count times") {
+  auto transport = connect();
+  make_stream(*transport, "CLI_STDIN", "cli.stdin.>");
+  auto result = run({FLEET_CLI, "publish", "--subject", "cli.stdin.x", "--type", "demo.Note",
+                     "--count", "2"},
+                    "{\"n\":1}\n\n{\"n\":2}\n{\"n\":3}\n", {"FLEET_NATS_URL=" + server().url()});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("published 6, acked 6, failed 0") != std::string::npos);
+  CHECK(stored(*transport, "CLI_STDIN") == 6);
+}
+
+TEST_CASE("fleet publish rejects bad input with one line, exit 2, and publishes nothing") {
+  auto transport = connect();
+  make_stream(*transport, "CLI_BAD", "cli.bad.>");
+  const std::string url = server().url();
+
+  SUBCASE("invalid JSON on one line of several") {
+    auto result = run({FLEET_CLI, "publish", "--nats", url, "-s", "cli.bad.x", "-t", "demo.Note"},
+                      "{\"n\":1}\n{\"n\":\n");
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find("stdin:2: invalid JSON") != std::string::npos);
+    CHECK(lines(result.err) == 1);
+  }
+  SUBCASE("a known type with a missing field") {
+    auto result = run({FLEET_CLI, "publish", "--nats", url, "-s", "cli.bad.x", "-t",
+                       "orders.OrderPlaced", "--data", R"({"order_id":"o-1"})"});
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find("missing required field") != std::string::npos);
+    CHECK(lines(result.err) == 1);
+  }
+  SUBCASE("an unknown flag") {
+    auto result = run({FLEET_CLI, "publish", "--nats", url, "-s", "cli.bad.x", "-t", "demo.Note",
+                       "--bogus", "1", "--data", "{}"});
+    CHECK(result.exit_code == 2);
+    CHECK(lines(result.err) == 1);
+  }
+  CHECK(stored(*transport, "CLI_BAD") == 0);
+}
+
+TEST_CASE("fleet publish reports an unreachable server and a subject no stream captures") {
+  SUBCASE("unreachable server") {
+    const auto port = std::to_string(fleet::test::free_port());
+    auto result = run({FLEET_CLI, "publish", "--nats", "nats://127.0.0.1:" + port, "-s", "x",
+                       "-t", "demo.Note", "--data", "{}"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("cannot connect") != std::string::npos);
+    CHECK(lines(result.err) == 1);
+  }
+  SUBCASE("no stream for the subject") {
+    auto result = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "nowhere.at.all",
+                       "-t", "demo.Note", "--data", "{}"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.out.find("acked 0, failed 1") != std::string::npos);
+    CHECK(lines(result.err) == 1);
+  }
+}
+
+TEST_CASE("fleet streams --json shows messages and each durable's backlog") {
+  auto transport = connect();
+  make_stream(*transport, "CLI_STREAMS", "cli.streams.>");
+  REQUIRE(transport
+              ->ensure_consumer({.stream = "CLI_STREAMS",
+                                 .durable = "audit",
+                                 .filter_subject = "cli.streams.>"})
+              .has_value());
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(transport->publish({.subject = "cli.streams.a", .body = "x"}, std::chrono::seconds(5))
+                .has_value());
+  }
+  auto result = run({FLEET_CLI, "streams", "--json", "--nats", server().url()});
+  REQUIRE(result.exit_code == 0);
+  auto all = nlohmann::json::parse(result.out);
+  auto stream = std::find_if(all.begin(), all.end(),
+                             [](const auto& s) { return s["name"] == "CLI_STREAMS"; });
+  REQUIRE(stream != all.end());
+  CHECK((*stream)["messages"] == 5);
+  REQUIRE((*stream)["consumers"].size() == 1);
+  CHECK((*stream)["consumers"][0]["name"] == "audit");
+  CHECK((*stream)["consumers"][0]["pending"] == 5);
+
+  auto table = run({FLEET_CLI, "streams", "--nats", server().url()});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("CLI_STREAMS") != std::string::npos);
+}
+
+TEST_CASE("fleet --help lists the subcommands and exits 0") {
+  auto result = run({FLEET_CLI, "--help"});
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("publish") != std::string::npos);
+  CHECK(result.out.find("streams") != std::string::npos);
+  auto missing = run({FLEET_CLI});
+  CHECK(missing.exit_code == 2);
+}

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,8 @@ void NatsServer::start() {
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // A crashed test binary must not leave its server running (and holding its stdout).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port.c_str(), "-sd",
              store.c_str(), "-l", log.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);

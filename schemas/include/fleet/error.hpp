@@ -1,11 +1,31 @@
 // Errors are values in fleet: every fallible call returns Result<T> or Status.
 #pragma once
 
-#include <expected>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <version>
+
+#if defined(__cpp_lib_expected)
+#include <expected>
+#else
+// clang 14 cannot use libstdc++ 12's <expected> (it needs P0848); only the fuzz build hits this.
+#include "fleet/detail/expected_fallback.hpp"
+#endif
 
 namespace fleet {
+
+#if defined(__cpp_lib_expected)
+template <class T, class E>
+using Expected = std::expected<T, E>;
+template <class E>
+using Unexpected = std::unexpected<E>;
+#else
+template <class T, class E>
+using Expected = detail::expected<T, E>;
+template <class E>
+using Unexpected = detail::unexpected<E>;
+#endif
 
 enum class Errc {
   invalid_argument,  // the caller passed something malformed (bad JSON, bad subject, bad config)
@@ -34,11 +54,15 @@ struct Error {
 };
 
 template <class T>
-using Result = std::expected<T, Error>;
-using Status = std::expected<void, Error>;
+using Result = Expected<T, Error>;
+using Status = Expected<void, Error>;
 
-inline std::unexpected<Error> fail(Errc code, std::string message) {
-  return std::unexpected(Error{code, std::move(message)});
+inline Unexpected<Error> fail(Errc code, std::string message) {
+  return Unexpected<Error>(Error{code, std::move(message)});
+}
+// Passes an error on unchanged (works with the fallback expected too, unlike std::unexpected).
+inline Unexpected<Error> fail(Error error) {
+  return Unexpected<Error>(std::move(error));
 }
 
 }  // namespace fleet

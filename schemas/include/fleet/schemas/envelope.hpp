@@ -24,14 +24,14 @@ inline constexpr std::string_view ordering_key = "Fleet-Ordering-Key";
 }  // namespace header
 
 struct Metadata {
-  std::string id;                     // unique per event; 32 lowercase hex chars
-  std::string type;                   // e.g. "orders.OrderPlaced"
-  std::uint32_t schema_version = 1;   // version of the body's schema for `type`
-  std::string occurred_at;            // RFC 3339 UTC with milliseconds
-  std::string correlation_id;         // the id of the first event of this conversation
-  std::string causation_id;           // the id of the event that caused this one ("" for roots)
-  std::string traceparent;            // "00-<32 hex trace id>-<16 hex span id>-01"
-  std::string ordering_key;           // events with one key are handled in order ("" = none)
+  std::string id;                    // unique per event; 32 lowercase hex chars
+  std::string type;                  // e.g. "orders.OrderPlaced"
+  std::uint32_t schema_version = 1;  // version of the body's schema for `type`
+  std::string occurred_at;           // RFC 3339 UTC with milliseconds
+  std::string correlation_id;        // the id of the first event of this conversation
+  std::string causation_id;          // the id of the event that caused this one ("" for roots)
+  std::string traceparent;           // "00-<32 hex trace id>-<16 hex span id>-01"
+  std::string ordering_key;          // events with one key are handled in order ("" = none)
 };
 
 struct Envelope {
@@ -51,8 +51,10 @@ std::string new_event_id();
 // RFC 3339 UTC timestamp with milliseconds for the current time.
 std::string now_rfc3339();
 
+// Id, type and schema version are always written; empty optional fields are left out.
 Headers to_headers(const Metadata& meta);
-// Fails with Errc::decode when id or type is missing or the schema version is not a number.
+// Fails with Errc::decode, naming the header, when id or type is missing or empty, or the schema
+// version is not a number in 1..2^32-1. An absent schema version reads as 1 (non-fleet producers).
 Result<Metadata> metadata_from_headers(const Headers& headers);
 
 }  // namespace fleet::schemas

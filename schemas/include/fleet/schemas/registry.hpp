@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,7 +28,7 @@ class Registry {
     entry.schema_version = T::schema_version;
     entry.validate = [](std::string_view bytes) -> Status {
       auto decoded = decode<T>(bytes);
-      if (!decoded) return std::unexpected(decoded.error());
+      if (!decoded) return fail(std::move(decoded).error());
       return {};
     };
     entries_[std::string(T::type_name)] = std::move(entry);

@@ -1,0 +1,141 @@
+#include "admin.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "connection.hpp"
+#include "status.hpp"
+
+namespace fleet::broker::jetstream {
+namespace {
+
+// Stream and consumer durations (AckWait, MaxAge, Duplicates, BackOff) are Go durations:
+// NANOseconds. Request timeouts, Fetch and NakWithDelay take MILLIseconds.
+std::int64_t nanos(std::chrono::milliseconds duration) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+}
+
+}  // namespace
+
+Status ensure_stream(jsCtx* js, const StreamConfig& config) {
+  if (config.name.empty()) return fleet::fail(Errc::invalid_argument, "stream name is empty");
+  if (config.subjects.empty()) {
+    return fleet::fail(Errc::invalid_argument, "stream " + config.name + " has no subjects");
+  }
+  std::vector<const char*> subjects;
+  for (const auto& subject : config.subjects) subjects.push_back(subject.c_str());
+
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = config.name.c_str();
+  cfg.Subjects = subjects.data();
+  cfg.SubjectsLen = static_cast<int>(subjects.size());
+  cfg.Storage = config.memory_storage ? js_MemoryStorage : js_FileStorage;
+  cfg.Replicas = config.replicas;
+  cfg.Duplicates = nanos(config.duplicate_window);
+  cfg.MaxAge = nanos(config.max_age);  // 0 = unlimited
+
+  jsStreamInfo* raw = nullptr;
+  jsErrCode code{};
+  // The server answers an add of an identical existing stream with success, and of a different
+  // one with "stream name already in use".
+  natsStatus s = js_AddStream(&raw, js, &cfg, nullptr, &code);
+  StreamInfoPtr info(raw);
+  if (s != NATS_OK && code == JSStreamNameExistErr) {
+    raw = nullptr;
+    code = {};
+    s = js_UpdateStream(&raw, js, &cfg, nullptr, &code);
+    info.reset(raw);
+    if (s != NATS_OK) return fail(s, code, "update stream " + config.name);
+    return {};
+  }
+  if (s != NATS_OK) return fail(s, code, "create stream " + config.name);
+  return {};
+}
+
+Status ensure_consumer(jsCtx* js, const ConsumerConfig& config) {
+  if (config.stream.empty() || config.durable.empty()) {
+    return fleet::fail(Errc::invalid_argument, "consumer needs a stream and a durable name");
+  }
+  jsConsumerConfig cfg;
+  jsConsumerConfig_Init(&cfg);
+  cfg.Durable = config.durable.c_str();
+  cfg.AckPolicy = js_AckExplicit;
+  cfg.DeliverPolicy = js_DeliverAll;
+  cfg.FilterSubject = config.filter_subject.empty() ? nullptr : config.filter_subject.c_str();
+  cfg.AckWait = nanos(config.ack_wait);
+  cfg.MaxDeliver = config.max_deliver;
+  cfg.MaxAckPending = config.max_ack_pending;
+
+  const std::string name = config.stream + "/" + config.durable;
+  jsConsumerInfo* raw = nullptr;
+  jsErrCode code{};
+  natsStatus s = js_AddConsumer(&raw, js, config.stream.c_str(), &cfg, nullptr, &code);
+  ConsumerInfoPtr info(raw);
+  if (s != NATS_OK && (code == JSConsumerNameExistErr || code == JSConsumerExistingActiveErr)) {
+    raw = nullptr;
+    code = {};
+    s = js_UpdateConsumer(&raw, js, config.stream.c_str(), &cfg, nullptr, &code);
+    info.reset(raw);
+    if (s != NATS_OK) return fail(s, code, "update consumer " + name);
+    return {};
+  }
+  if (s != NATS_OK) return fail(s, code, "create consumer " + name);
+  return {};
+}
+
+namespace {
+
+Result<std::vector<ConsumerInfo>> list_consumers(jsCtx* js, const char* stream) {
+  jsConsumerInfoList* raw = nullptr;
+  jsErrCode code{};
+  const natsStatus s = js_Consumers(&raw, js, stream, nullptr, &code);
+  ConsumerInfoListPtr list(raw);
+  std::vector<ConsumerInfo> consumers;
+  if (s == NATS_NOT_FOUND && code == 0) return consumers;  // the stream has none
+  if (s != NATS_OK) return fail(s, code, std::string("list consumers of ") + stream);
+  for (int i = 0; i < list->Count; ++i) {
+    const jsConsumerInfo& ci = *list->List[i];
+    consumers.push_back(ConsumerInfo{
+        .name = ci.Name != nullptr ? ci.Name : "",
+        .pending = ci.NumPending,
+        .ack_pending = static_cast<std::uint64_t>(ci.NumAckPending),
+        .redelivered = static_cast<std::uint64_t>(ci.NumRedelivered),
+    });
+  }
+  return consumers;
+}
+
+}  // namespace
+
+Result<std::vector<StreamInfo>> list_streams(jsCtx* js) {
+  jsStreamInfoList* raw = nullptr;
+  jsErrCode code{};
+  const natsStatus s = js_Streams(&raw, js, nullptr, &code);
+  StreamInfoListPtr list(raw);
+  std::vector<StreamInfo> streams;
+  if (s == NATS_NOT_FOUND && code == 0) return streams;  // no streams at all
+  if (s != NATS_OK) return fail(s, code, "list streams");
+  for (int i = 0; i < list->Count; ++i) {
+    const jsStreamInfo& si = *list->List[i];
+    StreamInfo info;
+    if (si.Config != nullptr) {
+      if (si.Config->Name != nullptr) info.name = si.Config->Name;
+      for (int j = 0; j < si.Config->SubjectsLen; ++j) {
+        info.subjects.emplace_back(si.Config->Subjects[j]);
+      }
+    }
+    info.messages = si.State.Msgs;
+    info.bytes = si.State.Bytes;
+    info.first_sequence = si.State.FirstSeq;
+    info.last_sequence = si.State.LastSeq;
+    auto consumers = list_consumers(js, info.name.c_str());
+    if (!consumers) return std::unexpected(consumers.error());
+    info.consumers = std::move(*consumers);
+    streams.push_back(std::move(info));
+  }
+  return streams;
+}
+
+}  // namespace fleet::broker::jetstream

@@ -1,0 +1,20 @@
+// Stream and consumer management through the JetStream API ($JS.API.*).
+#pragma once
+
+#include <nats/nats.h>
+
+#include <vector>
+
+#include "fleet/broker/transport.hpp"
+
+namespace fleet::broker::jetstream {
+
+// Create, or update to match. Fields the server cannot change (storage type, for one) come back
+// as Errc::rejected with the server's description.
+Status ensure_stream(jsCtx* js, const StreamConfig& config);
+// Durable pull consumer, explicit acks, delivering the whole stream from the start.
+Status ensure_consumer(jsCtx* js, const ConsumerConfig& config);
+
+Result<std::vector<StreamInfo>> list_streams(jsCtx* js);
+
+}  // namespace fleet::broker::jetstream

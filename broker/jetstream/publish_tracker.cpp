@@ -1,0 +1,175 @@
+#include "publish_tracker.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "status.hpp"
+
+namespace fleet::broker::jetstream {
+namespace {
+
+std::string subject_of(natsMsg* msg) {
+  const char* subject = natsMsg_GetSubject(msg);
+  return subject != nullptr ? subject : "";
+}
+
+}  // namespace
+
+PublishTracker::PublishTracker(std::size_t in_flight) : max_spare_(in_flight + 64) {
+  waiting_.reserve(max_spare_);
+  spare_.reserve(max_spare_);
+}
+
+void PublishTracker::add(natsMsg* msg, PublishCallback done) {
+  if (spare_.empty()) {
+    waiting_.emplace(msg, std::move(done));
+    return;
+  }
+  Map::node_type node = std::move(spare_.back());
+  spare_.pop_back();
+  node.key() = msg;
+  node.mapped() = std::move(done);
+  waiting_.insert(std::move(node));
+}
+
+PublishCallback PublishTracker::take(Map::iterator it) {
+  Map::node_type node = waiting_.extract(it);
+  PublishCallback done = std::move(node.mapped());
+  node.mapped() = nullptr;
+  if (spare_.size() < max_spare_) spare_.push_back(std::move(node));
+  return done;
+}
+
+void PublishTracker::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* failure,
+                            void* closure) {
+  // With an AckHandler installed, cnats gives the message back to us to destroy.
+  MsgPtr owned(msg);
+  auto& self = *static_cast<PublishTracker*>(closure);
+  PublishCallback done;
+  {
+    std::lock_guard lock(self.mu_);
+    auto it = self.waiting_.find(msg);
+    if (it == self.waiting_.end()) return;
+    done = self.take(it);
+    ++self.running_;
+  }
+  if (ack != nullptr) {
+    self.run(done,
+             PublishAck{ack->Stream != nullptr ? ack->Stream : "", ack->Sequence, ack->Duplicate});
+  } else if (failure != nullptr) {
+    self.run(done, std::unexpected(to_error(*failure, "async publish to " + subject_of(msg))));
+  } else {
+    self.run(done, fleet::fail(Errc::internal, "async publish to " + subject_of(msg) +
+                                                   ": cnats reported neither ack nor error"));
+  }
+}
+
+Status PublishTracker::publish(jsCtx* js, MsgPtr msg, jsPubOptions* options, PublishCallback done) {
+  natsMsg* key = msg.get();
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return fleet::fail(Errc::unavailable, "async publish: transport is closed");
+    // Registered before publishing: the ack can arrive before js_PublishMsgAsync returns.
+    add(key, std::move(done));
+  }
+  natsMsg* raw = msg.release();
+  const natsStatus status = js_PublishMsgAsync(js, &raw, options);
+  if (status == NATS_OK) return {};  // cnats owns the message now (raw was cleared)
+
+  // cnats kept neither the message nor a pending entry for it: the handler will not see it.
+  Error error = to_error(status, {}, "async publish to " + subject_of(raw));
+  MsgPtr returned(raw);
+  PublishCallback dropped;  // destroyed after the lock is released, like every callback
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = waiting_.find(key); it != waiting_.end()) dropped = take(it);
+    if (waiting_.empty() && running_ == 0) idle_.notify_all();
+  }
+  return std::unexpected(std::move(error));
+}
+
+Status PublishTracker::flush(jsCtx* js, bool connected, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = std::max<std::int64_t>(1, timeout.count());  // ms; 0 would wait forever
+  const natsStatus status = js_PublishAsyncComplete(js, &options);
+  if (status == NATS_TIMEOUT) {
+    std::size_t outstanding = 0;
+    {
+      std::lock_guard lock(mu_);
+      outstanding = waiting_.size();
+    }
+    if (connected) {
+      fail_outstanding(js, Errc::timeout, "no ack from the broker within the flush timeout");
+    } else {
+      fail_outstanding(js, Errc::unavailable, "connection lost before the broker confirmed");
+    }
+    // Acks taken by the handler just before fail_outstanding are still being delivered.
+    wait_idle(Clock::now() + std::chrono::seconds(1));
+    return fleet::fail(Errc::timeout, "flush: " + std::to_string(outstanding) +
+                                          " async publishes unconfirmed after " +
+                                          std::to_string(timeout.count()) + " ms");
+  }
+  if (status != NATS_OK) return fail(status, "flush");
+  // cnats counts a publish as done when its handler returns, but do not rely on that order.
+  if (!wait_idle(deadline)) {
+    return fleet::fail(Errc::timeout, "flush: async publish callbacks still running after " +
+                                          std::to_string(timeout.count()) + " ms");
+  }
+  return {};
+}
+
+void PublishTracker::shutdown(jsCtx* js) {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  fail_outstanding(js, Errc::unavailable, "transport closed before the broker confirmed");
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return waiting_.empty() && running_ == 0; });
+}
+
+void PublishTracker::fail_outstanding(jsCtx* js, Errc code, const std::string& why) {
+  {
+    // cnats' pending set is always a subset of waiting_ (added here first, removed there
+    // first). Checking matters: cnats 3.4.1 js_PublishAsyncGetPendingList crashes on a
+    // context that never published async (its pending map is still NULL).
+    std::lock_guard lock(mu_);
+    if (waiting_.empty()) return;
+  }
+  MsgList pending;
+  // NATS_NOT_FOUND: nothing pending. The messages now belong to `pending`.
+  if (js_PublishAsyncGetPendingList(pending.out(), js) != NATS_OK) return;
+  for (int i = 0; i < pending.size(); ++i) {
+    natsMsg* msg = pending.out()->Msgs[i];
+    PublishCallback done;
+    {
+      std::lock_guard lock(mu_);
+      auto it = waiting_.find(msg);
+      if (it == waiting_.end()) continue;
+      done = take(it);
+      ++running_;
+    }
+    run(done, fleet::fail(code, "async publish to " + subject_of(msg) + ": " + why));
+  }
+}
+
+void PublishTracker::run(PublishCallback& done, const Result<PublishAck>& result) {
+  // Exceptions must not unwind through cnats' C frames.
+  try {
+    if (done) done(result);
+  } catch (...) {
+  }
+  done = nullptr;  // release captures before the callback counts as finished
+  std::lock_guard lock(mu_);
+  if (--running_ == 0 && waiting_.empty()) idle_.notify_all();
+}
+
+bool PublishTracker::wait_idle(Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return idle_.wait_until(lock, deadline, [&] { return waiting_.empty() && running_ == 0; });
+}
+
+}  // namespace fleet::broker::jetstream

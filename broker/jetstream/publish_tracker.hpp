@@ -1,0 +1,77 @@
+// Correlates async publishes with their PublishCallback.
+//
+// cnats hands the ack handler the very natsMsg* that was published (and ownership of it), so the
+// callback is kept in a map keyed by that pointer. A pointer is unique while the message is
+// alive, and the entry is removed before the message is destroyed, so reuse of the address by a
+// later message is harmless.
+//
+// Every registered message ends in exactly one of two places: the ack handler (success, server
+// error, no responders) or js_PublishAsyncGetPendingList (which removes it from cnats' pending
+// map, so a late ack is dropped by cnats). Either way its callback runs exactly once.
+//
+// js_PublishAsyncComplete returns OK even when single publishes failed: per-message failures
+// only ever reach the callbacks.
+//
+// A publish failed as unconfirmed (flush timeout, shutdown) may still be stored: it can sit in
+// the reconnect buffer and reach the server later. Republish with the same dedup id.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "connection.hpp"
+#include "fleet/broker/transport.hpp"
+
+namespace fleet::broker::jetstream {
+
+class PublishTracker {
+ public:
+  // `in_flight`: the expected number of outstanding publishes (jsOptions MaxPending).
+  explicit PublishTracker(std::size_t in_flight);
+
+  // jsOptions.PublishAsync.AckHandler; `closure` is the tracker. Runs on cnats' reply thread.
+  static void on_ack(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* failure, void* closure);
+
+  // js_PublishMsgAsync. Blocks up to jsOptions.PublishAsync.StallWait while MaxPending publishes
+  // are in flight, then fails with Errc::timeout. On error `done` is dropped uncalled.
+  Status publish(jsCtx* js, MsgPtr msg, jsPubOptions* options, PublishCallback done);
+
+  // Waits for every outstanding publish. On timeout the ones still outstanding are taken back
+  // from cnats and failed (Errc::unavailable if the connection is down, Errc::timeout if it is
+  // up but the server did not answer): a message lost in a disconnect would otherwise never be
+  // answered. Returns only after every callback it is responsible for has returned.
+  Status flush(jsCtx* js, bool connected, std::chrono::milliseconds timeout);
+
+  // Fails every outstanding publish with Errc::unavailable, waits for running callbacks, and
+  // refuses new publishes. Must not be called from inside a PublishCallback.
+  void shutdown(jsCtx* js);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  using Map = std::unordered_map<natsMsg*, PublishCallback>;
+
+  // Both under mu_. Map nodes are recycled: no allocation per message on the hot path.
+  void add(natsMsg* msg, PublishCallback done);
+  PublishCallback take(Map::iterator it);
+
+  void fail_outstanding(jsCtx* js, Errc code, const std::string& why);
+  void run(PublishCallback& done, const Result<PublishAck>& result);
+  // True once no callback is registered or running.
+  bool wait_idle(Clock::time_point deadline);
+
+  std::mutex mu_;
+  std::condition_variable idle_;
+  Map waiting_;
+  std::vector<Map::node_type> spare_;
+  std::size_t max_spare_;
+  int running_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace fleet::broker::jetstream

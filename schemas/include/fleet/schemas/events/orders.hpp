@@ -1,0 +1,28 @@
+// The demo domain: an order shop. Field order is the wire order; every field is required.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <msgpack.hpp>
+
+namespace fleet::schemas {
+
+// A customer placed an order; the first event of every order conversation.
+struct OrderPlaced {
+  static constexpr std::string_view type_name = "orders.OrderPlaced";
+  static constexpr std::uint32_t schema_version = 1;
+
+  std::string order_id;
+  std::string customer_id;
+  std::string sku;
+  std::uint32_t quantity = 0;
+  std::int64_t amount_cents = 0;  // integer cents: money never goes through floating point
+  std::string region;
+
+  bool operator==(const OrderPlaced&) const = default;
+  MSGPACK_DEFINE_MAP(order_id, customer_id, sku, quantity, amount_cents, region);
+};
+
+}  // namespace fleet::schemas

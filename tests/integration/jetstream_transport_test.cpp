@@ -1,0 +1,271 @@
+// JetStream-specific behaviour of the cnats transport, against a real nats-server. The shared
+// Transport behaviours live in transport_acceptance.cpp.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fleet/broker/jetstream.hpp"
+#include "nats_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using fleet::Errc;
+using fleet::broker::Message;
+using fleet::broker::PublishAck;
+using fleet::broker::Transport;
+namespace jetstream = fleet::broker::jetstream;
+
+// GCC 12 flags designated initializers that leave members out (-Wmissing-field-initializers),
+// so test values are built by these helpers.
+Message message(std::string subject, std::string body) {
+  Message m;
+  m.subject = std::move(subject);
+  m.body = std::move(body);
+  return m;
+}
+
+fleet::broker::StreamConfig stream_config(std::string name, std::vector<std::string> subjects) {
+  fleet::broker::StreamConfig config;
+  config.name = std::move(name);
+  config.subjects = std::move(subjects);
+  return config;
+}
+
+fleet::broker::ConsumerConfig consumer_config(std::string stream, std::string durable,
+                                              std::string filter = "") {
+  fleet::broker::ConsumerConfig config;
+  config.stream = std::move(stream);
+  config.durable = std::move(durable);
+  config.filter_subject = std::move(filter);
+  return config;
+}
+
+fleet::test::NatsServer& server() {
+  static fleet::test::NatsServer instance;
+  return instance;
+}
+
+std::unique_ptr<Transport> open_transport(jetstream::Config config = {}) {
+  config.url = server().url();
+  auto transport = jetstream::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  return std::move(*transport);
+}
+
+// Collects async publish outcomes by message index.
+struct Outcomes {
+  std::mutex mu;
+  std::map<int, fleet::Result<PublishAck>> results;
+
+  fleet::broker::PublishCallback callback(int index) {
+    return [this, index](const fleet::Result<PublishAck>& result) {
+      std::lock_guard lock(mu);
+      results.emplace(index, result);
+    };
+  }
+  std::optional<fleet::Result<PublishAck>> get(int index) {
+    std::lock_guard lock(mu);
+    auto it = results.find(index);
+    if (it == results.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+std::optional<fleet::broker::StreamInfo> find_stream(Transport& transport,
+                                                     const std::string& name) {
+  auto streams = transport.streams();
+  REQUIRE_MESSAGE(streams.has_value(), streams.error().message);
+  for (auto& stream : *streams) {
+    if (stream.name == name) return stream;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("connect fails fast with unavailable when no server listens on the port") {
+  const int port = fleet::test::free_port();
+  const auto start = std::chrono::steady_clock::now();
+  jetstream::Config config;
+  config.url = "nats://127.0.0.1:" + std::to_string(port);
+  config.connect_timeout = 1'000ms;
+  auto transport = jetstream::connect(config);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(transport.has_value());
+  CHECK(transport.error().code == Errc::unavailable);
+  CHECK(elapsed < 3s);
+}
+
+TEST_CASE("fetch returns an empty batch, not an error, when nothing is there") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_EMPTY", {"js.empty.>"})));
+  const auto consumer = consumer_config("JS_EMPTY", "reader");
+  REQUIRE(transport->ensure_consumer(consumer));
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE_MESSAGE(subscription.has_value(), subscription.error().message);
+
+  for (int i = 0; i < 3; ++i) {  // repeated: a leftover 408 must not turn into an error
+    auto batch = (*subscription)->fetch(10, 200ms);
+    REQUIRE_MESSAGE(batch.has_value(), batch.error().message);
+    CHECK(batch->empty());
+  }
+}
+
+TEST_CASE("subscribe to a durable that does not exist is not_found") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_NODUR", {"js.nodur.>"})));
+  auto subscription = transport->subscribe(consumer_config("JS_NODUR", "ghost"));
+  REQUIRE_FALSE(subscription.has_value());
+  CHECK(subscription.error().code == Errc::not_found);
+}
+
+TEST_CASE("ensure_stream twice with a changed subject list updates the stream") {
+  auto transport = open_transport();
+  auto config = stream_config("JS_GROW", {"js.grow.a.>"});
+  REQUIRE(transport->ensure_stream(config));
+  REQUIRE(transport->ensure_stream(config));  // unchanged: still fine
+
+  config.subjects.push_back("js.grow.b.>");
+  auto updated = transport->ensure_stream(config);
+  REQUIRE_MESSAGE(updated.has_value(), updated.error().message);
+
+  auto stream = find_stream(*transport, "JS_GROW");
+  REQUIRE(stream.has_value());
+  CHECK(stream->subjects == std::vector<std::string>{"js.grow.a.>", "js.grow.b.>"});
+  auto ack = transport->publish(message("js.grow.b.1", "x"), 2s);
+  REQUIRE_MESSAGE(ack.has_value(), ack.error().message);
+  CHECK(ack->stream == "JS_GROW");
+}
+
+TEST_CASE("ensure_consumer twice with a changed setting updates the consumer") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_CONS", {"js.cons.>"})));
+  auto consumer = consumer_config("JS_CONS", "worker", "js.cons.>");
+  REQUIRE(transport->ensure_consumer(consumer));
+  REQUIRE(transport->ensure_consumer(consumer));
+  consumer.max_ack_pending = 10;
+  auto updated = transport->ensure_consumer(consumer);
+  CHECK_MESSAGE(updated.has_value(), updated.error().message);
+}
+
+TEST_CASE("headers and dedup id survive the trip; Nats-Msg-Id is not a header") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_TRIP", {"js.trip.>"})));
+  const auto consumer = consumer_config("JS_TRIP", "trip");
+  REQUIRE(transport->ensure_consumer(consumer));
+  Message sent = message("js.trip.1", std::string("bin\0ary", 7));
+  sent.headers = {{"Fleet-Type", "orders.OrderPlaced"}, {"trace", "abc"}};
+  sent.dedup_id = "trip-1";
+  auto first = transport->publish(sent, 2s);
+  REQUIRE_MESSAGE(first.has_value(), first.error().message);
+  auto again = transport->publish(sent, 2s);
+  REQUIRE(again.has_value());
+  CHECK(again->duplicate);
+  CHECK(again->sequence == first->sequence);
+
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE(subscription.has_value());
+  auto batch = (*subscription)->fetch(10, 2s);
+  REQUIRE(batch.has_value());
+  REQUIRE(batch->size() == 1);
+  auto& delivery = batch->front();
+  CHECK(delivery.message().subject == sent.subject);
+  CHECK(delivery.message().body == sent.body);
+  CHECK(delivery.message().headers == sent.headers);
+  CHECK(delivery.message().dedup_id == "trip-1");
+  CHECK(delivery.attempt() == 1);
+  CHECK(delivery.sequence() == first->sequence);
+
+  REQUIRE(delivery.retry_after(0ms));
+  batch = (*subscription)->fetch(10, 2s);
+  REQUIRE(batch.has_value());
+  REQUIRE(batch->size() == 1);
+  CHECK(batch->front().attempt() == 2);
+  CHECK(batch->front().ack());
+}
+
+TEST_CASE("an async publish no stream captures fails in its own callback; the others succeed") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_ASYNC", {"js.async.>"})));
+  Outcomes outcomes;
+  REQUIRE(transport->publish_async(message("js.async.1", "a"), outcomes.callback(0)));
+  REQUIRE(transport->publish_async(message("js.nowhere.1", "b"), outcomes.callback(1)));
+  REQUIRE(transport->publish_async(message("js.async.2", "c"), outcomes.callback(2)));
+  auto flushed = transport->flush(5s);
+  REQUIRE_MESSAGE(flushed.has_value(), flushed.error().message);
+
+  auto ok1 = outcomes.get(0);
+  auto lost = outcomes.get(1);
+  auto ok2 = outcomes.get(2);
+  REQUIRE(ok1.has_value());
+  REQUIRE(lost.has_value());
+  REQUIRE(ok2.has_value());
+  CHECK(ok1->has_value());
+  CHECK(ok2->has_value());
+  REQUIRE_FALSE(lost->has_value());
+  CHECK(lost->error().code == Errc::unavailable);  // no responders: no stream listens there
+  CHECK(lost->error().message.find("js.nowhere.1") != std::string::npos);
+  CHECK((*ok2)->sequence == (*ok1)->sequence + 1);
+}
+
+TEST_CASE("publishes while the server is down are reported, and work again after a restart") {
+  jetstream::Config config;
+  config.reconnect_wait = 20ms;
+  config.request_timeout = 2'000ms;
+  auto transport = open_transport(config);
+  REQUIRE(transport->ensure_stream(stream_config("JS_DOWN", {"js.down.>"})));
+  REQUIRE(transport->publish(message("js.down.before", "1"), 2s));
+
+  server().stop();
+
+  SUBCASE("sync publish fails, async publish is answered after the restart") {
+    auto sync = transport->publish(message("js.down.sync", "2"), 300ms);
+    REQUIRE_FALSE(sync.has_value());
+    CHECK(sync.error().retriable());
+
+    Outcomes outcomes;
+    auto sent = transport->publish_async(message("js.down.async", "3"), outcomes.callback(0));
+    // Longer than 60 reconnect attempts (cnats' default limit) at 20 ms: -1 means forever.
+    std::this_thread::sleep_for(1'500ms);
+    server().start();
+
+    // Buffered while reconnecting, then sent: answered either way, never silently dropped.
+    auto flushed = transport->flush(10s);
+    if (sent.has_value()) {
+      auto outcome = outcomes.get(0);
+      REQUIRE(outcome.has_value());
+      if (!outcome->has_value()) CHECK(outcome->error().retriable());
+      if (flushed.has_value()) CHECK(outcome->has_value());
+    } else {
+      CHECK(sent.error().retriable());
+    }
+
+    fleet::Result<PublishAck> after = fleet::fail(Errc::internal, "not tried");
+    for (int i = 0; i < 50 && !after.has_value(); ++i) {  // the reconnect may still be under way
+      after = transport->publish(message("js.down.after", "4"), 500ms);
+    }
+    REQUIRE_MESSAGE(after.has_value(), after.error().message);
+    CHECK(after->stream == "JS_DOWN");
+  }
+
+  SUBCASE("destroying the transport answers its outstanding async publishes first") {
+    Outcomes outcomes;
+    auto sent = transport->publish_async(message("js.down.async", "3"), outcomes.callback(0));
+    REQUIRE_MESSAGE(sent.has_value(), sent.error().message);  // buffered while reconnecting
+    transport.reset();
+    auto outcome = outcomes.get(0);
+    REQUIRE(outcome.has_value());
+    REQUIRE_FALSE(outcome->has_value());
+    CHECK(outcome->error().code == Errc::unavailable);
+    server().start();
+  }
+}
