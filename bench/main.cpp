@@ -1,5 +1,6 @@
 // fleet-bench: fleet vs a raw cnats loop doing the same broker operations in the same run.
-// Rounds alternate raw and fleet so both see the same machine; the best round of each counts.
+// Rounds alternate raw and fleet (and who goes first) so both see the same machine; the best
+// round of each side counts.
 // The last line is `ratio: X.XX` (fleet rate / raw rate).
 //
 //   scripts/bench publish [--count N] [--size B] [--rounds R]
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -151,8 +153,22 @@ double raw_consume(const Options& options, const std::string& stream, const std:
       if (s == NATS_TIMEOUT) continue;
       fleet::bench::raw::check(s, "fetch");
       for (int i = 0; i < list.Count; ++i) {
-        bytes += natsMsg_GetDataLength(list.Msgs[i]);
-        natsMsg_Ack(list.Msgs[i], nullptr);
+        natsMsg* msg = list.Msgs[i];
+        // What any consumer of enveloped events reads: the delivery count and stream sequence
+        // (for retry decisions) and every header (the event's metadata).
+        jsMsgMetaData* meta = nullptr;
+        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) jsMsgMetaData_Destroy(meta);
+        const char** keys = nullptr;
+        int key_count = 0;
+        if (natsMsgHeader_Keys(msg, &keys, &key_count) == NATS_OK) {
+          for (int k = 0; k < key_count; ++k) {
+            const char* value = nullptr;
+            natsMsgHeader_Get(msg, keys[k], &value);
+          }
+          std::free(static_cast<void*>(keys));
+        }
+        bytes += natsMsg_GetDataLength(msg);
+        natsMsg_Ack(msg, nullptr);
       }
       received += list.Count;
       natsMsgList_Destroy(&list);
@@ -196,8 +212,15 @@ void bench_publish(const Options& options) {
   const auto work = make_workload(options);
   double raw = 0, fleet = 0;
   for (int round = 1; round <= options.rounds; ++round) {
-    double r = raw_publish(options, work, "bench.pub.raw");
-    double f = fleet_publish(options, work, "bench.pub.fleet");
+    double r = 0, f = 0;
+    // Alternate who goes first so neither side always meets a warmer or fuller server.
+    if (round % 2 == 1) {
+      r = raw_publish(options, work, "bench.pub.raw");
+      f = fleet_publish(options, work, "bench.pub.fleet");
+    } else {
+      f = fleet_publish(options, work, "bench.pub.fleet");
+      r = raw_publish(options, work, "bench.pub.raw");
+    }
     std::printf("round %d: raw %.0f/s, fleet %.0f/s\n", round, r, f);
     raw = std::max(raw, r);
     fleet = std::max(fleet, f);
@@ -217,12 +240,18 @@ void bench_consume(const Options& options) {
     const std::string raw_durable = "raw" + std::to_string(round);
     const std::string fleet_durable = "fleet" + std::to_string(round);
     for (const auto& durable : {raw_durable, fleet_durable}) {
-      auto ok = admin->ensure_consumer(
-          {.stream = stream, .durable = durable, .max_ack_pending = 10'000});
+      auto ok =
+          admin->ensure_consumer({.stream = stream, .durable = durable, .max_ack_pending = 10'000});
       if (!ok) throw std::runtime_error(ok.error().describe());
     }
-    double r = raw_consume(options, stream, raw_durable);
-    double f = fleet_consume(options, stream, fleet_durable);
+    double r = 0, f = 0;
+    if (round % 2 == 1) {
+      r = raw_consume(options, stream, raw_durable);
+      f = fleet_consume(options, stream, fleet_durable);
+    } else {
+      f = fleet_consume(options, stream, fleet_durable);
+      r = raw_consume(options, stream, raw_durable);
+    }
     std::printf("round %d: raw %.0f/s, fleet %.0f/s\n", round, r, f);
     raw = std::max(raw, r);
     fleet = std::max(fleet, f);
@@ -244,8 +273,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_subcommand("publish", "Async publish with envelope headers and dedup id, all acked")
       ->callback([&] { bench_publish(options); });
-  app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")
-      ->callback([&] { bench_consume(options); });
+  app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")->callback([&] {
+    bench_consume(options);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

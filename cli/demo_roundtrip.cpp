@@ -62,12 +62,11 @@ void print_progress(const Counters& c, std::uint64_t total) {
   const auto consumed = c.consumed.load();
   const int width = 30;
   const int filled = total ? static_cast<int>(width * consumed / total) : width;
-  std::fprintf(stderr, "\r[%s%s] published %llu/%llu  acked %llu  consumed %llu ",
-               std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-               static_cast<unsigned long long>(c.published.load()),
-               static_cast<unsigned long long>(total),
-               static_cast<unsigned long long>(c.acked.load()),
-               static_cast<unsigned long long>(consumed));
+  std::fprintf(
+      stderr, "\r[%s%s] published %llu/%llu  acked %llu  consumed %llu ",
+      std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+      static_cast<unsigned long long>(c.published.load()), static_cast<unsigned long long>(total),
+      static_cast<unsigned long long>(c.acked.load()), static_cast<unsigned long long>(consumed));
 }
 
 }  // namespace

@@ -106,8 +106,9 @@ void run(const PublishOptions& options) {
   for (std::uint64_t round = 0; round < options.count; ++round) {
     for (const auto& body : bodies) {
       if (options.rate > 0) {
-        std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                  std::chrono::duration<double>(sent / options.rate)));
+        std::this_thread::sleep_until(start +
+                                      std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::duration<double>(sent / options.rate)));
       }
       if (auto ok = transport->publish_async(to_message(options, body), on_ack); !ok) {
         failed.fetch_add(1, std::memory_order_relaxed);

@@ -31,9 +31,12 @@ nlohmann::json to_json(const broker::StreamInfo& stream) {
                          {"ack_pending", c.ack_pending},
                          {"redelivered", c.redelivered}});
   }
-  return {{"name", stream.name},         {"subjects", stream.subjects},
-          {"messages", stream.messages}, {"bytes", stream.bytes},
-          {"first_sequence", stream.first_sequence}, {"last_sequence", stream.last_sequence},
+  return {{"name", stream.name},
+          {"subjects", stream.subjects},
+          {"messages", stream.messages},
+          {"bytes", stream.bytes},
+          {"first_sequence", stream.first_sequence},
+          {"last_sequence", stream.last_sequence},
           {"consumers", consumers}};
 }
 

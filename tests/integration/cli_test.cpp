@@ -45,7 +45,9 @@ std::uint64_t stored(fleet::broker::Transport& transport, const std::string& nam
   return 0;
 }
 
-int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+int lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
 
 const std::string order_json =
     R"({"order_id":"o-1","customer_id":"c-1","sku":"sku-1","quantity":2,"amount_cents":1500,"region":"south"})";
@@ -83,9 +85,9 @@ TEST_CASE("fleet publish --data stores one enveloped event the broker acked") {
 TEST_CASE("fleet publish reads one JSON per stdin line and repeats it --count times") {
   auto transport = connect();
   make_stream(*transport, "CLI_STDIN", "cli.stdin.>");
-  auto result = run({FLEET_CLI, "publish", "--subject", "cli.stdin.x", "--type", "demo.Note",
-                     "--count", "2"},
-                    "{\"n\":1}\n\n{\"n\":2}\n{\"n\":3}\n", {"FLEET_NATS_URL=" + server().url()});
+  auto result =
+      run({FLEET_CLI, "publish", "--subject", "cli.stdin.x", "--type", "demo.Note", "--count", "2"},
+          "{\"n\":1}\n\n{\"n\":2}\n{\"n\":3}\n", {"FLEET_NATS_URL=" + server().url()});
   CHECK(result.exit_code == 0);
   CHECK(result.out.find("published 6, acked 6, failed 0") != std::string::npos);
   CHECK(stored(*transport, "CLI_STDIN") == 6);
@@ -122,15 +124,15 @@ TEST_CASE("fleet publish rejects bad input with one line, exit 2, and publishes 
 TEST_CASE("fleet publish reports an unreachable server and a subject no stream captures") {
   SUBCASE("unreachable server") {
     const auto port = std::to_string(fleet::test::free_port());
-    auto result = run({FLEET_CLI, "publish", "--nats", "nats://127.0.0.1:" + port, "-s", "x",
-                       "-t", "demo.Note", "--data", "{}"});
+    auto result = run({FLEET_CLI, "publish", "--nats", "nats://127.0.0.1:" + port, "-s", "x", "-t",
+                       "demo.Note", "--data", "{}"});
     CHECK(result.exit_code == 1);
     CHECK(result.err.find("cannot connect") != std::string::npos);
     CHECK(lines(result.err) == 1);
   }
   SUBCASE("no stream for the subject") {
-    auto result = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "nowhere.at.all",
-                       "-t", "demo.Note", "--data", "{}"});
+    auto result = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "nowhere.at.all", "-t",
+                       "demo.Note", "--data", "{}"});
     CHECK(result.exit_code == 1);
     CHECK(result.out.find("acked 0, failed 1") != std::string::npos);
     CHECK(lines(result.err) == 1);
@@ -141,9 +143,8 @@ TEST_CASE("fleet streams --json shows messages and each durable's backlog") {
   auto transport = connect();
   make_stream(*transport, "CLI_STREAMS", "cli.streams.>");
   REQUIRE(transport
-              ->ensure_consumer({.stream = "CLI_STREAMS",
-                                 .durable = "audit",
-                                 .filter_subject = "cli.streams.>"})
+              ->ensure_consumer(
+                  {.stream = "CLI_STREAMS", .durable = "audit", .filter_subject = "cli.streams.>"})
               .has_value());
   for (int i = 0; i < 5; ++i) {
     REQUIRE(transport->publish({.subject = "cli.streams.a", .body = "x"}, std::chrono::seconds(5))

@@ -54,7 +54,9 @@ std::filesystem::path make_temp_dir(const std::string& prefix) {
   return pattern;
 }
 
-NatsServer::NatsServer() : port_(free_port()), dir_(make_temp_dir("fleet-nats")) { start(); }
+NatsServer::NatsServer() : port_(free_port()), dir_(make_temp_dir("fleet-nats")) {
+  start();
+}
 
 NatsServer::~NatsServer() {
   kill();
@@ -62,7 +64,9 @@ NatsServer::~NatsServer() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-std::string NatsServer::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+std::string NatsServer::url() const {
+  return "nats://127.0.0.1:" + std::to_string(port_);
+}
 
 void NatsServer::start() {
   if (running()) return;

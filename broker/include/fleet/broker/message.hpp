@@ -12,9 +12,9 @@ namespace fleet::broker {
 struct Message {
   std::string subject;
   Headers headers;
-  std::string body;       // bytes
-  std::string dedup_id;   // broker-side dedup (Nats-Msg-Id); "" = none
-  std::string key;        // partitioning key (Kafka); "" = none
+  std::string body;      // bytes
+  std::string dedup_id;  // broker-side dedup (Nats-Msg-Id); "" = none
+  std::string key;       // partitioning key (Kafka); "" = none
 };
 
 // Confirmation that the broker stored a published message.
