@@ -38,6 +38,8 @@ using ConsumerInfoPtr = std::unique_ptr<jsConsumerInfo, Destroy<jsConsumerInfo_D
 using ConsumerInfoListPtr =
     std::unique_ptr<jsConsumerInfoList, Destroy<jsConsumerInfoList_Destroy>>;
 using MetaDataPtr = std::unique_ptr<jsMsgMetaData, Destroy<jsMsgMetaData_Destroy>>;
+using KvStorePtr = std::unique_ptr<kvStore, Destroy<kvStore_Destroy>>;
+using KvEntryPtr = std::unique_ptr<kvEntry, Destroy<kvEntry_Destroy>>;
 
 // natsMsgHeader_Keys returns a malloc'ed array of pointers into the message: free the array only.
 struct FreeArray {

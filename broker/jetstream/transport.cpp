@@ -6,6 +6,7 @@
 #include "admin.hpp"
 #include "connection.hpp"
 #include "fleet/broker/jetstream.hpp"
+#include "key_value.hpp"
 #include "nats_message.hpp"
 #include "publish_tracker.hpp"
 #include "status.hpp"
@@ -72,6 +73,10 @@ class JetStreamTransport final : public Transport {
   }
 
   Result<std::vector<StreamInfo>> streams() override { return list_streams(connection_->js()); }
+
+  Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) override {
+    return open_key_value(connection_, config);
+  }
 
  private:
   std::shared_ptr<Connection> connection_;

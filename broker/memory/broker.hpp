@@ -1,6 +1,6 @@
-// The in-process "server" behind memory::connect. One mutex guards everything: it is a test
-// double, so simplicity beats throughput. Time is steady_clock so wall-clock jumps in a test
-// machine cannot trigger or suppress redeliveries.
+// The in-process "server" behind memory::connect. One mutex guards all streams and another all
+// key-value buckets: it is a test double, so simplicity beats throughput. Time is steady_clock so
+// wall-clock jumps in a test machine cannot trigger or suppress redeliveries or expiries.
 #pragma once
 
 #include <chrono>
@@ -10,12 +10,14 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "fleet/broker/config.hpp"
+#include "fleet/broker/key_value.hpp"
 #include "fleet/broker/memory.hpp"
 #include "fleet/broker/message.hpp"
 #include "fleet/broker/transport.hpp"
@@ -49,6 +51,15 @@ class Broker {
   Status settle(const std::string& stream, const std::string& durable, std::uint64_t sequence,
                 std::uint64_t attempt, Settle how, std::chrono::milliseconds delay);
   std::vector<StreamInfo> streams();
+
+  // Key-value buckets (memory/key_value.cpp). Creates the bucket or updates its config.
+  Status ensure_bucket(const BucketConfig& config);
+  Result<std::optional<Entry>> kv_get(std::string_view bucket, std::string_view key);
+  // `expected`: nullopt writes unconditionally, 0 only if the key is absent, any other value
+  // only if it is the key's latest revision.
+  Result<std::uint64_t> kv_write(std::string_view bucket, std::string_view key,
+                                 std::string_view value, std::optional<std::uint64_t> expected);
+  Status kv_erase(std::string_view bucket, std::string_view key);
 
  private:
   struct Stored {
@@ -84,6 +95,28 @@ class Broker {
   std::mutex mutex_;
   std::condition_variable changed_;  // a publish or a settle may let a waiting fetch proceed
   std::map<std::string, Stream, std::less<>> streams_;
+
+  // Only the latest revision of a key is kept: the interface cannot read older ones.
+  struct Slot {
+    std::string value;
+    std::uint64_t revision = 0;
+    Clock::time_point written;
+  };
+  struct Bucket {
+    BucketConfig config;
+    std::uint64_t last_revision = 0;  // per bucket, like a KV stream's sequence
+    std::map<std::string, Slot, std::less<>> slots;
+  };
+  // The key's slot, or nullptr when absent or expired (expired slots are dropped here: TTLs are
+  // honoured lazily, on access).
+  static Slot* live(Bucket& bucket, std::string_view key, Clock::time_point now);
+  Result<Bucket*> find_bucket(std::string_view name);
+
+  std::mutex kv_mutex_;  // buckets never touch streams, so they need not wait on mutex_
+  std::map<std::string, Bucket, std::less<>> buckets_;
 };
+
+Result<std::unique_ptr<KeyValue>> open_key_value(std::shared_ptr<Broker> broker,
+                                                 const BucketConfig& config);
 
 }  // namespace fleet::broker::memory

@@ -91,6 +91,10 @@ class MemoryTransport final : public Transport {
 
   Result<std::vector<StreamInfo>> streams() override { return broker_->streams(); }
 
+  Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) override {
+    return open_key_value(broker_, config);
+  }
+
  private:
   std::shared_ptr<Broker> broker_;
 };

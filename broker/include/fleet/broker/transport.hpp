@@ -12,6 +12,7 @@
 
 #include "fleet/broker/config.hpp"
 #include "fleet/broker/delivery.hpp"
+#include "fleet/broker/key_value.hpp"
 #include "fleet/broker/message.hpp"
 #include "fleet/error.hpp"
 
@@ -70,6 +71,9 @@ class Transport {
   virtual Result<std::unique_ptr<Subscription>> subscribe(const ConsumerConfig& config) = 0;
 
   virtual Result<std::vector<StreamInfo>> streams() = 0;
+
+  // Opens the bucket, creating it (or updating its TTL / history) if needed.
+  virtual Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) = 0;
 };
 
 }  // namespace fleet::broker

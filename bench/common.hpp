@@ -1,0 +1,44 @@
+// What every fleet-bench scenario shares: options, the workload, timing and reporting.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "fleet/broker/transport.hpp"
+
+namespace fleet::bench {
+
+struct Options {
+  std::string url = "nats://127.0.0.1:4222";
+  std::uint64_t count = 100'000;
+  std::size_t size = 256;
+  int rounds = 3;
+  int max_in_flight = 4'096;
+};
+
+struct Workload {
+  std::string payload;
+  fleet::Headers headers;  // a real envelope's headers, the same on both sides
+};
+
+Workload make_workload(const Options& options);
+// Events per second of one timed run.
+double timed(std::uint64_t count, const std::function<void()>& body);
+std::unique_ptr<fleet::broker::Transport> connect(const Options& options);
+void ensure_stream(fleet::broker::Transport& transport, const std::string& name,
+                   const std::string& subject);
+// Prints both rates and the last line `ratio: X.XX`.
+void report(const char* what, double raw, double fleet);
+
+// Runs `raw` and `fleet` for options.rounds rounds, alternating who goes first so neither side
+// always meets a warmer or fuller server; the best round of each side counts.
+void compare(const char* what, const Options& options, const std::function<double(int)>& raw,
+             const std::function<double(int)>& fleet);
+
+void bench_publish(const Options& options);
+void bench_consume(const Options& options);
+void bench_pipeline(const Options& options);
+
+}  // namespace fleet::bench

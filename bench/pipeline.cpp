@@ -1,0 +1,177 @@
+// pipeline: consume -> decode -> handle -> publish one follow-up -> ack after the follow-up is
+// confirmed. fleet runs it as a Worker binding; the raw loop does the same broker operations by
+// hand, pipelining a fetched batch (publish all follow-ups, wait for their acks, ack the inputs).
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <msgpack.hpp>
+
+#include "common.hpp"
+#include "fleet/runtime/handler.hpp"
+#include "fleet/runtime/worker.hpp"
+#include "fleet/schemas/codec.hpp"
+#include "fleet/schemas/envelope.hpp"
+#include "fleet/schemas/events/bench.hpp"
+#include "raw_nats.hpp"
+
+namespace fleet::bench {
+namespace {
+
+using fleet::schemas::Payload;
+constexpr const char* stream = "BENCH_PIPE";
+
+void publish_inputs(const Options& options, const std::string& subject) {
+  auto transport = connect(options);
+  Payload payload{.seq = 0, .data = std::string(options.size, 'x')};
+  for (std::uint64_t i = 0; i < options.count; ++i) {
+    payload.seq = i;
+    auto meta = schemas::new_metadata(std::string(Payload::type_name));
+    auto sent = transport->publish_async({.subject = subject,
+                                          .headers = schemas::to_headers(meta),
+                                          .body = schemas::encode(payload),
+                                          .dedup_id = meta.id},
+                                         [](const auto&) {});
+    if (!sent) throw std::runtime_error(sent.error().describe());
+  }
+  if (auto ok = transport->flush(std::chrono::seconds(60)); !ok) {
+    throw std::runtime_error(ok.error().describe());
+  }
+}
+
+void ensure_durable(broker::Transport& admin, const std::string& durable,
+                    const std::string& subject) {
+  auto ok = admin.ensure_consumer(
+      {.stream = stream, .durable = durable, .filter_subject = subject, .max_ack_pending = 10'000});
+  if (!ok) throw std::runtime_error(ok.error().describe());
+}
+
+double raw_pipeline(const Options& options, int round) {
+  const std::string subject = "bench.pipe.in.raw" + std::to_string(round);
+  const std::string durable = "raw" + std::to_string(round);
+  publish_inputs(options, subject);
+  auto admin = connect(options);
+  ensure_durable(*admin, durable, subject);
+
+  auto nc = raw::connect(options.url);
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.PublishAsync.MaxPending = options.max_in_flight;
+  auto js = raw::jetstream(nc.get(), &js_options);
+  jsSubOptions sub_options;
+  jsSubOptions_Init(&sub_options);
+  sub_options.Stream = stream;
+  sub_options.Consumer = durable.c_str();
+  natsSubscription* raw_sub = nullptr;
+  jsErrCode code{};
+  raw::check(js_PullSubscribe(&raw_sub, js.get(), subject.c_str(), durable.c_str(), nullptr,
+                              &sub_options, &code),
+             "pull subscribe");
+  raw::Sub sub(raw_sub);
+  std::uint64_t done = 0;
+  return timed(options.count, [&] {
+    while (done < options.count) {
+      natsMsgList list{};
+      natsStatus s = natsSubscription_Fetch(&list, sub.get(), 256, 1'000, &code);
+      if (s == NATS_TIMEOUT) continue;
+      raw::check(s, "fetch");
+      for (int i = 0; i < list.Count; ++i) {
+        natsMsg* in = list.Msgs[i];
+        msgpack::object_handle handle = msgpack::unpack(
+            natsMsg_GetData(in), static_cast<std::size_t>(natsMsg_GetDataLength(in)));
+        Payload payload = handle.get().as<Payload>();
+        msgpack::sbuffer body;
+        msgpack::pack(body, payload);
+        natsMsg* out = nullptr;
+        raw::check(natsMsg_Create(&out, "bench.pipe.out", nullptr, body.data(),
+                                  static_cast<int>(body.size())),
+                   "msg");
+        const char* value = nullptr;
+        for (const char* name : {"Fleet-Id", "Fleet-Type", "Fleet-Schema-Version",
+                                 "Fleet-Occurred-At", "Fleet-Correlation-Id", "traceparent"}) {
+          if (natsMsgHeader_Get(in, name, &value) == NATS_OK) natsMsgHeader_Set(out, name, value);
+        }
+        const std::string id = std::to_string(round) + "-" + std::to_string(done + i);
+        jsPubOptions pub;
+        jsPubOptions_Init(&pub);
+        pub.MsgId = id.c_str();
+        if (js_PublishMsgAsync(js.get(), &out, &pub) != NATS_OK) natsMsg_Destroy(out);
+      }
+      jsPubOptions wait;
+      jsPubOptions_Init(&wait);
+      wait.MaxWait = 60'000;
+      raw::check(js_PublishAsyncComplete(js.get(), &wait), "complete");
+      for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
+      done += static_cast<std::uint64_t>(list.Count);
+      natsMsgList_Destroy(&list);
+    }
+  });
+}
+
+// Waits until the durable has nothing pending and nothing unacked.
+void wait_settled(broker::Transport& admin, const std::string& durable) {
+  for (;;) {
+    auto streams = admin.streams();
+    if (!streams) throw std::runtime_error(streams.error().describe());
+    for (const auto& s : *streams) {
+      if (s.name != stream) continue;
+      for (const auto& c : s.consumers) {
+        if (c.name == durable && c.pending == 0 && c.ack_pending == 0) return;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+double fleet_pipeline(const Options& options, int round, bool inbox) {
+  const std::string tag = (inbox ? "inbox" : "fleet") + std::to_string(round);
+  const std::string subject = "bench.pipe.in." + tag;
+  publish_inputs(options, subject);
+  auto admin = connect(options);
+  auto transport = connect(options);
+  std::atomic<std::uint64_t> handled{0};
+  runtime::Worker worker(*transport, {.drain_timeout = std::chrono::seconds(30)});
+  auto added = worker.add(
+      {.role = tag,
+       .stream = stream,
+       .subject = subject,
+       .handler = runtime::typed<Payload>([&](const Payload& payload, runtime::Context& context) {
+         context.publish("bench.pipe.out", payload);
+         handled.fetch_add(1, std::memory_order_relaxed);
+         return runtime::Outcome::ok();
+       }),
+       .concurrency = 64,
+       .max_in_flight = 512,
+       .max_ack_pending = 10'000,
+       .inbox = inbox});
+  if (!added) throw std::runtime_error(added.error().describe());
+  std::stop_source stop;
+  double rate = timed(options.count, [&] {
+    std::jthread runner([&] { (void)worker.run(stop.get_token()); });
+    // Asking the server for consumer state is itself load: only ask once all were handled.
+    while (handled.load(std::memory_order_relaxed) < options.count) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    wait_settled(*admin, tag);
+    stop.request_stop();
+  });
+  return rate;
+}
+
+}  // namespace
+
+void bench_pipeline(const Options& options) {
+  auto admin = connect(options);
+  ensure_stream(*admin, stream, "bench.pipe.>");
+  // The inbox adds two KV operations per message that the raw loop does not do: shown apart.
+  std::printf("fleet with the inbox on: %.0f msg/s\n", fleet_pipeline(options, 0, true));
+  compare(
+      "pipeline", options, [&](int round) { return raw_pipeline(options, round); },
+      [&](int round) { return fleet_pipeline(options, round, false); });
+}
+
+}  // namespace fleet::bench

@@ -1,0 +1,48 @@
+// A replicated key-value bucket on the broker (JetStream KV). Used for the inbox (ids of handled
+// events, with a TTL) and for saga state (compare-and-set on revisions).
+// Keys: letters, digits and - _ = / . only, with no empty `.`-separated token (JetStream's rule;
+// anything else is Errc::invalid_argument); values are bytes. Safe to use from several threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fleet/error.hpp"
+
+namespace fleet::broker {
+
+struct BucketConfig {
+  std::string name;  // letters, digits, - and _, e.g. "inbox_payment"
+  // Entries expire this long after their last write; 0 = never. JetStream expires on a timer, so
+  // an entry may outlive its TTL by up to about a second.
+  std::chrono::milliseconds ttl{0};
+  int history = 1;   // revisions kept per key, 1..64
+  int replicas = 1;  // used when the bucket is created; never changed after
+};
+
+struct Entry {
+  std::string value;
+  std::uint64_t revision = 0;  // > 0; grows with every write to the bucket
+};
+
+class KeyValue {
+ public:
+  virtual ~KeyValue() = default;
+  // nullopt when the key does not exist (or was deleted / expired).
+  virtual Result<std::optional<Entry>> get(std::string_view key) = 0;
+  // Writes unconditionally; returns the new revision.
+  virtual Result<std::uint64_t> put(std::string_view key, std::string_view value) = 0;
+  // Writes only if the key does not exist; Errc::conflict otherwise.
+  virtual Result<std::uint64_t> create(std::string_view key, std::string_view value) = 0;
+  // Writes only if the key's latest revision is `expected`; Errc::conflict otherwise (also when
+  // the key does not exist). `expected` must be > 0: use create for "must not exist".
+  virtual Result<std::uint64_t> update(std::string_view key, std::string_view value,
+                                       std::uint64_t expected) = 0;
+  // Erasing a key that does not exist succeeds. Takes a revision (JetStream writes a marker).
+  virtual Status erase(std::string_view key) = 0;
+};
+
+}  // namespace fleet::broker

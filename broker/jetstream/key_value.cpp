@@ -1,0 +1,207 @@
+#include "key_value.hpp"
+
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "status.hpp"
+
+namespace fleet::broker::jetstream {
+namespace {
+
+// cnats' kvMaxHistory: the server keeps at most 64 revisions per key in a KV bucket.
+constexpr int max_history = 64;
+
+// kvConfig.TTL becomes the stream's MaxAge as is, so like every stream duration it is in
+// NANOseconds (cnats' header does not say).
+std::int64_t nanos(std::chrono::milliseconds duration) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+}
+
+std::string stream_of(const BucketConfig& config) {
+  return "KV_" + config.name;
+}
+
+Status check(const BucketConfig& config) {
+  if (config.ttl.count() < 0) {
+    return fleet::fail(Errc::invalid_argument, "bucket " + config.name + ": negative ttl");
+  }
+  if (config.history < 1 || config.history > max_history) {
+    return fleet::fail(Errc::invalid_argument, "bucket " + config.name + ": history must be 1.." +
+                                                   std::to_string(max_history));
+  }
+  if (config.replicas < 1) {
+    return fleet::fail(Errc::invalid_argument, "bucket " + config.name + ": replicas < 1");
+  }
+  return {};
+}
+
+// Brings an existing bucket's TTL and history to `config`, through the stream behind it: cnats
+// has no "update key-value" call.
+Status reconcile(jsCtx* js, const BucketConfig& config) {
+  const std::string stream = stream_of(config);
+  jsStreamInfo* raw = nullptr;
+  jsErrCode code{};
+  natsStatus s = js_GetStreamInfo(&raw, js, stream.c_str(), nullptr, &code);
+  StreamInfoPtr info(raw);
+  if (s != NATS_OK) return fail(s, code, "read bucket " + config.name);
+  jsStreamConfig& current = *info->Config;
+  const std::int64_t max_age = nanos(config.ttl);
+  if (current.MaxAge == max_age && current.MaxMsgsPerSubject == config.history) return {};
+  current.MaxAge = max_age;
+  current.MaxMsgsPerSubject = config.history;
+  // The duplicate window may not exceed MaxAge, and the server derived the current one from the
+  // old TTL; 0 makes it derive the window again.
+  current.Duplicates = 0;
+  raw = nullptr;
+  code = {};
+  s = js_UpdateStream(&raw, js, &current, nullptr, &code);
+  StreamInfoPtr updated(raw);
+  if (s != NATS_OK) return fail(s, code, "update bucket " + config.name);
+  return {};
+}
+
+Result<KvStorePtr> bind(jsCtx* js, const BucketConfig& config) {
+  kvStore* raw = nullptr;
+  const natsStatus s = js_KeyValue(&raw, js, config.name.c_str());
+  KvStorePtr kv(raw);
+  if (s != NATS_OK) return fail(s, "open bucket " + config.name);
+  if (auto ok = reconcile(js, config); !ok) return fleet::fail(ok.error());
+  return kv;
+}
+
+Result<KvStorePtr> create(jsCtx* js, const BucketConfig& config) {
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = config.name.c_str();
+  cfg.History = static_cast<std::uint8_t>(config.history);
+  cfg.TTL = nanos(config.ttl);
+  cfg.Replicas = config.replicas;
+  // Inbox and saga state must survive a server restart.
+  cfg.StorageType = js_FileStorage;
+  kvStore* raw = nullptr;
+  const natsStatus s = js_CreateKeyValue(&raw, js, &cfg);
+  KvStorePtr kv(raw);
+  if (s != NATS_OK) return fail(s, "create bucket " + config.name);
+  return kv;
+}
+
+// Keys go to cnats as C strings: an embedded NUL would silently cut the key short.
+Result<std::string> c_key(std::string_view key) {
+  if (key.find('\0') != std::string_view::npos) {
+    return fleet::fail(Errc::invalid_argument, "key contains a NUL byte");
+  }
+  return std::string(key);
+}
+
+// cnats' kv API drops the server's error code for a failed compare-and-set (10071,
+// JSStreamWrongLastSequenceErr) and keeps only its description in the thread's last error, so
+// the conflict is recognised by that text. Call right after the failing kvStore call.
+Error write_error(natsStatus status, std::string_view what) {
+  Error error = to_error(status, jsErrCode{}, what);
+  if (status == NATS_ERR && error.message.find("wrong last sequence") != std::string::npos) {
+    error.code = Errc::conflict;
+  }
+  return error;
+}
+
+class JetStreamKeyValue final : public KeyValue {
+ public:
+  JetStreamKeyValue(std::shared_ptr<Connection> connection, KvStorePtr kv, std::string bucket)
+      : connection_(std::move(connection)), kv_(std::move(kv)), bucket_(std::move(bucket)) {}
+
+  Result<std::optional<Entry>> get(std::string_view key) override {
+    auto k = c_key(key);
+    if (!k) return fleet::fail(k.error());
+    kvEntry* raw = nullptr;
+    const natsStatus s = kvStore_Get(&raw, kv_.get(), k->c_str());
+    KvEntryPtr entry(raw);
+    // Also for a key whose latest revision is a delete marker.
+    if (s == NATS_NOT_FOUND) return std::optional<Entry>{};
+    if (s != NATS_OK) return fail(s, "get " + name(*k));
+    Entry out;
+    const auto* data = static_cast<const char*>(kvEntry_Value(entry.get()));
+    const int size = kvEntry_ValueLen(entry.get());
+    if (data != nullptr && size > 0) out.value.assign(data, static_cast<std::size_t>(size));
+    out.revision = kvEntry_Revision(entry.get());
+    return std::optional<Entry>(std::move(out));
+  }
+
+  Result<std::uint64_t> put(std::string_view key, std::string_view value) override {
+    return write(key, value, "put", [&](std::uint64_t* revision, const char* k, int size) {
+      return kvStore_Put(revision, kv_.get(), k, value.data(), size);
+    });
+  }
+
+  // kvStore_Create also succeeds over a delete marker, so an erased key can be created again.
+  Result<std::uint64_t> create(std::string_view key, std::string_view value) override {
+    return write(key, value, "create", [&](std::uint64_t* revision, const char* k, int size) {
+      return kvStore_Create(revision, kv_.get(), k, value.data(), size);
+    });
+  }
+
+  Result<std::uint64_t> update(std::string_view key, std::string_view value,
+                               std::uint64_t expected) override {
+    // cnats reads 0 as "must not exist", which is create's job.
+    if (expected == 0) return fleet::fail(Errc::invalid_argument, "update expects a revision > 0");
+    return write(key, value, "update", [&](std::uint64_t* revision, const char* k, int size) {
+      return kvStore_Update(revision, kv_.get(), k, value.data(), size, expected);
+    });
+  }
+
+  Status erase(std::string_view key) override {
+    auto k = c_key(key);
+    if (!k) return fleet::fail(k.error());
+    const natsStatus s = kvStore_Delete(kv_.get(), k->c_str());
+    if (s != NATS_OK) return fail(s, "erase " + name(*k));
+    return {};
+  }
+
+ private:
+  template <class Call>
+  Result<std::uint64_t> write(std::string_view key, std::string_view value, const char* verb,
+                              Call&& call) {
+    auto k = c_key(key);
+    if (!k) return fleet::fail(k.error());
+    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
+      return fleet::fail(Errc::invalid_argument, "value too large for " + name(*k));
+    }
+    std::uint64_t revision = 0;
+    const natsStatus s = call(&revision, k->c_str(), static_cast<int>(value.size()));
+    if (s != NATS_OK) return fleet::fail(write_error(s, std::string(verb) + " " + name(*k)));
+    return revision;
+  }
+
+  std::string name(const std::string& key) const { return bucket_ + "/" + key; }
+
+  // Declared first so it is destroyed last: the kvStore publishes through its connection.
+  std::shared_ptr<Connection> connection_;
+  KvStorePtr kv_;
+  std::string bucket_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KeyValue>> open_key_value(std::shared_ptr<Connection> connection,
+                                                 const BucketConfig& config) {
+  if (auto ok = check(config); !ok) return fleet::fail(ok.error());
+  jsCtx* js = connection->js();
+  auto kv = bind(js, config);
+  if (!kv && kv.error().code == Errc::not_found) {
+    kv = create(js, config);
+    // Another process may have created it since, with another TTL or history; the server then
+    // refuses ours ("Existing configuration is different" on 2.9), and binding to theirs and
+    // updating it wins. Seen often when several processes start at once.
+    if (!kv && kv.error().code != Errc::invalid_argument) {
+      if (auto again = bind(js, config)) kv = std::move(again);
+    }
+  }
+  if (!kv) return fleet::fail(kv.error());
+  return std::unique_ptr<KeyValue>(
+      std::make_unique<JetStreamKeyValue>(std::move(connection), std::move(*kv), config.name));
+}
+
+}  // namespace fleet::broker::jetstream

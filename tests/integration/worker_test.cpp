@@ -1,0 +1,523 @@
+// The worker runtime as operators run it: fleet-test-worker processes against a real nats-server,
+// checked through the effects their handlers record and what lands in the dead-letter stream.
+// Every test gets its own server, so durables, inboxes and the DLQ start empty.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fleet/broker/jetstream.hpp"
+#include "fleet/runtime/dead_letter.hpp"
+#include "fleet/schemas/codec.hpp"
+#include "fleet/schemas/envelope.hpp"
+#include "fleet/schemas/events/bench.hpp"
+#include "nats_server.hpp"
+#include "process.hpp"
+#include "worker_process.hpp"
+
+namespace {
+
+namespace dlq = fleet::runtime::dlq_header;
+using fleet::broker::Message;
+using fleet::schemas::Payload;
+using fleet::test::WorkerProcess;
+using namespace std::chrono_literals;
+
+struct Effect {
+  std::string id;
+  std::uint64_t seq = 0;
+  long pid = 0;
+  std::uint64_t attempt = 0;
+};
+
+// Polls `done` until it holds or `timeout` passes; returns its last value.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+std::string hostname() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+std::string header_of(const Message& message, std::string_view name) {
+  return std::string(fleet::header(message.headers, name).value_or(""));
+}
+
+// A fleet event on `subject`: envelope headers, Payload body, dedup id = event id.
+Message event(const std::string& subject, std::uint64_t seq, std::string data,
+              std::string key = {}) {
+  auto meta = fleet::schemas::new_metadata(std::string(Payload::type_name));
+  meta.ordering_key = std::move(key);
+  return {.subject = subject,
+          .headers = fleet::schemas::to_headers(meta),
+          .body = fleet::schemas::encode(Payload{.seq = seq, .data = std::move(data)}),
+          .dedup_id = meta.id};
+}
+
+std::string id_of(const Message& message) {
+  return header_of(message, fleet::schemas::header::id);
+}
+
+class Fixture {
+ public:
+  Fixture() : dir_(fleet::test::make_temp_dir("fleet-worker-test")) {
+    auto transport = fleet::broker::jetstream::connect({.url = server_.url()});
+    REQUIRE(transport.has_value());
+    transport_ = std::move(*transport);
+    // Same configs the worker ensures, so neither side changes the other's stream.
+    REQUIRE(transport_->ensure_stream({.name = "TESTS", .subjects = {"tests.>"}}).has_value());
+    REQUIRE(
+        transport_->ensure_stream(fleet::runtime::DeadLetterConfig{}.stream_config()).has_value());
+  }
+  ~Fixture() {
+    workers_.clear();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  fleet::broker::Transport& transport() { return *transport_; }
+  std::string url() const { return server_.url(); }
+
+  // Starts fleet-test-worker for `role`; fast backoff unless `flags` says otherwise.
+  WorkerProcess& start(const std::string& role, std::vector<std::string> flags = {}) {
+    std::vector<std::string> argv = {FLEET_TEST_WORKER, "--role", role, "--nats", url(),
+                                     "--backoff-ms",    "20"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    const auto log = dir_ / ("worker-" + std::to_string(workers_.size()) + ".log");
+    workers_.push_back(std::make_unique<WorkerProcess>(
+        argv, std::vector<std::string>{"FLEET_TEST_EFFECTS=" + effects_path().string()}, log));
+    return *workers_.back();
+  }
+  // Every worker's log, for failure messages.
+  std::string logs() const {
+    std::string all;
+    for (const auto& w : workers_)
+      all += "--- worker " + std::to_string(w->pid()) + "\n" + w->log();
+    return all;
+  }
+
+  std::uint64_t publish(const Message& message) {
+    auto ack = transport_->publish(message, 10s);
+    REQUIRE_MESSAGE(ack.has_value(), ack.error().describe());
+    return ack->sequence;
+  }
+  void publish_all(const std::vector<Message>& messages) {
+    std::atomic<int> failed = 0;
+    for (const auto& m : messages) {
+      REQUIRE(transport_
+                  ->publish_async(m,
+                                  [&](const auto& ack) {
+                                    if (!ack) ++failed;
+                                  })
+                  .has_value());
+    }
+    REQUIRE(transport_->flush(60s).has_value());
+    REQUIRE(failed == 0);
+  }
+
+  std::filesystem::path effects_path() const { return dir_ / "effects"; }
+  std::vector<Effect> effects() const {
+    std::vector<Effect> all;
+    std::ifstream in(effects_path());
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      Effect e;
+      if (fields >> e.id >> e.seq >> e.pid >> e.attempt) all.push_back(e);
+    }
+    return all;
+  }
+  // How many effect lines each event id has.
+  std::map<std::string, int> effect_counts() const {
+    std::map<std::string, int> counts;
+    for (const auto& e : effects()) ++counts[e.id];
+    return counts;
+  }
+  bool all_handled(const std::vector<std::string>& ids) const {
+    auto counts = effect_counts();
+    return std::all_of(ids.begin(), ids.end(), [&](const auto& id) { return counts.contains(id); });
+  }
+
+  // True once the role's durable has nothing undelivered and nothing unacked.
+  bool settled(const std::string& durable) {
+    auto streams = transport_->streams();
+    if (!streams) return false;
+    for (const auto& s : *streams) {
+      for (const auto& c : s.consumers) {
+        if (s.name == "TESTS" && c.name == durable) return c.pending == 0 && c.ack_pending == 0;
+      }
+    }
+    return false;
+  }
+  void wait_settled(const std::string& durable) {
+    REQUIRE_MESSAGE(eventually([&] { return settled(durable); }), logs());
+  }
+  std::uint64_t dlq_messages() {
+    auto streams = transport_->streams();
+    REQUIRE(streams.has_value());
+    for (const auto& s : *streams) {
+      if (s.name == "DLQ") return s.messages;
+    }
+    return 0;
+  }
+
+  // Reads dead letters of `role` (acking them) until `count` arrived or the deadline passed.
+  std::vector<Message> dead_letters(const std::string& role, std::size_t count,
+                                    std::chrono::milliseconds timeout = 60s) {
+    fleet::broker::ConsumerConfig reader{.stream = "DLQ",
+                                         .durable = "test-reader-" + role,
+                                         .filter_subject = "dlq.tests." + role + ".>"};
+    if (!reader_) {
+      REQUIRE(transport_->ensure_consumer(reader).has_value());
+      auto subscription = transport_->subscribe(reader);
+      REQUIRE(subscription.has_value());
+      reader_ = std::move(*subscription);
+    }
+    eventually(
+        [&] {
+          auto batch = reader_->fetch(count - std::min(count, dead_.size()) + 1, 200ms);
+          REQUIRE(batch.has_value());
+          for (auto& d : *batch) {
+            dead_.push_back(d.message());
+            REQUIRE(d.ack().has_value());
+          }
+          return dead_.size() >= count;
+        },
+        timeout);
+    return dead_;
+  }
+
+ private:
+  fleet::test::NatsServer server_;
+  std::filesystem::path dir_;
+  std::unique_ptr<fleet::broker::Transport> transport_;
+  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+  std::unique_ptr<fleet::broker::Subscription> reader_;
+  std::vector<Message> dead_;
+};
+
+std::vector<std::string> ids_of(const std::vector<Message>& messages) {
+  std::vector<std::string> ids;
+  for (const auto& m : messages) ids.push_back(id_of(m));
+  return ids;
+}
+
+std::vector<Message> record_events(int count, const std::string& subject = "tests.record.x") {
+  std::vector<Message> messages;
+  for (int i = 0; i < count; ++i) messages.push_back(event(subject, i, "x"));
+  return messages;
+}
+
+// Waits until `worker` ends and checks it exited with `code`.
+void check_exit(WorkerProcess& worker, int code, Fixture& fixture) {
+  auto exit = worker.wait(60s);
+  REQUIRE_MESSAGE(exit.has_value(), fixture.logs());
+  CHECK_MESSAGE(exit->code == code, fixture.logs());
+}
+
+}  // namespace
+
+TEST_CASE("a retryable failure is redelivered with backoff and handled once, on attempt 3") {
+  Fixture f;
+  auto& worker = f.start("flaky", {"--immediate-attempts", "1"});
+  const auto message = event("tests.flaky.x", 1, "fail:2");
+  f.publish(message);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled({id_of(message)}); }), f.logs());
+  f.wait_settled("flaky");
+  const auto effects = f.effects();
+  REQUIRE(effects.size() == 1);
+  CHECK(effects[0].attempt == 3);
+  CHECK(f.dlq_messages() == 0);
+  worker.signal(SIGTERM);
+  check_exit(worker, 0, f);
+}
+
+TEST_CASE("a failure on every attempt is dead-lettered once with every failure header") {
+  Fixture f;
+  auto& worker = f.start("flaky", {"--max-attempts", "3", "--immediate-attempts", "2"});
+  const auto message = event("tests.flaky.x", 7, "fail:1000");
+  const auto sequence = f.publish(message);
+
+  auto dead = f.dead_letters("flaky", 1);
+  REQUIRE_MESSAGE(dead.size() == 1, f.logs());
+  f.wait_settled("flaky");
+  CHECK(f.dlq_messages() == 1);
+  CHECK(f.effects().empty());
+  const auto& letter = dead[0];
+  CHECK(letter.subject == "dlq.tests.flaky.x");
+  CHECK(letter.body == message.body);
+  CHECK(id_of(letter) == id_of(message));
+  CHECK(header_of(letter, fleet::schemas::header::type) == Payload::type_name);
+  CHECK(header_of(letter, dlq::original_subject) == "tests.flaky.x");
+  CHECK(header_of(letter, dlq::stream_sequence) == std::to_string(sequence));
+  CHECK(header_of(letter, dlq::error_class) == "retryable");
+  CHECK(header_of(letter, dlq::error_message).find("failing on purpose") != std::string::npos);
+  CHECK(header_of(letter, dlq::attempts) == "3");
+  CHECK(header_of(letter, dlq::role) == "flaky");
+  CHECK(header_of(letter, dlq::worker) == hostname() + ":" + std::to_string(worker.pid()));
+  const auto first = header_of(letter, dlq::first_failed_at);
+  const auto last = header_of(letter, dlq::last_failed_at);
+  CHECK(!first.empty());
+  CHECK(!last.empty());
+  CHECK(first < last);  // RFC 3339 UTC with ms compares as text; three deliveries lie between
+}
+
+TEST_CASE("a permanent failure is dead-lettered at once and good events still succeed") {
+  Fixture f;
+  f.start("permanent");
+  const auto bad = event("tests.permanent.x", 1, "bad");
+  const auto good = event("tests.permanent.x", 2, "good");
+  f.publish(bad);
+  f.publish(good);
+  auto dead = f.dead_letters("permanent", 1);
+  REQUIRE_MESSAGE(dead.size() == 1, f.logs());
+  CHECK(id_of(dead[0]) == id_of(bad));
+  CHECK(header_of(dead[0], dlq::error_class) == "permanent");
+  CHECK(header_of(dead[0], dlq::attempts) == "1");
+  REQUIRE(eventually([&] { return f.all_handled({id_of(good)}); }));
+  f.wait_settled("permanent");
+  CHECK(f.effect_counts() == std::map<std::string, int>{{id_of(good), 1}});
+}
+
+TEST_CASE("undecodable events are dead-lettered as decode errors and later events are handled") {
+  Fixture f;
+  f.start("record");
+  auto garbage = event("tests.record.garbage", 1, "x");
+  garbage.body = std::string("\xc1\xff\x00garbage", 10);
+  auto wrong_type = event("tests.record.wrong", 2, "x");
+  wrong_type.headers[std::string(fleet::schemas::header::type)] = "orders.OrderPlaced";
+  const Message bare{.subject = "tests.record.bare", .body = "not an envelope at all"};
+  for (const auto& m : {garbage, wrong_type, bare}) f.publish(m);
+  const auto after = record_events(3);
+  f.publish_all(after);
+
+  auto dead = f.dead_letters("record", 3);
+  REQUIRE_MESSAGE(dead.size() == 3, f.logs());
+  std::set<std::string> subjects;
+  for (const auto& letter : dead) {
+    subjects.insert(letter.subject);
+    CHECK_MESSAGE(header_of(letter, dlq::error_class) == "decode", letter.subject);
+    CHECK(!header_of(letter, dlq::error_message).empty());
+  }
+  CHECK(subjects == std::set<std::string>{"dlq.tests.record.garbage", "dlq.tests.record.wrong",
+                                          "dlq.tests.record.bare"});
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(after)); }), f.logs());
+  f.wait_settled("record");
+  CHECK(f.effects().size() == 3);
+}
+
+TEST_CASE("a handler that throws is retried, then dead-lettered with error class exception") {
+  Fixture f;
+  f.start("throws", {"--max-attempts", "2", "--immediate-attempts", "2"});
+  const auto message = event("tests.throws.x", 1, "x");
+  f.publish(message);
+  auto dead = f.dead_letters("throws", 1);
+  REQUIRE_MESSAGE(dead.size() == 1, f.logs());
+  CHECK(header_of(dead[0], dlq::error_class) == "exception");
+  CHECK(header_of(dead[0], dlq::error_message).find("thrown on purpose") != std::string::npos);
+  CHECK(header_of(dead[0], dlq::attempts) == "2");
+}
+
+TEST_CASE("a poison pill that kills its worker is dead-lettered as poison; the rest is handled") {
+  Fixture f;
+  // A crash costs every delivery the process held one attempt, not just the pill's: with one
+  // message in flight, only the pill keeps coming back (docs/architecture.md, poison pills).
+  const std::vector<std::string> flags = {"--max-attempts", "3",    "--immediate-attempts", "1",
+                                          "--ack-wait-ms",  "1000", "--max-in-flight",      "1"};
+  std::vector<Message> others;
+  for (int i = 0; i < 20; ++i) others.push_back(event("tests.crash.x", i, "ok"));
+  const auto pill = event("tests.crash.x", 99, "crash");
+  f.publish_all({others.begin(), others.begin() + 10});
+  f.publish(pill);
+  f.publish_all({others.begin() + 10, others.end()});
+
+  // The operator's restart loop: a worker that died is replaced.
+  WorkerProcess* worker = &f.start("crash", flags);
+  int crashes = 0;
+  std::vector<Message> dead;
+  const bool done = eventually(
+      [&] {
+        if (auto exit = worker->wait(0ms)) {
+          CHECK_MESSAGE(exit->signal == SIGABRT, f.logs());
+          ++crashes;
+          worker = &f.start("crash", flags);
+        }
+        dead = f.dead_letters("crash", 1, 0ms);
+        return !dead.empty() && f.all_handled(ids_of(others));
+      },
+      90s);
+  REQUIRE_MESSAGE(done, f.logs());
+  REQUIRE(dead.size() == 1);
+  CHECK(id_of(dead[0]) == id_of(pill));
+  CHECK(header_of(dead[0], dlq::error_class) == "poison");
+  CHECK(crashes == 3);  // max attempts; the fourth delivery is dead-lettered unhandled
+  f.wait_settled("crash");
+  CHECK(f.dlq_messages() == 1);
+  for (const auto& [id, count] : f.effect_counts()) CHECK_MESSAGE(count == 1, id);
+  CHECK(f.effect_counts().size() == others.size());
+}
+
+TEST_CASE("an event delivered twice under one event id has its effect once") {
+  Fixture f;
+  f.start("record");
+  auto first = event("tests.record.x", 1, "x");
+  auto second = first;
+  first.dedup_id += "-a";  // two stream messages carrying one Fleet-Id
+  second.dedup_id += "-b";
+  const auto after = record_events(1);
+  f.publish(first);
+  f.publish(second);
+  f.publish_all(after);
+  REQUIRE_MESSAGE(eventually([&] {
+                    return f.all_handled({id_of(first), id_of(after[0])});
+                  }),
+                  f.logs());
+  f.wait_settled("record");
+  CHECK(f.effect_counts()[id_of(first)] == 1);
+  CHECK(f.effects().size() == 2);
+}
+
+TEST_CASE("two worker processes of one role split 10,000 events, each handled once") {
+  Fixture f;
+  auto& a = f.start("record");
+  auto& b = f.start("record");
+  // Both subscribed before anything is published, so neither takes the whole backlog alone.
+  REQUIRE(eventually([&] { return f.settled("record"); }));
+  std::this_thread::sleep_for(1s);
+  const auto messages = record_events(10'000);
+  f.publish_all(messages);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("record");
+  const auto effects = f.effects();
+  CHECK(effects.size() == messages.size());
+  std::map<long, int> per_pid;
+  for (const auto& e : effects) ++per_pid[e.pid];
+  CHECK(per_pid[a.pid()] > 0);
+  CHECK(per_pid[b.pid()] > 0);
+  MESSAGE("split: " << per_pid[a.pid()] << " / " << per_pid[b.pid()]);
+}
+
+TEST_CASE("SIGTERM mid-stream drains and exits 0; a successor finishes, each effect once") {
+  Fixture f;
+  const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
+  const auto messages = record_events(5'000);
+  f.publish_all(messages);
+  auto& first = f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 500; }), f.logs());
+  first.signal(SIGTERM);
+  check_exit(first, 0, f);
+  const auto by_first = f.effects().size();
+  WARN_MESSAGE(by_first < messages.size(), "the first worker finished before SIGTERM");
+
+  f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("record");
+  const auto counts = f.effect_counts();
+  CHECK(counts.size() == messages.size());
+  for (const auto& [id, count] : counts) CHECK_MESSAGE(count == 1, id);
+  MESSAGE("first worker handled " << by_first << " before SIGTERM");
+}
+
+// SIGKILL between a handler's effect and the inbox write re-runs that handler on redelivery
+// (inbox.hpp); only events the killed worker had in flight can have their effect twice.
+TEST_CASE("SIGKILL mid-stream loses nothing; a successor handles what was in flight") {
+  Fixture f;
+  const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
+  const auto messages = record_events(5'000);
+  f.publish_all(messages);
+  auto& first = f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 500; }), f.logs());
+  first.signal(SIGKILL);
+  REQUIRE(first.wait(60s).has_value());
+
+  f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("record");
+  const auto counts = f.effect_counts();
+  CHECK(counts.size() == messages.size());
+  int twice = 0;
+  for (const auto& [id, count] : counts) {
+    CHECK_MESSAGE(count <= 2, id);
+    if (count > 1) ++twice;
+  }
+  CHECK(twice <= 64);  // at most the killed worker's in-flight window (max in flight)
+  MESSAGE("events with a repeated effect after SIGKILL: " << twice);
+}
+
+TEST_CASE("with concurrency 8, events of one key are handled in order and keys overlap") {
+  Fixture f;
+  constexpr int keys = 20, per_key = 50;
+  std::vector<Message> messages;
+  std::map<std::string, int> key_of;  // event id -> key
+  for (int k = 0; k < keys; ++k) {
+    for (int seq = 0; seq < per_key; ++seq) {
+      messages.push_back(
+          event("tests.ordered.k" + std::to_string(k), seq, "x", "key-" + std::to_string(k)));
+      key_of[id_of(messages.back())] = k;
+    }
+  }
+  f.publish_all(messages);  // key by key: handling one key at a time would never interleave
+  f.start("ordered", {"--concurrency", "8"});
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("ordered");
+
+  const auto effects = f.effects();
+  CHECK(effects.size() == messages.size());
+  std::map<int, std::vector<std::uint64_t>> seqs;
+  int switches = 0, previous = -1;
+  for (const auto& e : effects) {
+    const int k = key_of.at(e.id);
+    seqs[k].push_back(e.seq);
+    if (previous != -1 && k != previous) ++switches;
+    previous = k;
+  }
+  for (const auto& [k, s] : seqs) {
+    CHECK_MESSAGE(std::is_sorted(s.begin(), s.end()), "key-" << k);
+    CHECK(s.size() == per_key);
+  }
+  CHECK(switches > keys - 1);
+}
+
+TEST_CASE("fleet-test-worker --help lists the roles; an unknown role exits 2 with one line") {
+  auto help = fleet::test::run({FLEET_TEST_WORKER, "--help"});
+  CHECK(help.exit_code == 0);
+  for (const auto* role : {"record", "flaky", "permanent", "crash", "slow", "ordered", "throws"}) {
+    CHECK_MESSAGE(help.out.find(role) != std::string::npos, role);
+  }
+  auto unknown = fleet::test::run({FLEET_TEST_WORKER, "--role", "nope"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(std::count(unknown.err.begin(), unknown.err.end(), '\n') == 1);
+  CHECK(unknown.err.find("nope") != std::string::npos);
+}
+
+TEST_CASE("a slow handler that heartbeats outlives its ack wait and is handled once") {
+  Fixture f;
+  f.start("slow", {"--ack-wait-ms", "1000", "--concurrency", "4"});
+  const auto message = event("tests.slow.x", 1, "3000");
+  f.publish(message);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled({id_of(message)}); }), f.logs());
+  f.wait_settled("slow");
+  const auto effects = f.effects();
+  REQUIRE(effects.size() == 1);
+  CHECK(effects[0].attempt == 1);
+}

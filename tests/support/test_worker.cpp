@@ -1,0 +1,131 @@
+// fleet-test-worker: a worker binary whose roles misbehave on purpose, for the worker integration
+// tests. Every role reads bench.Payload events from "tests.<role>.>" on stream TESTS and records
+// each effect as one line "<event id> <seq> <pid> <attempt>\n" appended (one write()) to the
+// file named by FLEET_TEST_EFFECTS.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "fleet/runtime/worker_main.hpp"
+#include "fleet/schemas/events/bench.hpp"
+
+namespace {
+
+using fleet::runtime::Context;
+using fleet::runtime::Outcome;
+using fleet::schemas::Payload;
+using namespace std::chrono_literals;
+
+void record(const Payload& event, const Context& context) {
+  static const int fd = [] {
+    const char* path = std::getenv("FLEET_TEST_EFFECTS");
+    if (path == nullptr) throw std::runtime_error("FLEET_TEST_EFFECTS is not set");
+    return ::open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  }();
+  const std::string line = context.event().id + " " + std::to_string(event.seq) + " " +
+                           std::to_string(::getpid()) + " " + std::to_string(context.attempt()) +
+                           "\n";
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    throw std::runtime_error("cannot append to FLEET_TEST_EFFECTS");
+  }
+}
+
+// The number after `prefix` in `data` ("fail:2" -> 2), or 0.
+std::uint64_t number_after(const std::string& data, std::string_view prefix) {
+  if (!data.starts_with(prefix)) return 0;
+  std::uint64_t value = 0;
+  std::from_chars(data.data() + prefix.size(), data.data() + data.size(), value);
+  return value;
+}
+
+using Handle = std::function<Outcome(const Payload&, Context&)>;
+
+Outcome record_ok(const Payload& event, Context& context) {
+  record(event, context);
+  return Outcome::ok();
+}
+
+Outcome flaky(const Payload& event, Context& context) {
+  if (context.attempt() <= number_after(event.data, "fail:")) {
+    return Outcome::retry("failing on purpose on attempt " + std::to_string(context.attempt()));
+  }
+  return record_ok(event, context);
+}
+
+Outcome permanent(const Payload& event, Context& context) {
+  if (event.data == "bad") return Outcome::permanent("bad on purpose");
+  return record_ok(event, context);
+}
+
+Outcome crash(const Payload& event, Context& context) {
+  if (event.data == "crash") {
+    // Let the work running beside this one settle, so only the pill itself keeps coming back.
+    std::this_thread::sleep_for(300ms);
+    std::abort();
+  }
+  return record_ok(event, context);
+}
+
+Outcome slow(const Payload& event, Context& context) {
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(number_after(event.data, ""));
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(100ms);
+    context.heartbeat();
+  }
+  return record_ok(event, context);
+}
+
+Outcome ordered(const Payload& event, Context& context) {
+  record(event, context);
+  std::this_thread::sleep_for(3ms);
+  return Outcome::ok();
+}
+
+Outcome throws(const Payload&, Context&) {
+  throw std::runtime_error("thrown on purpose");
+}
+
+fleet::runtime::Role role(std::string name, std::string description, Handle handle) {
+  const std::string subject = "tests." + name + ".>";
+  return {
+      .name = name,
+      .description = std::move(description),
+      .bindings =
+          [name, subject, handle](const fleet::runtime::RoleSettings& settings) {
+            return std::vector<fleet::runtime::Binding>{{
+                .role = name,
+                .stream = "TESTS",
+                .subject = subject,
+                .handler = fleet::runtime::typed<Payload>(handle),
+                .retry = settings.retry,
+                .concurrency = settings.concurrency,
+                .max_in_flight = settings.max_in_flight,
+                .ack_wait = settings.ack_wait,
+                .inbox = settings.inbox,
+            }};
+          },
+      .streams = {{.name = "TESTS", .subjects = {"tests.>"}}},
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<fleet::runtime::Role> roles = {
+      role("record", "records every event", record_ok),
+      role("flaky", "retryable failure while attempt <= N for data \"fail:N\"", flaky),
+      role("permanent", "permanent failure for data \"bad\"", permanent),
+      role("crash", "aborts the process for data \"crash\"", crash),
+      role("slow", "sleeps data ms, heartbeating", slow),
+      role("ordered", "records, then sleeps 3 ms", ordered),
+      role("throws", "throws std::runtime_error", throws),
+  };
+  return fleet::runtime::worker_main(argc, argv, "fleet-test-worker", roles);
+}

@@ -1,0 +1,31 @@
+// One handler bound to one subject through one durable consumer. All processes of a role share
+// the durable, so adding a process adds throughput.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "fleet/runtime/handler.hpp"
+#include "fleet/runtime/retry_policy.hpp"
+
+namespace fleet::runtime {
+
+struct Binding {
+  std::string role;     // e.g. "payment"; names the durable unless `durable` is set
+  std::string stream;   // stream the subject lives in, e.g. "ORDERS"
+  std::string subject;  // wildcards allowed, e.g. "orders.*.placed"
+  Handler handler;
+  std::vector<Middleware> middleware;  // outermost first; wrapped around `handler`
+  RetryPolicy retry;
+  std::string durable;          // "" = role
+  int concurrency = 8;          // lanes handling messages in parallel in this process
+  int max_in_flight = 64;       // fetched but unsettled deliveries in this process
+  int max_ack_pending = 1'000;  // server-side cap over all processes of the durable
+  std::chrono::milliseconds ack_wait{30'000};
+  bool inbox = true;  // skip events this role already handled (see inbox.hpp)
+
+  std::string durable_name() const { return durable.empty() ? role : durable; }
+};
+
+}  // namespace fleet::runtime

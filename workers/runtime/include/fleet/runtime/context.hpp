@@ -1,0 +1,63 @@
+// What a handler sees besides its event: the incoming metadata and a way to publish follow-up
+// events. Follow-ups are staged, not sent: the worker publishes them (and waits for the broker's
+// confirmation) only after the handler succeeded, then acks the incoming message.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fleet/broker/message.hpp"
+#include "fleet/schemas/codec.hpp"
+#include "fleet/schemas/envelope.hpp"
+
+namespace fleet::runtime {
+
+class Context {
+ public:
+  Context(const schemas::Metadata& incoming, std::uint64_t attempt, std::string role,
+          std::function<void()> heartbeat = {})
+      : incoming_(incoming),
+        attempt_(attempt),
+        role_(std::move(role)),
+        heartbeat_(std::move(heartbeat)) {}
+
+  const schemas::Metadata& event() const { return incoming_; }
+  // Broker delivery attempt (1 on first delivery).
+  std::uint64_t attempt() const { return attempt_; }
+  const std::string& role() const { return role_; }
+
+  // Stages a follow-up event: same correlation id and trace, causation id = incoming id, and
+  // an id derived from (incoming id, role, position) so that a re-run of this handler after a
+  // crash publishes the same ids, which the broker's dedup window and the inbox absorb.
+  template <schemas::Event T>
+  void publish(std::string subject, const T& event, std::string ordering_key = {}) {
+    stage(std::move(subject), std::string(T::type_name), T::schema_version, schemas::encode(event),
+          std::move(ordering_key));
+  }
+  void stage(std::string subject, std::string type, std::uint32_t schema_version, std::string body,
+             std::string ordering_key);
+
+  // Restarts the broker's ack-wait clock; call it during long work.
+  void heartbeat() const {
+    if (heartbeat_) heartbeat_();
+  }
+
+  const std::vector<broker::Message>& follow_ups() const { return follow_ups_; }
+  // Drops what a failed attempt staged, so a retry starts clean.
+  void discard_follow_ups() { follow_ups_.clear(); }
+
+ private:
+  const schemas::Metadata& incoming_;
+  std::uint64_t attempt_;
+  std::string role_;
+  std::function<void()> heartbeat_;
+  std::vector<broker::Message> follow_ups_;
+};
+
+// Deterministic event id (32 hex) for the n-th follow-up of `cause_id` published by `role`.
+std::string follow_up_id(std::string_view cause_id, std::string_view role, std::size_t n);
+
+}  // namespace fleet::runtime

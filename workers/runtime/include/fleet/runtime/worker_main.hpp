@@ -1,0 +1,37 @@
+// The main() of every worker binary: flags (each also from FLEET_* env), logging, signals,
+// connect, run the chosen role until SIGTERM/SIGINT, drain, exit 0.
+//
+//   <program> --role NAME [--nats URL] [--concurrency N] [--max-attempts N] ...
+//
+// Unknown role or a bad value: one line on stderr, exit 2. Broker unreachable at start: exit 1.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fleet/broker/config.hpp"
+#include "fleet/runtime/binding.hpp"
+
+namespace fleet::runtime {
+
+// Per-process settings from flags, handed to a role so its bindings can honour them.
+struct RoleSettings {
+  int concurrency = 8;
+  int max_in_flight = 64;
+  RetryPolicy retry;
+  std::chrono::milliseconds ack_wait{30'000};
+  bool inbox = true;
+};
+
+struct Role {
+  std::string name;
+  std::string description;
+  std::function<std::vector<Binding>(const RoleSettings&)> bindings;
+  // Streams the role reads from, ensured at start-up (idempotent).
+  std::vector<broker::StreamConfig> streams;
+};
+
+int worker_main(int argc, char** argv, const std::string& program, const std::vector<Role>& roles);
+
+}  // namespace fleet::runtime

@@ -1,0 +1,41 @@
+#include "fleet/runtime/dead_letter.hpp"
+
+#include "fleet/schemas/envelope.hpp"
+
+namespace fleet::runtime {
+
+broker::StreamConfig DeadLetterConfig::stream_config() const {
+  return {.name = stream, .subjects = {subject_prefix + ">"}};
+}
+
+broker::Message dead_letter_message(const DeadLetterConfig& config,
+                                    const broker::Delivery& delivery, const Failure& failure) {
+  const auto& original = delivery.message();
+  const std::string now = schemas::now_rfc3339();
+  broker::Message message;
+  message.subject = config.subject_prefix + original.subject;
+  message.headers = original.headers;
+  message.body = original.body;
+  message.key = original.key;
+  message.dedup_id =
+      "dlq-" + failure.role + "-" + std::to_string(delivery.sequence()) + "-" + original.subject;
+  auto& h = message.headers;
+  h[std::string(dlq_header::original_subject)] = original.subject;
+  h[std::string(dlq_header::stream_sequence)] = std::to_string(delivery.sequence());
+  h[std::string(dlq_header::error_class)] = failure.error_class;
+  // Header values are one line; a multi-line exception text would break the header block.
+  std::string reason = failure.message;
+  for (char& c : reason) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  h[std::string(dlq_header::error_message)] = reason;
+  h[std::string(dlq_header::attempts)] = std::to_string(delivery.attempt());
+  h[std::string(dlq_header::role)] = failure.role;
+  h[std::string(dlq_header::worker)] = failure.worker;
+  h[std::string(dlq_header::first_failed_at)] =
+      failure.first_failed_at.empty() ? now : failure.first_failed_at;
+  h[std::string(dlq_header::last_failed_at)] = now;
+  return message;
+}
+
+}  // namespace fleet::runtime

@@ -1,0 +1,60 @@
+#include "fleet/runtime/inbox.hpp"
+
+namespace fleet::runtime {
+namespace {
+
+// KV keys allow [-/_=.a-zA-Z0-9]; fleet ids are hex, but events from other producers may carry
+// anything in Fleet-Id, so other characters are escaped.
+std::string key_for(std::string_view prefix, std::string_view event_id) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string key(prefix);
+  for (unsigned char c : event_id) {
+    if (std::isalnum(c) || c == '-' || c == '_') {
+      key += static_cast<char>(c);
+    } else {
+      key += '=';
+      key += hex[c >> 4];
+      key += hex[c & 15];
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
+Result<Inbox> Inbox::open(broker::Transport& transport, const InboxConfig& config,
+                          std::string_view role) {
+  auto kv =
+      transport.key_value({.name = config.bucket_prefix + std::string(role), .ttl = config.ttl});
+  if (!kv) return std::unexpected(kv.error());
+  return Inbox(std::move(*kv));
+}
+
+Result<bool> Inbox::seen(std::string_view event_id) {
+  auto entry = kv_->get(key_for("handled.", event_id));
+  if (!entry) return std::unexpected(entry.error());
+  return entry->has_value();
+}
+
+Status Inbox::remember(std::string_view event_id) {
+  auto revision = kv_->put(key_for("handled.", event_id), "");
+  if (!revision) return std::unexpected(revision.error());
+  return {};
+}
+
+std::string Inbox::first_failure(std::string_view event_id) {
+  auto entry = kv_->get(key_for("failed.", event_id));
+  if (!entry || !entry->has_value()) return {};
+  return (*entry)->value;
+}
+
+void Inbox::note_failure(std::string_view event_id, std::string_view when) {
+  // create(): only the first failure's time is kept; a conflict means it is already there.
+  (void)kv_->create(key_for("failed.", event_id), when);
+}
+
+void Inbox::forget_failure(std::string_view event_id) {
+  (void)kv_->erase(key_for("failed.", event_id));
+}
+
+}  // namespace fleet::runtime

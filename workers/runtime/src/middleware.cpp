@@ -1,0 +1,48 @@
+#include "fleet/runtime/middleware.hpp"
+
+#include <exception>
+
+#include "fleet/runtime/log.hpp"
+
+namespace fleet::runtime {
+
+Handler chain(Handler handler, const std::vector<Middleware>& middleware) {
+  for (auto it = middleware.rbegin(); it != middleware.rend(); ++it) handler = (*it)(handler);
+  return handler;
+}
+
+Middleware recover() {
+  return [](Handler next) -> Handler {
+    return [next = std::move(next)](const schemas::Envelope& envelope, Context& context) {
+      try {
+        return next(envelope, context);
+      } catch (const std::exception& e) {
+        return Outcome::retry(e.what(), "exception");
+      } catch (...) {
+        return Outcome::retry("unknown exception", "exception");
+      }
+    };
+  };
+}
+
+Middleware immediate_retry(RetryPolicy policy) {
+  return [policy](Handler next) -> Handler {
+    return [policy, next = std::move(next)](const schemas::Envelope& envelope, Context& context) {
+      Outcome outcome;
+      for (int attempt = 1;; ++attempt) {
+        outcome = next(envelope, context);
+        if (outcome.kind != Outcome::Kind::retry || attempt >= policy.immediate_attempts) break;
+        context.discard_follow_ups();
+        log::write(spdlog::level::info, "retrying in process",
+                   {{"event_id", envelope.meta.id},
+                    {"role", context.role()},
+                    {"try", attempt + 1},
+                    {"error_class", outcome.error_class},
+                    {"error", outcome.message}});
+      }
+      return outcome;
+    };
+  };
+}
+
+}  // namespace fleet::runtime

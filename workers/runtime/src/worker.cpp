@@ -1,0 +1,331 @@
+#include "fleet/runtime/worker.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "fleet/runtime/log.hpp"
+#include "fleet/runtime/middleware.hpp"
+#include "lanes.hpp"
+#include "publish_confirmed.hpp"
+
+namespace fleet::runtime {
+namespace {
+
+nlohmann::json merged(nlohmann::json fields, const nlohmann::json& more) {
+  fields.update(more);
+  return fields;
+}
+
+}  // namespace
+
+using Clock = std::chrono::steady_clock;
+using spdlog::level::level_enum;
+
+std::string default_worker_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "unknown") + ":" + std::to_string(::getpid());
+}
+
+class Worker::Runner {
+ public:
+  Runner(broker::Transport& transport, const WorkerConfig& config, Binding binding,
+         std::unique_ptr<broker::Subscription> subscription, std::optional<Inbox> inbox)
+      : transport_(transport),
+        config_(config),
+        binding_(std::move(binding)),
+        subscription_(std::move(subscription)),
+        inbox_(std::move(inbox)),
+        random_(default_random()) {
+    auto middleware = binding_.middleware;
+    middleware.push_back(immediate_retry(binding_.retry));
+    middleware.push_back(recover());
+    handler_ = chain(binding_.handler, middleware);
+  }
+
+  void start() {
+    lanes_ = std::make_unique<Lanes>(binding_.concurrency, [this](broker::Delivery& delivery) {
+      process(delivery);
+      std::lock_guard lock(mutex_);
+      --in_flight_;
+      room_.notify_all();
+    });
+    fetcher_ = std::thread([this] { fetch_loop(); });
+  }
+
+  void stop_fetching() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    room_.notify_all();
+    if (fetcher_.joinable()) fetcher_.join();
+  }
+
+  // True when every fetched delivery was settled before the deadline.
+  bool drain(Clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return room_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
+  }
+
+  void halt(bool join) { lanes_->halt(join); }
+  int in_flight() {
+    std::lock_guard lock(mutex_);
+    return in_flight_;
+  }
+
+ private:
+  void fetch_loop() {
+    auto last_warning = Clock::time_point{};
+    for (;;) {
+      std::size_t room = 0;
+      {
+        std::unique_lock lock(mutex_);
+        // Fetch in sizeable batches: each fetch is a round trip to the server, so refilling
+        // one slot at a time would cap throughput at one message per round trip.
+        const int refill = std::max(1, binding_.max_in_flight / 4);
+        room_.wait(lock,
+                   [&] { return stopping_ || binding_.max_in_flight - in_flight_ >= refill; });
+        if (stopping_) return;
+        room = static_cast<std::size_t>(binding_.max_in_flight - in_flight_);
+      }
+      auto batch = subscription_->fetch(room, config_.fetch_wait);
+      if (!batch) {
+        // A broker outage is retried and reported, at most every 5 s so logs stay readable.
+        if (Clock::now() - last_warning > std::chrono::seconds(5)) {
+          log::write(level_enum::warn, "fetch failed; retrying",
+                     {{"role", binding_.role}, {"error", batch.error().describe()}});
+          last_warning = Clock::now();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        continue;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        in_flight_ += static_cast<int>(batch->size());
+      }
+      for (auto& delivery : *batch) {
+        // Keyless events are spread by event id, so two copies of one event (a redelivery
+        // racing a duplicate publish) queue in one lane and the inbox sees the first one.
+        const auto& headers = delivery.message().headers;
+        auto key = header(headers, schemas::header::ordering_key);
+        if (!key || key->empty()) key = header(headers, schemas::header::id);
+        lanes_->push(key.value_or(std::string_view{}), std::move(delivery));
+      }
+    }
+  }
+
+  std::chrono::milliseconds backoff(const broker::Delivery& delivery) const {
+    return binding_.retry.backoff(delivery.attempt(), random_);
+  }
+
+  void process(broker::Delivery& delivery) {
+    auto meta = schemas::metadata_from_headers(delivery.message().headers);
+    if (!meta) {
+      dead_letter(delivery, nullptr, "decode", meta.error().message);
+      return;
+    }
+    const auto fields = [&] {
+      return log::event_fields(*meta, delivery.message().subject, delivery.attempt(),
+                               binding_.role);
+    };
+    if (delivery.attempt() > static_cast<std::uint64_t>(binding_.retry.max_attempts)) {
+      dead_letter(delivery, &*meta, "poison",
+                  "delivered " + std::to_string(delivery.attempt()) + " times (max attempts " +
+                      std::to_string(binding_.retry.max_attempts) +
+                      "); earlier workers crashed or timed out on it");
+      return;
+    }
+    if (inbox_) {
+      auto seen = inbox_->seen(meta->id);
+      if (!seen) {
+        log::write(level_enum::warn, "inbox unavailable; redelivering later",
+                   merged(fields(), {{"error", seen.error().describe()}}));
+        (void)delivery.retry_after(backoff(delivery));
+        return;
+      }
+      if (*seen) {
+        log::write(level_enum::debug, "already handled; acking duplicate", fields());
+        (void)delivery.ack();
+        return;
+      }
+    }
+
+    schemas::Envelope envelope{*meta, delivery.message().body};
+    Context context(envelope.meta, delivery.attempt(), binding_.role,
+                    [&delivery] { (void)delivery.in_progress(); });
+    const Outcome outcome = handler_(envelope, context);
+    switch (outcome.kind) {
+      case Outcome::Kind::success:
+        succeed(delivery, *meta, context, fields);
+        return;
+      case Outcome::Kind::in_progress:
+        // Left unsettled: the broker redelivers after the ack wait.
+        (void)delivery.in_progress();
+        return;
+      case Outcome::Kind::permanent:
+        dead_letter(delivery, &*meta, outcome.error_class, outcome.message);
+        return;
+      case Outcome::Kind::retry:
+        if (delivery.attempt() >= static_cast<std::uint64_t>(binding_.retry.max_attempts)) {
+          dead_letter(delivery, &*meta, outcome.error_class, outcome.message);
+          return;
+        }
+        if (inbox_) inbox_->note_failure(meta->id, schemas::now_rfc3339());
+        const auto delay = backoff(delivery);
+        log::write(level_enum::warn, "handler failed; redelivering",
+                   merged(fields(), {{"error_class", outcome.error_class},
+                                     {"error", outcome.message},
+                                     {"delay_ms", delay.count()}}));
+        (void)delivery.retry_after(delay);
+        return;
+    }
+  }
+
+  template <class Fields>
+  void succeed(broker::Delivery& delivery, const schemas::Metadata& meta, const Context& context,
+               const Fields& fields) {
+    if (auto published = publish_confirmed(transport_, context.follow_ups(),
+                                           config_.dead_letter.publish_timeout);
+        !published) {
+      // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
+      log::write(level_enum::warn, "follow-up publish failed; redelivering",
+                 merged(fields(), {{"error", published.error().describe()}}));
+      (void)delivery.retry_after(backoff(delivery));
+      return;
+    }
+    if (inbox_) {
+      if (auto remembered = inbox_->remember(meta.id); !remembered) {
+        log::write(level_enum::warn, "inbox write failed; a redelivery would run the handler again",
+                   merged(fields(), {{"error", remembered.error().describe()}}));
+      }
+      if (delivery.attempt() > 1) inbox_->forget_failure(meta.id);
+    }
+    (void)delivery.ack();
+  }
+
+  void dead_letter(broker::Delivery& delivery, const schemas::Metadata* meta,
+                   const std::string& error_class, const std::string& message) {
+    Failure failure{.error_class = error_class,
+                    .message = message,
+                    .role = binding_.role,
+                    .worker = config_.worker_id};
+    if (inbox_ && meta) failure.first_failed_at = inbox_->first_failure(meta->id);
+    auto letter = dead_letter_message(config_.dead_letter, delivery, failure);
+    nlohmann::json fields = meta ? log::event_fields(*meta, delivery.message().subject,
+                                                     delivery.attempt(), binding_.role)
+                                 : nlohmann::json{{"subject", delivery.message().subject},
+                                                  {"attempt", delivery.attempt()},
+                                                  {"role", binding_.role}};
+    fields["error_class"] = error_class;
+    fields["error"] = message;
+    fields["sequence"] = delivery.sequence();
+    if (auto ok = transport_.publish(letter, config_.dead_letter.publish_timeout); !ok) {
+      // Not settled: it comes back and is dead-lettered then (as a poison pill at the latest).
+      fields["dlq_error"] = ok.error().describe();
+      log::write(level_enum::err, "dead-letter publish failed; redelivering", fields);
+      (void)delivery.retry_after(backoff(delivery));
+      return;
+    }
+    log::write(level_enum::err, "dead-lettered", fields);
+    (void)delivery.terminate();
+    if (inbox_ && meta) inbox_->forget_failure(meta->id);
+  }
+
+  broker::Transport& transport_;
+  const WorkerConfig& config_;
+  Binding binding_;
+  Handler handler_;
+  std::unique_ptr<broker::Subscription> subscription_;
+  std::optional<Inbox> inbox_;
+  UniformRandom random_;
+  std::unique_ptr<Lanes> lanes_;
+  std::thread fetcher_;
+
+  std::mutex mutex_;
+  std::condition_variable room_;
+  int in_flight_ = 0;
+  bool stopping_ = false;
+};
+
+Worker::Worker(broker::Transport& transport, WorkerConfig config)
+    : transport_(transport), config_(std::move(config)) {
+  if (config_.worker_id.empty()) config_.worker_id = default_worker_id();
+}
+
+Worker::~Worker() {
+  for (auto& runner : runners_) {
+    if (runner) runner->stop_fetching();
+  }
+}
+
+Status Worker::add(Binding binding) {
+  if (binding.role.empty() || binding.stream.empty() || binding.subject.empty()) {
+    return fail(Errc::invalid_argument, "a binding needs a role, a stream and a subject");
+  }
+  if (!binding.handler)
+    return fail(Errc::invalid_argument, "binding " + binding.role + ": no handler");
+  if (binding.concurrency < 1 || binding.max_in_flight < 1) {
+    return fail(Errc::invalid_argument, "concurrency and max_in_flight must be >= 1");
+  }
+  if (auto ok = binding.retry.validate(); !ok) return ok;
+  if (auto ok = transport_.ensure_stream(config_.dead_letter.stream_config()); !ok) return ok;
+  const broker::ConsumerConfig consumer{
+      .stream = binding.stream,
+      .durable = binding.durable_name(),
+      .filter_subject = binding.subject,
+      .ack_wait = binding.ack_wait,
+      // One above max attempts: the extra delivery is dead-lettered as a poison pill.
+      .max_deliver = binding.retry.max_attempts + 1,
+      .max_ack_pending = std::max(binding.max_ack_pending, binding.max_in_flight)};
+  if (auto ok = transport_.ensure_consumer(consumer); !ok) return ok;
+  auto subscription = transport_.subscribe(consumer);
+  if (!subscription) return std::unexpected(subscription.error());
+  std::optional<Inbox> inbox;
+  if (binding.inbox) {
+    auto opened = Inbox::open(transport_, config_.inbox, binding.durable_name());
+    if (!opened) return std::unexpected(opened.error());
+    inbox.emplace(std::move(*opened));
+  }
+  runners_.push_back(std::make_unique<Runner>(transport_, config_, std::move(binding),
+                                              std::move(*subscription), std::move(inbox)));
+  return {};
+}
+
+Status Worker::run(std::stop_token stop) {
+  if (runners_.empty()) return fail(Errc::invalid_argument, "worker has no bindings");
+  for (auto& runner : runners_) runner->start();
+  {
+    std::mutex mutex;
+    std::condition_variable_any stopped;
+    std::unique_lock lock(mutex);
+    stopped.wait(lock, stop, [] { return false; });
+  }
+  log::write(level_enum::info, "stopping: draining in-flight work",
+             {{"drain_timeout_ms", config_.drain_timeout.count()}});
+  for (auto& runner : runners_) runner->stop_fetching();
+  const auto deadline = Clock::now() + config_.drain_timeout;
+  for (auto& runner : runners_) {
+    if (runner->drain(deadline)) {
+      runner->halt(true);
+      continue;
+    }
+    log::write(level_enum::warn, "drain timeout: unfinished deliveries left for redelivery",
+               {{"unfinished", runner->in_flight()}});
+    // A handler is still running on a lane thread that references the runner: let both live
+    // until the process exits rather than block shutdown on it.
+    runner->halt(false);
+    (void)runner.release();
+  }
+  if (auto flushed = transport_.flush(std::chrono::seconds(5)); !flushed) {
+    log::write(level_enum::warn, "flush on stop failed", {{"error", flushed.error().describe()}});
+  }
+  return {};
+}
+
+}  // namespace fleet::runtime

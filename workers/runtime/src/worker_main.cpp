@@ -1,0 +1,176 @@
+#include "fleet/runtime/worker_main.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <stop_token>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "fleet/broker/jetstream.hpp"
+#include "fleet/runtime/log.hpp"
+#include "fleet/runtime/worker.hpp"
+
+namespace fleet::runtime {
+namespace {
+
+struct Flags {
+  std::string role;
+  std::string nats = "nats://127.0.0.1:4222";
+  RoleSettings settings;
+  std::int64_t backoff_ms = 200;
+  std::int64_t max_backoff_ms = 30'000;
+  std::int64_t ack_wait_ms = 30'000;
+  std::int64_t drain_timeout_ms = 10'000;
+  std::string worker_id;
+  bool no_inbox = false;
+  std::string log_level = "info";
+  std::vector<std::string> redact;
+};
+
+std::string role_list(const std::vector<Role>& roles) {
+  std::string text = "Roles:\n";
+  for (const auto& role : roles) text += "  " + role.name + "  " + role.description + "\n";
+  return text;
+}
+
+// SIGTERM / SIGINT are blocked in every thread and taken by one waiting thread, so handlers
+// never run inside a signal handler and the stop is an ordinary std::stop_source request.
+std::jthread watch_signals(std::stop_source stop) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return std::jthread([signals, stop]() mutable {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    log::write(spdlog::level::info, "signal received", {{"signal", signal}});
+    stop.request_stop();
+  });
+}
+
+}  // namespace
+
+int worker_main(int argc, char** argv, const std::string& program, const std::vector<Role>& roles) {
+  CLI::App app{program + ": runs one worker role against NATS JetStream"};
+  app.footer(role_list(roles));
+  Flags flags;
+  auto& s = flags.settings;
+  app.add_option("--role", flags.role, "Role to run (see Roles below)")
+      ->envname("FLEET_ROLE")
+      ->required();
+  app.add_option("--nats", flags.nats, "NATS server URL(s), comma-separated")
+      ->envname("FLEET_NATS_URL")
+      ->capture_default_str();
+  app.add_option("--concurrency", s.concurrency, "Handler lanes in this process")
+      ->envname("FLEET_CONCURRENCY")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--max-in-flight", s.max_in_flight, "Fetched, unsettled messages per process")
+      ->envname("FLEET_MAX_IN_FLIGHT")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  app.add_option("--max-attempts", s.retry.max_attempts, "Broker deliveries before dead-letter")
+      ->envname("FLEET_MAX_ATTEMPTS")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--immediate-attempts", s.retry.immediate_attempts,
+                 "In-process tries per delivery")
+      ->envname("FLEET_IMMEDIATE_ATTEMPTS")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--backoff-ms", flags.backoff_ms, "Initial redelivery backoff (full jitter)")
+      ->envname("FLEET_BACKOFF_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-backoff-ms", flags.max_backoff_ms, "Cap of the redelivery backoff")
+      ->envname("FLEET_MAX_BACKOFF_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--ack-wait-ms", flags.ack_wait_ms, "Unacked messages come back after this")
+      ->envname("FLEET_ACK_WAIT_MS")
+      ->check(CLI::Range(100, 86'400'000))
+      ->capture_default_str();
+  app.add_option("--drain-timeout-ms", flags.drain_timeout_ms, "Time to finish work on SIGTERM")
+      ->envname("FLEET_DRAIN_TIMEOUT_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--worker-id", flags.worker_id, "Worker id in logs and DLQ headers")
+      ->envname("FLEET_WORKER_ID")
+      ->default_str("host:pid");
+  app.add_flag("--no-inbox", flags.no_inbox, "Do not deduplicate redelivered events")
+      ->envname("FLEET_NO_INBOX");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
+      ->envname("FLEET_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--redact", flags.redact, "Log field names whose values are redacted")
+      ->envname("FLEET_REDACT")
+      ->delimiter(',');
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << program << ": " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  const Role* role = nullptr;
+  for (const auto& candidate : roles) {
+    if (candidate.name == flags.role) role = &candidate;
+  }
+  if (role == nullptr) {
+    std::cerr << program << ": unknown role '" << flags.role << "' (see --help)\n";
+    return 2;
+  }
+  s.retry.initial_backoff = std::chrono::milliseconds(flags.backoff_ms);
+  s.retry.max_backoff = std::chrono::milliseconds(std::max(flags.max_backoff_ms, flags.backoff_ms));
+  s.ack_wait = std::chrono::milliseconds(flags.ack_wait_ms);
+  s.inbox = !flags.no_inbox;
+  if (auto ok = s.retry.validate(); !ok) {
+    std::cerr << program << ": " << ok.error().message << "\n";
+    return 2;
+  }
+
+  log::configure({.level = spdlog::level::from_str(flags.log_level), .redact = flags.redact});
+  std::stop_source stop;
+  auto signals = watch_signals(stop);
+
+  auto transport =
+      broker::jetstream::connect({.url = flags.nats, .name = program + "/" + role->name});
+  if (!transport) {
+    std::cerr << program << ": cannot connect to " << flags.nats << ": "
+              << transport.error().message << "\n";
+    return 1;
+  }
+  Worker worker(**transport, {.worker_id = flags.worker_id,
+                              .drain_timeout = std::chrono::milliseconds(flags.drain_timeout_ms)});
+  for (const auto& stream : role->streams) {
+    if (auto ok = (*transport)->ensure_stream(stream); !ok) {
+      std::cerr << program << ": stream " << stream.name << ": " << ok.error().describe() << "\n";
+      return 1;
+    }
+  }
+  for (auto& binding : role->bindings(s)) {
+    if (auto ok = worker.add(std::move(binding)); !ok) {
+      std::cerr << program << ": " << ok.error().describe() << "\n";
+      return 1;
+    }
+  }
+  log::write(spdlog::level::info, "worker started",
+             {{"role", role->name}, {"worker", worker.worker_id()}, {"nats", flags.nats}});
+  if (auto ok = worker.run(stop.get_token()); !ok) {
+    std::cerr << program << ": " << ok.error().describe() << "\n";
+    return 1;
+  }
+  log::write(spdlog::level::info, "worker stopped", {{"role", role->name}});
+  spdlog::default_logger()->flush();
+  // The signal thread may still be waiting for a signal that never comes.
+  signals.detach();
+  return 0;
+}
+
+}  // namespace fleet::runtime
