@@ -46,6 +46,14 @@ void report(const char* what, double raw, double fleet) {
 void compare(const char* what, const Options& options, const std::function<double(int)>& raw,
              const std::function<double(int)>& fleet) {
   double best_raw = 0, best_fleet = 0;
+  if (!options.only.empty()) {
+    double best = 0;
+    for (int round = 1; round <= options.rounds; ++round) {
+      best = std::max(best, options.only == "raw" ? raw(round) : fleet(round));
+    }
+    std::printf("%s %s alone: %10.0f msg/s\n", what, options.only.c_str(), best);
+    return;
+  }
   for (int round = 1; round <= options.rounds; ++round) {
     double r = 0, f = 0;
     if (round % 2 == 1) {

@@ -16,6 +16,8 @@ struct Options {
   std::size_t size = 256;
   int rounds = 3;
   int max_in_flight = 4'096;
+  int lanes = 8;     // pipeline: fleet handler lanes (Binding::concurrency default)
+  std::string only;  // "raw" or "fleet": run one side alone (for profiling); "" = both
 };
 
 struct Workload {

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   app.add_option("--size", options.size, "Payload bytes")->capture_default_str();
   app.add_option("--rounds", options.rounds, "Rounds per side (best counts)")
       ->capture_default_str();
+  app.add_option("--only", options.only, "Run one side alone, for profiling (no ratio)")
+      ->check(CLI::IsMember({"raw", "fleet"}));
+  app.add_option("--lanes", options.lanes, "pipeline: fleet handler lanes")->capture_default_str();
   app.add_subcommand("publish", "Async publish with envelope headers and dedup id, all acked")
       ->callback([&] { bench_publish(options); });
   app.add_subcommand("pipeline",

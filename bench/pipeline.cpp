@@ -144,7 +144,7 @@ double fleet_pipeline(const Options& options, int round, bool inbox) {
          handled.fetch_add(1, std::memory_order_relaxed);
          return runtime::Outcome::ok();
        }),
-       .concurrency = 64,
+       .concurrency = options.lanes,
        .max_in_flight = 512,
        .max_ack_pending = 10'000,
        .inbox = inbox});
@@ -168,7 +168,9 @@ void bench_pipeline(const Options& options) {
   auto admin = connect(options);
   ensure_stream(*admin, stream, "bench.pipe.>");
   // The inbox adds two KV operations per message that the raw loop does not do: shown apart.
-  std::printf("fleet with the inbox on: %.0f msg/s\n", fleet_pipeline(options, 0, true));
+  if (options.only.empty()) {
+    std::printf("fleet with the inbox on: %.0f msg/s\n", fleet_pipeline(options, 0, true));
+  }
   compare(
       "pipeline", options, [&](int round) { return raw_pipeline(options, round); },
       [&](int round) { return fleet_pipeline(options, round, false); });

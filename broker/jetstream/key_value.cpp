@@ -1,5 +1,7 @@
 #include "key_value.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -7,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "publish_tracker.hpp"
 #include "status.hpp"
 
 namespace fleet::broker::jetstream {
@@ -97,6 +100,15 @@ Result<std::string> c_key(std::string_view key) {
   return std::string(key);
 }
 
+// JetStream's key rule: [-/_=.a-zA-Z0-9], not starting or ending with '.', no empty token.
+bool valid_key(std::string_view key) {
+  if (key.empty() || key.front() == '.' || key.back() == '.') return false;
+  if (key.find("..") != std::string_view::npos) return false;
+  return std::all_of(key.begin(), key.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '/' || c == '_' || c == '=' || c == '.';
+  });
+}
+
 // cnats' kv API drops the server's error code for a failed compare-and-set (10071,
 // JSStreamWrongLastSequenceErr) and keeps only its description in the thread's last error, so
 // the conflict is recognised by that text. Call right after the failing kvStore call.
@@ -134,6 +146,34 @@ class JetStreamKeyValue final : public KeyValue {
     return write(key, value, "put", [&](std::uint64_t* revision, const char* k, int size) {
       return kvStore_Put(revision, kv_.get(), k, value.data(), size);
     });
+  }
+
+  // A put is a JetStream publish to the key's subject, so it can ride the async publish path.
+  Status put_async(std::string_view key, std::string_view value, WriteCallback done) override {
+    auto k = c_key(key);
+    if (!k) return fleet::fail(k.error());
+    if (!valid_key(*k)) return fleet::fail(Errc::invalid_argument, "invalid key " + name(*k));
+    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
+      return fleet::fail(Errc::invalid_argument, "value too large for " + name(*k));
+    }
+    const std::string subject = "$KV." + bucket_ + "." + *k;
+    natsMsg* raw = nullptr;
+    if (natsStatus s = natsMsg_Create(&raw, subject.c_str(), nullptr, value.data(),
+                                      static_cast<int>(value.size()));
+        s != NATS_OK) {
+      return fail(s, "put " + name(*k));
+    }
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    return connection_->publishes().publish(
+        connection_->js(), MsgPtr(raw), &options,
+        [done = std::move(done)](const Result<PublishAck>& ack) {
+          if (ack) {
+            done(ack->sequence);
+          } else {
+            done(fleet::fail(ack.error()));
+          }
+        });
   }
 
   // kvStore_Create also succeeds over a delete marker, so an erased key can be created again.

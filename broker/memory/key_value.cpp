@@ -50,6 +50,14 @@ class MemoryKeyValue final : public KeyValue {
   Result<std::uint64_t> put(std::string_view key, std::string_view value) override {
     return broker_->kv_write(bucket_, key, value, std::nullopt);
   }
+  Status put_async(std::string_view key, std::string_view value, WriteCallback done) override {
+    auto revision = put(key, value);
+    if (!revision && revision.error().code == Errc::invalid_argument) {
+      return fleet::fail(revision.error());
+    }
+    done(revision);
+    return {};
+  }
   Result<std::uint64_t> create(std::string_view key, std::string_view value) override {
     return broker_->kv_write(bucket_, key, value, 0);
   }

@@ -1,5 +1,8 @@
 // Key-value acceptance: behaviours every Transport's KeyValue must show, run against each Env in
 // `Transports` (transport_acceptance.hpp). As there, timing is only asserted as a lower bound.
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -231,6 +234,50 @@ TEST_CASE_TEMPLATE_DEFINE("kv: values are bytes", Env, kv_bytes) {
   }
 }
 TEST_CASE_TEMPLATE_APPLY(kv_bytes, Transports);
+
+TEST_CASE_TEMPLATE_DEFINE("kv: async puts are each confirmed once and then readable", Env,
+                          kv_put_async) {
+  Env env;
+  auto transport = env.connect();
+  auto kv = open(*transport, bucket_config("KV_PUT_ASYNC"));
+  constexpr int count = 500;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::map<std::string, std::uint64_t> revisions;
+  int calls = 0, failures = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::string key = "handled." + std::to_string(i);
+    REQUIRE(kv->put_async(key, "v" + std::to_string(i), [&, key](const Result<std::uint64_t>& r) {
+                std::lock_guard lock(mutex);
+                ++calls;
+                if (r) {
+                  revisions[key] = *r;
+                } else {
+                  ++failures;
+                }
+                all_done.notify_all();
+              }).has_value());
+  }
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(all_done.wait_for(lock, 30s, [&] { return calls >= count; }));
+  }
+  CHECK(calls == count);
+  CHECK(failures == 0);
+  for (const auto& [key, revision] : revisions) {
+    auto got = ok(kv->get(key));
+    REQUIRE(got.has_value());
+    CHECK(got->revision == revision);
+    CHECK(got->value == "v" + key.substr(key.find('.') + 1));
+  }
+
+  bool called = false;
+  const Status refused = kv->put_async("a b", "v", [&](const auto&) { called = true; });
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == Errc::invalid_argument);
+  CHECK_FALSE(called);
+}
+TEST_CASE_TEMPLATE_APPLY(kv_put_async, Transports);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: an invalid key or bucket is invalid_argument", Env, kv_invalid) {
   Env env;

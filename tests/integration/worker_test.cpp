@@ -521,3 +521,21 @@ TEST_CASE("a slow handler that heartbeats outlives its ack wait and is handled o
   REQUIRE(effects.size() == 1);
   CHECK(effects[0].attempt == 1);
 }
+
+TEST_CASE("a handler that runs past its timeout is dead-lettered with error class timeout") {
+  Fixture f;
+  f.start("slow", {"--timeout-ms", "200", "--max-attempts", "2", "--immediate-attempts", "1"});
+  const auto message = event("tests.slow.x", 1, "60000");
+  const auto quick = event("tests.slow.x", 2, "0");
+  f.publish(message);
+  f.publish(quick);
+  auto dead = f.dead_letters("slow", 1);
+  REQUIRE_MESSAGE(dead.size() == 1, f.logs());
+  CHECK(id_of(dead[0]) == id_of(message));
+  CHECK(header_of(dead[0], dlq::error_class) == "timeout");
+  CHECK(header_of(dead[0], dlq::error_message).find("timeout 200 ms") != std::string::npos);
+  CHECK(header_of(dead[0], dlq::attempts) == "2");
+  REQUIRE(eventually([&] { return f.all_handled({id_of(quick)}); }));
+  f.wait_settled("slow");
+  CHECK(f.effect_counts() == std::map<std::string, int>{{id_of(quick), 1}});
+}

@@ -76,6 +76,7 @@ Outcome slow(const Payload& event, Context& context) {
   const auto until =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(number_after(event.data, ""));
   while (std::chrono::steady_clock::now() < until) {
+    if (context.past_deadline()) return Outcome::retry("stopped at the deadline");
     std::this_thread::sleep_for(100ms);
     context.heartbeat();
   }
@@ -108,6 +109,7 @@ fleet::runtime::Role role(std::string name, std::string description, Handle hand
                 .concurrency = settings.concurrency,
                 .max_in_flight = settings.max_in_flight,
                 .ack_wait = settings.ack_wait,
+                .timeout = settings.timeout,
                 .inbox = settings.inbox,
             }};
           },
@@ -123,7 +125,7 @@ int main(int argc, char** argv) {
       role("flaky", "retryable failure while attempt <= N for data \"fail:N\"", flaky),
       role("permanent", "permanent failure for data \"bad\"", permanent),
       role("crash", "aborts the process for data \"crash\"", crash),
-      role("slow", "sleeps data ms, heartbeating", slow),
+      role("slow", "sleeps data ms, heartbeating; stops at its deadline", slow),
       role("ordered", "records, then sleeps 3 ms", ordered),
       role("throws", "throws std::runtime_error", throws),
   };

@@ -153,6 +153,37 @@ TEST_CASE("immediate retry tries in process and drops what a failed try staged")
   CHECK(tries == -7);
 }
 
+TEST_CASE(
+    "an attempt past its timeout fails as timeout and publishes nothing; a quick one passes") {
+  // A manual clock: each handler call advances it by `took`.
+  auto clock = std::chrono::steady_clock::time_point{} + 1h;
+  auto took = 0ms;
+  std::chrono::steady_clock::time_point seen_deadline;
+  auto handler = fleet::runtime::chain(
+      [&](const Envelope&, Context& context) {
+        seen_deadline = context.deadline();
+        context.publish("unit.out", Payload{});
+        clock += took;
+        return Outcome::ok();
+      },
+      {fleet::runtime::timeout(100ms, [&] { return clock; })});
+  const auto envelope = payload_envelope();
+
+  took = 100ms;
+  Context quick(envelope.meta, 1, "unit");
+  CHECK(handler(envelope, quick).succeeded());
+  CHECK(quick.follow_ups().size() == 1);
+  CHECK(seen_deadline == clock - took + 100ms);
+
+  took = 101ms;
+  Context slow(envelope.meta, 1, "unit");
+  const auto outcome = handler(envelope, slow);
+  CHECK(outcome.kind == Outcome::Kind::retry);
+  CHECK(outcome.error_class == "timeout");
+  CHECK(outcome.message == "handler took 101 ms (timeout 100 ms)");
+  CHECK(slow.follow_ups().empty());
+}
+
 TEST_CASE("a worker acks a handled event and publishes its follow-up (memory transport)") {
   auto transport = fleet::broker::memory::connect(fleet::broker::memory::make_broker());
   REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());

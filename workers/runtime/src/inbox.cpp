@@ -42,6 +42,14 @@ Status Inbox::remember(std::string_view event_id) {
   return {};
 }
 
+void Inbox::remember_async(std::string_view event_id, std::function<void(const Status&)> done) {
+  auto started = kv_->put_async(key_for("handled.", event_id), "",
+                                [done](const Result<std::uint64_t>& revision) {
+                                  done(revision ? Status{} : Status{fail(revision.error())});
+                                });
+  if (!started) done(started);
+}
+
 std::string Inbox::first_failure(std::string_view event_id) {
   auto entry = kv_->get(key_for("failed.", event_id));
   if (!entry || !entry->has_value()) return {};

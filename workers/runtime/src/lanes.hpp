@@ -2,6 +2,7 @@
 // one lane, so it runs one at a time and in arrival order; keyless work is spread round-robin.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -25,7 +26,10 @@ class Lanes {
   Lanes(const Lanes&) = delete;
   Lanes& operator=(const Lanes&) = delete;
 
-  void push(std::string_view key, broker::Delivery delivery);
+  using KeyOf = std::function<std::string_view(const broker::Delivery&)>;
+
+  // Queues a fetched batch, each delivery in the lane of its key (one wake-up per lane touched).
+  void push(std::vector<broker::Delivery>& batch, const KeyOf& key_of);
   // Stops taking work; queued deliveries are dropped unsettled (the broker redelivers them).
   // Joins the threads, or detaches those still busy when `join` is false.
   void halt(bool join);
@@ -35,7 +39,7 @@ class Lanes {
     std::mutex mutex;
     std::condition_variable ready;
     std::deque<broker::Delivery> queue;
-    bool halted = false;
+    std::atomic<bool> halted = false;
     std::thread thread;
   };
   void drain(Lane& lane);
@@ -43,6 +47,7 @@ class Lanes {
   Work work_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::size_t next_ = 0;  // round-robin cursor for keyless work (push is single-threaded)
+  std::vector<std::vector<broker::Delivery>> sorted_;  // push's per-lane scratch, reused
 };
 
 }  // namespace fleet::runtime

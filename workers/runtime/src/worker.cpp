@@ -7,11 +7,12 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
+#include "confirmations.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/middleware.hpp"
 #include "lanes.hpp"
-#include "publish_confirmed.hpp"
 
 namespace fleet::runtime {
 namespace {
@@ -44,16 +45,15 @@ class Worker::Runner {
         random_(default_random()) {
     auto middleware = binding_.middleware;
     middleware.push_back(immediate_retry(binding_.retry));
+    if (binding_.timeout.count() > 0) middleware.push_back(timeout(binding_.timeout));
     middleware.push_back(recover());
     handler_ = chain(binding_.handler, middleware);
   }
 
   void start() {
+    confirmations_ = std::make_unique<Confirmations>(config_.dead_letter.publish_timeout);
     lanes_ = std::make_unique<Lanes>(binding_.concurrency, [this](broker::Delivery& delivery) {
-      process(delivery);
-      std::lock_guard lock(mutex_);
-      --in_flight_;
-      room_.notify_all();
+      if (process(delivery) == Settled::now) release();
     });
     fetcher_ = std::thread([this] { fetch_loop(); });
   }
@@ -73,13 +73,30 @@ class Worker::Runner {
     return room_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
   }
 
-  void halt(bool join) { lanes_->halt(join); }
+  void halt(bool join) {
+    lanes_->halt(join);
+    if (join) {
+      confirmations_.reset();
+    } else {
+      (void)confirmations_.release();  // its thread may still settle for a running handler
+    }
+  }
   int in_flight() {
     std::lock_guard lock(mutex_);
     return in_flight_;
   }
 
  private:
+  // Whether process() settled the delivery or handed it to confirmations_.
+  enum class Settled { now, later };
+
+  // One fetched delivery is settled: its in-flight slot is free.
+  void release() {
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+    room_.notify_all();
+  }
+
   void fetch_loop() {
     auto last_warning = Clock::time_point{};
     for (;;) {
@@ -109,14 +126,14 @@ class Worker::Runner {
         std::lock_guard lock(mutex_);
         in_flight_ += static_cast<int>(batch->size());
       }
-      for (auto& delivery : *batch) {
-        // Keyless events are spread by event id, so two copies of one event (a redelivery
-        // racing a duplicate publish) queue in one lane and the inbox sees the first one.
+      // Keyless events are spread by event id, so two copies of one event (a redelivery racing
+      // a duplicate publish) queue in one lane and the inbox sees the first one.
+      lanes_->push(*batch, [](const broker::Delivery& delivery) {
         const auto& headers = delivery.message().headers;
         auto key = header(headers, schemas::header::ordering_key);
         if (!key || key->empty()) key = header(headers, schemas::header::id);
-        lanes_->push(key.value_or(std::string_view{}), std::move(delivery));
-      }
+        return key.value_or(std::string_view{});
+      });
     }
   }
 
@@ -124,11 +141,11 @@ class Worker::Runner {
     return binding_.retry.backoff(delivery.attempt(), random_);
   }
 
-  void process(broker::Delivery& delivery) {
+  Settled process(broker::Delivery& delivery) {
     auto meta = schemas::metadata_from_headers(delivery.message().headers);
     if (!meta) {
       dead_letter(delivery, nullptr, "decode", meta.error().message);
-      return;
+      return Settled::now;
     }
     const auto fields = [&] {
       return log::event_fields(*meta, delivery.message().subject, delivery.attempt(),
@@ -139,20 +156,26 @@ class Worker::Runner {
                   "delivered " + std::to_string(delivery.attempt()) + " times (max attempts " +
                       std::to_string(binding_.retry.max_attempts) +
                       "); earlier workers crashed or timed out on it");
-      return;
+      return Settled::now;
     }
     if (inbox_) {
+      if (settling(meta->id)) {
+        // Its twin was handled moments ago here and is waiting for its inbox write.
+        log::write(level_enum::debug, "already handled; acking duplicate", fields());
+        (void)delivery.ack();
+        return Settled::now;
+      }
       auto seen = inbox_->seen(meta->id);
       if (!seen) {
         log::write(level_enum::warn, "inbox unavailable; redelivering later",
                    merged(fields(), {{"error", seen.error().describe()}}));
         (void)delivery.retry_after(backoff(delivery));
-        return;
+        return Settled::now;
       }
       if (*seen) {
         log::write(level_enum::debug, "already handled; acking duplicate", fields());
         (void)delivery.ack();
-        return;
+        return Settled::now;
       }
     }
 
@@ -162,19 +185,24 @@ class Worker::Runner {
     const Outcome outcome = handler_(envelope, context);
     switch (outcome.kind) {
       case Outcome::Kind::success:
-        succeed(delivery, *meta, context, fields);
-        return;
+        if (context.follow_ups().empty() && !inbox_) {
+          (void)delivery.ack();
+          return Settled::now;
+        }
+        if (inbox_) start_settling(meta->id);
+        publish_follow_ups(std::move(delivery), context.follow_ups());
+        return Settled::later;
       case Outcome::Kind::in_progress:
         // Left unsettled: the broker redelivers after the ack wait.
         (void)delivery.in_progress();
-        return;
+        return Settled::now;
       case Outcome::Kind::permanent:
         dead_letter(delivery, &*meta, outcome.error_class, outcome.message);
-        return;
+        return Settled::now;
       case Outcome::Kind::retry:
         if (delivery.attempt() >= static_cast<std::uint64_t>(binding_.retry.max_attempts)) {
           dead_letter(delivery, &*meta, outcome.error_class, outcome.message);
-          return;
+          return Settled::now;
         }
         if (inbox_) inbox_->note_failure(meta->id, schemas::now_rfc3339());
         const auto delay = backoff(delivery);
@@ -183,30 +211,84 @@ class Worker::Runner {
                                      {"error", outcome.message},
                                      {"delay_ms", delay.count()}}));
         (void)delivery.retry_after(delay);
-        return;
+        return Settled::now;
     }
+    return Settled::now;  // unreachable: every Outcome::Kind returns above
   }
 
-  template <class Fields>
-  void succeed(broker::Delivery& delivery, const schemas::Metadata& meta, const Context& context,
-               const Fields& fields) {
-    if (auto published = publish_confirmed(transport_, context.follow_ups(),
-                                           config_.dead_letter.publish_timeout);
-        !published) {
-      // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
-      log::write(level_enum::warn, "follow-up publish failed; redelivering",
-                 merged(fields(), {{"error", published.error().describe()}}));
-      (void)delivery.retry_after(backoff(delivery));
-      return;
-    }
-    if (inbox_) {
-      if (auto remembered = inbox_->remember(meta.id); !remembered) {
-        log::write(level_enum::warn, "inbox write failed; a redelivery would run the handler again",
-                   merged(fields(), {{"error", remembered.error().describe()}}));
-      }
-      if (delivery.attempt() > 1) inbox_->forget_failure(meta.id);
-    }
-    (void)delivery.ack();
+  // Success, stage 1: the follow-ups are published; the delivery waits for their confirmation.
+  void publish_follow_ups(broker::Delivery delivery,
+                          const std::vector<broker::Message>& follow_ups) {
+    confirmations_->await(
+        std::move(delivery),
+        [&](const auto& expect) {
+          for (const auto& message : follow_ups) {
+            auto confirm = expect();
+            auto sent =
+                transport_.publish_async(message, [confirm](const Result<broker::PublishAck>& ack) {
+                  confirm(ack ? Status{} : Status{fail(ack.error())});
+                });
+            if (!sent) confirm(sent);
+          }
+        },
+        [this](broker::Delivery& delivery, const Status& published) {
+          if (!published) {
+            // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
+            log::write(level_enum::warn, "follow-up publish failed; redelivering",
+                       settle_fields(delivery, published));
+            (void)delivery.retry_after(backoff(delivery));
+            if (inbox_) stop_settling(delivery);
+            release();
+          } else if (inbox_) {
+            remember(std::move(delivery));
+          } else {
+            (void)delivery.ack();
+            release();
+          }
+        });
+  }
+
+  // Success, stage 2: only after the follow-ups are stored is the event marked handled — a
+  // redelivery that finds it in the inbox must not skip follow-ups that were never stored.
+  void remember(broker::Delivery delivery) {
+    const std::string id(header(delivery.message().headers, schemas::header::id).value_or(""));
+    confirmations_->await(
+        std::move(delivery), [&](const auto& expect) { inbox_->remember_async(id, expect()); },
+        [this, id](broker::Delivery& delivery, const Status& remembered) {
+          if (!remembered) {
+            log::write(level_enum::warn,
+                       "inbox write failed; a redelivery would run the handler again",
+                       settle_fields(delivery, remembered));
+          }
+          if (delivery.attempt() > 1) inbox_->forget_failure(id);
+          (void)delivery.ack();
+          stop_settling(delivery);
+          release();
+        });
+  }
+
+  // Ids handled successfully whose inbox entry is not written yet: a twin arriving meanwhile
+  // (the same event in two stream messages) must not run the handler again.
+  bool settling(const std::string& id) {
+    std::lock_guard lock(settling_mutex_);
+    return settling_.contains(id);
+  }
+  void start_settling(const std::string& id) {
+    std::lock_guard lock(settling_mutex_);
+    settling_.insert(id);
+  }
+  void stop_settling(const broker::Delivery& delivery) {
+    const std::string id(header(delivery.message().headers, schemas::header::id).value_or(""));
+    std::lock_guard lock(settling_mutex_);
+    settling_.erase(id);
+  }
+
+  nlohmann::json settle_fields(const broker::Delivery& delivery, const Status& status) const {
+    return {{"event_id", header(delivery.message().headers, schemas::header::id).value_or("")},
+            {"subject", delivery.message().subject},
+            {"attempt", delivery.attempt()},
+            {"role", binding_.role},
+            {"error", status ? std::string() : status.error().describe()}};
   }
 
   void dead_letter(broker::Delivery& delivery, const schemas::Metadata* meta,
@@ -244,8 +326,12 @@ class Worker::Runner {
   std::unique_ptr<broker::Subscription> subscription_;
   std::optional<Inbox> inbox_;
   UniformRandom random_;
+  std::unique_ptr<Confirmations> confirmations_;  // before lanes_: lanes hand work to it
   std::unique_ptr<Lanes> lanes_;
   std::thread fetcher_;
+
+  std::mutex settling_mutex_;
+  std::unordered_set<std::string> settling_;
 
   std::mutex mutex_;
   std::condition_variable room_;

@@ -24,6 +24,7 @@ struct Flags {
   std::int64_t max_backoff_ms = 30'000;
   std::int64_t ack_wait_ms = 30'000;
   std::int64_t drain_timeout_ms = 10'000;
+  std::int64_t timeout_ms = 0;
   std::string worker_id;
   bool no_inbox = false;
   std::string log_level = "info";
@@ -98,6 +99,11 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       ->envname("FLEET_DRAIN_TIMEOUT_MS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--timeout-ms", flags.timeout_ms,
+                 "Per handler attempt; a slower attempt fails with class timeout (0 = none)")
+      ->envname("FLEET_TIMEOUT_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--worker-id", flags.worker_id, "Worker id in logs and DLQ headers")
       ->envname("FLEET_WORKER_ID")
       ->default_str("host:pid");
@@ -129,6 +135,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   s.retry.initial_backoff = std::chrono::milliseconds(flags.backoff_ms);
   s.retry.max_backoff = std::chrono::milliseconds(std::max(flags.max_backoff_ms, flags.backoff_ms));
   s.ack_wait = std::chrono::milliseconds(flags.ack_wait_ms);
+  s.timeout = std::chrono::milliseconds(flags.timeout_ms);
   s.inbox = !flags.no_inbox;
   if (auto ok = s.retry.validate(); !ok) {
     std::cerr << program << ": " << ok.error().message << "\n";

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,11 @@ class KeyValue {
   virtual Result<std::optional<Entry>> get(std::string_view key) = 0;
   // Writes unconditionally; returns the new revision.
   virtual Result<std::uint64_t> put(std::string_view key, std::string_view value) = 0;
+  // Runs once with the new revision or the error, on a broker thread: it must not block.
+  using WriteCallback = std::function<void(const Result<std::uint64_t>&)>;
+  // Writes unconditionally without waiting for the broker (many writes share one round trip).
+  // On an error return the write was not started and `done` is dropped uncalled.
+  virtual Status put_async(std::string_view key, std::string_view value, WriteCallback done) = 0;
   // Writes only if the key does not exist; Errc::conflict otherwise.
   virtual Result<std::uint64_t> create(std::string_view key, std::string_view value) = 0;
   // Writes only if the key's latest revision is `expected`; Errc::conflict otherwise (also when

@@ -23,7 +23,8 @@ struct Binding {
   int max_in_flight = 64;       // fetched but unsettled deliveries in this process
   int max_ack_pending = 1'000;  // server-side cap over all processes of the durable
   std::chrono::milliseconds ack_wait{30'000};
-  bool inbox = true;  // skip events this role already handled (see inbox.hpp)
+  std::chrono::milliseconds timeout{0};  // per handler attempt; 0 = none (see middleware.hpp)
+  bool inbox = true;                     // skip events this role already handled (see inbox.hpp)
 
   std::string durable_name() const { return durable.empty() ? role : durable; }
 };

@@ -3,6 +3,7 @@
 // confirmation) only after the handler succeeded, then acks the incoming message.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -45,6 +46,12 @@ class Context {
     if (heartbeat_) heartbeat_();
   }
 
+  // Set by the timeout middleware; steady_clock::time_point::max() when there is none.
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
+  // For long handlers: stop and return a failure once this is true (the attempt fails anyway).
+  bool past_deadline() const { return std::chrono::steady_clock::now() > deadline_; }
+
   const std::vector<broker::Message>& follow_ups() const { return follow_ups_; }
   // Drops what a failed attempt staged, so a retry starts clean.
   void discard_follow_ups() { follow_ups_.clear(); }
@@ -55,6 +62,7 @@ class Context {
   std::string role_;
   std::function<void()> heartbeat_;
   std::vector<broker::Message> follow_ups_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 // Deterministic event id (32 hex) for the n-th follow-up of `cause_id` published by `role`.

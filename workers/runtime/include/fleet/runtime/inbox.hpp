@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ class Inbox {
 
   Result<bool> seen(std::string_view event_id);
   Status remember(std::string_view event_id);
+  // remember() without waiting: `done` runs once with the outcome, on a broker thread (it must
+  // not block), or at once if the write could not be started.
+  void remember_async(std::string_view event_id, std::function<void(const Status&)> done);
 
   // When the event first failed, kept beside the inbox entries ("" if it never failed here).
   std::string first_failure(std::string_view event_id);

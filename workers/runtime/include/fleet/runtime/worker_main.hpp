@@ -21,6 +21,7 @@ struct RoleSettings {
   int max_in_flight = 64;
   RetryPolicy retry;
   std::chrono::milliseconds ack_wait{30'000};
+  std::chrono::milliseconds timeout{0};  // per handler attempt; 0 = none
   bool inbox = true;
 };
 

@@ -1,29 +1,7 @@
+#include "fleet/runtime/log.hpp"
 #include "fleet/runtime/middleware.hpp"
 
-#include <exception>
-
-#include "fleet/runtime/log.hpp"
-
 namespace fleet::runtime {
-
-Handler chain(Handler handler, const std::vector<Middleware>& middleware) {
-  for (auto it = middleware.rbegin(); it != middleware.rend(); ++it) handler = (*it)(handler);
-  return handler;
-}
-
-Middleware recover() {
-  return [](Handler next) -> Handler {
-    return [next = std::move(next)](const schemas::Envelope& envelope, Context& context) {
-      try {
-        return next(envelope, context);
-      } catch (const std::exception& e) {
-        return Outcome::retry(e.what(), "exception");
-      } catch (...) {
-        return Outcome::retry("unknown exception", "exception");
-      }
-    };
-  };
-}
 
 Middleware immediate_retry(RetryPolicy policy) {
   return [policy](Handler next) -> Handler {
