@@ -6,6 +6,7 @@
 
 #include "fleet/schemas/events/bench.hpp"
 #include "fleet/schemas/events/orders.hpp"
+#include "fleet/schemas/events/saga.hpp"
 #include "msgpack_json.hpp"
 
 namespace fleet::schemas {
@@ -15,6 +16,10 @@ const Registry& Registry::builtin() {
     Registry r;
     r.add<OrderPlaced>();
     r.add<Payload>();
+    r.add<StepCommand>();
+    r.add<StepReply>();
+    r.add<StepTimer>();
+    r.add<SagaLifecycle>();
     return r;
   }();
   return registry;

@@ -99,7 +99,9 @@ fleet::runtime::Role role(std::string name, std::string description, Handle hand
       .name = name,
       .description = std::move(description),
       .bindings =
-          [name, subject, handle](const fleet::runtime::RoleSettings& settings) {
+          [name, subject, handle](fleet::broker::Transport&,
+                                  const fleet::runtime::RoleSettings& settings)
+          -> fleet::Result<std::vector<fleet::runtime::Binding>> {
             return std::vector<fleet::runtime::Binding>{{
                 .role = name,
                 .stream = "TESTS",

@@ -192,6 +192,11 @@ class Worker::Runner {
         if (inbox_) start_settling(meta->id);
         publish_follow_ups(std::move(delivery), context.follow_ups());
         return Settled::later;
+      case Outcome::Kind::defer:
+        log::write(level_enum::debug, "deferred",
+                   merged(fields(), {{"delay_ms", outcome.delay.count()}}));
+        (void)delivery.retry_after(outcome.delay);
+        return Settled::now;
       case Outcome::Kind::in_progress:
         // Left unsettled: the broker redelivers after the ack wait.
         (void)delivery.in_progress();

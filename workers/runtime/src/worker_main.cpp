@@ -161,7 +161,12 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       return 1;
     }
   }
-  for (auto& binding : role->bindings(s)) {
+  auto bindings = role->bindings(**transport, s);
+  if (!bindings) {
+    std::cerr << program << ": role " << role->name << ": " << bindings.error().describe() << "\n";
+    return 1;
+  }
+  for (auto& binding : *bindings) {
     if (auto ok = worker.add(std::move(binding)); !ok) {
       std::cerr << program << ": " << ok.error().describe() << "\n";
       return 1;

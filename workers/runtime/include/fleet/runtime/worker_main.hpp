@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fleet/broker/config.hpp"
+#include "fleet/broker/transport.hpp"
 #include "fleet/runtime/binding.hpp"
 
 namespace fleet::runtime {
@@ -28,7 +29,8 @@ struct RoleSettings {
 struct Role {
   std::string name;
   std::string description;
-  std::function<std::vector<Binding>(const RoleSettings&)> bindings;
+  // May open what the handlers need on the broker (KV buckets); an error stops start-up.
+  std::function<Result<std::vector<Binding>>(broker::Transport&, const RoleSettings&)> bindings;
   // Streams the role reads from, ensured at start-up (idempotent).
   std::vector<broker::StreamConfig> streams;
 };

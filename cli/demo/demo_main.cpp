@@ -1,0 +1,337 @@
+// fleet-demo: the main job of scripts/demo. Starts worker processes of every demo role, places
+// N orders, follows every saga to its end through the lifecycle events, and prints a summary:
+// placed, completed, compensated, dead-lettered, lost (must be 0), sagas/s, latency
+// percentiles, and orders whose ending the demo rules do not allow (must be none).
+//
+//   fleet-demo [--orders 10000] [--workers 2] [--chaos] [--json] [--nats URL]
+//
+// Exit 0 when nothing was lost and every ending matches the rules; 1 otherwise; 2 bad usage.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "fleet/broker/jetstream.hpp"
+#include "fleet/runtime/dead_letter.hpp"
+#include "fleet/schemas/codec.hpp"
+#include "fleet/schemas/envelope.hpp"
+#include "fleet/schemas/events/saga.hpp"
+#include "orders.hpp"
+#include "processes.hpp"
+#include "roles.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace fleet;
+using namespace std::chrono_literals;
+
+struct Options {
+  std::string nats = "nats://127.0.0.1:4222";
+  std::uint64_t orders = 10'000;
+  int workers = 2;
+  bool chaos = false;
+  bool json = false;
+  int stall_seconds = 60;
+  std::string worker_binary;
+};
+
+// Unix ms of an RFC 3339 UTC time with milliseconds ("2026-11-25T08:12:49.864Z"); -1 if not.
+double unix_ms(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return -1;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm)) * 1000.0 + ms;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1));
+  return values[index];
+}
+
+std::string random_run_id() {
+  std::mt19937_64 random{std::random_device{}()};
+  char id[7];
+  std::snprintf(id, sizeof id, "%06llx", static_cast<unsigned long long>(random() & 0xffffff));
+  return id;
+}
+
+std::filesystem::path default_worker_binary() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return self.parent_path().parent_path() / "workers" / "demo" / "fleet-worker";
+}
+
+// Follows saga.orders.lifecycle.> and keeps each saga's ending.
+class Endings {
+ public:
+  void record(const schemas::SagaLifecycle& event, const std::string& occurred_at) {
+    if (event.kind != "completed" && event.kind != "failed") return;
+    const double started = unix_ms(event.started_at), ended = unix_ms(occurred_at);
+    std::lock_guard lock(mutex_);
+    endings_.try_emplace(
+        event.saga_id, demo::Ending{.status = event.status,
+                                    .reason = event.reason,
+                                    .latency_ms = started < 0 || ended < 0 ? 0 : ended - started});
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return endings_.size();
+  }
+  std::map<std::string, demo::Ending> all() {
+    std::lock_guard lock(mutex_);
+    return endings_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, demo::Ending> endings_;
+};
+
+void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bool>& stop) {
+  while (!stop) {
+    auto batch = subscription.fetch(256, 200ms);
+    if (!batch) continue;  // a broker hiccup: fetch again
+    for (auto& delivery : *batch) {
+      auto meta = schemas::metadata_from_headers(delivery.message().headers);
+      auto event = schemas::decode<schemas::SagaLifecycle>(delivery.message().body);
+      if (meta && event) endings.record(*event, meta->occurred_at);
+      (void)delivery.ack();
+    }
+  }
+}
+
+// A bar redrawn in place on a terminal; elsewhere (CI logs) a plain line every few seconds.
+void progress(std::uint64_t placed, std::uint64_t total, std::size_t ended, int kills) {
+  static const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  static auto last_line = Clock::time_point{};
+  if (!terminal) {
+    if (Clock::now() - last_line < 3s && ended < total) return;
+    last_line = Clock::now();
+    std::fprintf(stderr, "placed %llu/%llu  ended %zu  workers killed %d\n",
+                 static_cast<unsigned long long>(placed), static_cast<unsigned long long>(total),
+                 ended, kills);
+    return;
+  }
+  const int width = 40;
+  const int filled = total ? static_cast<int>(width * ended / total) : width;
+  std::fprintf(stderr, "\r[%s%s] placed %llu/%llu  ended %zu%s", std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), static_cast<unsigned long long>(placed),
+               static_cast<unsigned long long>(total), ended,
+               kills ? ("  workers killed " + std::to_string(kills)).c_str() : "");
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"fleet-demo: the order-fulfilment saga demo (reserve -> charge -> ship)"};
+  app.add_option("--nats", o.nats, "NATS server URL")->envname("FLEET_NATS_URL");
+  app.add_option("--orders", o.orders, "Orders to place")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "Processes per role")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_flag("--chaos", o.chaos, "SIGKILL a random worker every second and restart it");
+  app.add_flag("--json", o.json, "Print the summary as one JSON object");
+  app.add_option("--stall-seconds", o.stall_seconds, "Give up when no saga ends for this long")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--worker-binary", o.worker_binary, "fleet-worker to run (default: the build's)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "fleet-demo: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  demo::Rules rules;
+  try {
+    rules = demo::Rules::from_env();
+  } catch (const std::exception& e) {
+    std::cerr << "fleet-demo: " << e.what() << "\n";
+    return 2;
+  }
+  const std::filesystem::path binary =
+      o.worker_binary.empty() ? default_worker_binary() : std::filesystem::path(o.worker_binary);
+  if (!std::filesystem::exists(binary)) {
+    std::cerr << "fleet-demo: worker binary not found: " << binary << "\n";
+    return 2;
+  }
+
+  auto connected = broker::jetstream::connect({.url = o.nats, .name = "fleet-demo"});
+  if (!connected) {
+    std::cerr << "fleet-demo: cannot connect to " << o.nats << ": " << connected.error().message
+              << "\n";
+    return 1;
+  }
+  auto& transport = **connected;
+  for (const auto& stream : demo::streams()) {
+    if (auto ok = transport.ensure_stream(stream); !ok) {
+      std::cerr << "fleet-demo: " << ok.error().describe() << "\n";
+      return 1;
+    }
+  }
+  (void)transport.ensure_stream(runtime::DeadLetterConfig{}.stream_config());
+
+  const std::string run = random_run_id();
+  const broker::ConsumerConfig reader{.stream = demo::saga_stream,
+                                      .durable = "demo-" + run,
+                                      .filter_subject = "saga.orders.lifecycle.>",
+                                      .max_ack_pending = 10'000};
+  if (auto ok = transport.ensure_consumer(reader); !ok) {
+    std::cerr << "fleet-demo: " << ok.error().describe() << "\n";
+    return 1;
+  }
+  auto subscription = transport.subscribe(reader);
+  if (!subscription) {
+    std::cerr << "fleet-demo: " << subscription.error().describe() << "\n";
+    return 1;
+  }
+
+  // Redelivery well inside a step's timeout, so a killed worker's messages are picked up again
+  // before their saga gives up on them.
+  const auto log_dir = std::filesystem::temp_directory_path() / ("fleet-demo-" + run);
+  std::filesystem::create_directories(log_dir);
+  demo::Processes processes(binary, log_dir,
+                            {"FLEET_NATS_URL=" + o.nats, "FLEET_ACK_WAIT_MS=3000",
+                             "FLEET_BACKOFF_MS=50", "FLEET_MAX_BACKOFF_MS=2000"});
+  for (const char* role : {"orders", "inventory", "payment", "shipping"}) {
+    processes.start(role, o.workers);
+  }
+
+  Endings endings;
+  std::atomic<bool> stop_following = false;
+  std::thread follower([&] { follow(**subscription, endings, stop_following); });
+
+  const auto orders = demo::plan_orders(o.orders, run, rules);
+  std::atomic<std::uint64_t> placed = 0, publish_failed = 0;
+  const auto start = Clock::now();
+  std::atomic<bool> stop_chaos = false;
+  std::atomic<int> kills = 0;
+  std::thread chaos;
+  if (o.chaos) {
+    chaos = std::thread([&] {
+      std::mt19937_64 random{std::random_device{}()};
+      while (!stop_chaos) {
+        std::this_thread::sleep_for(1s);
+        if (stop_chaos) break;
+        processes.kill_and_restart(random);
+        ++kills;
+      }
+    });
+  }
+
+  // Workers may still be starting (creating durables): wait until they answer. Orders placed
+  // before then simply wait in the stream.
+  for (const auto& order : orders) {
+    auto meta = schemas::new_metadata(std::string(schemas::OrderPlaced::type_name));
+    meta.ordering_key = order.order_id;
+    auto sent = transport.publish_async(
+        {.subject = demo::placed_subject,
+         .headers = schemas::to_headers(meta),
+         .body = schemas::encode(order),
+         .dedup_id = meta.id},
+        [&](const Result<broker::PublishAck>& ack) { ++(ack ? placed : publish_failed); });
+    if (!sent) ++publish_failed;
+  }
+  (void)transport.flush(60s);
+
+  auto last_change = Clock::now();
+  std::size_t last_ended = 0;
+  while (endings.size() < placed) {
+    progress(placed, orders.size(), endings.size(), kills);
+    std::this_thread::sleep_for(200ms);
+    if (endings.size() != last_ended) {
+      last_ended = endings.size();
+      last_change = Clock::now();
+    } else if (Clock::now() - last_change > std::chrono::seconds(o.stall_seconds)) {
+      break;
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  progress(placed, orders.size(), endings.size(), kills);
+  if (::isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "\n");
+  stop_chaos = true;
+  if (chaos.joinable()) chaos.join();
+  const auto exits = processes.unexpected_exits();
+  const bool clean_stop = processes.stop_all();
+  stop_following = true;
+  follower.join();
+
+  const auto ended = endings.all();
+  std::uint64_t completed = 0, failed = 0;
+  std::vector<double> latencies;
+  for (const auto& [id, end] : ended) {
+    (end.status == "completed" ? completed : failed) += 1;
+    latencies.push_back(end.latency_ms);
+  }
+  std::uint64_t dead = 0;
+  if (auto streams = transport.streams()) {
+    for (const auto& s : *streams) {
+      if (s.name == "DLQ") dead = s.messages;
+    }
+  }
+  const std::uint64_t lost = orders.size() - std::min<std::uint64_t>(orders.size(), ended.size());
+  const auto wrong = demo::check_rules(orders, ended, rules);
+
+  nlohmann::json summary{{"placed", placed.load()},
+                         {"publish_failed", publish_failed.load()},
+                         {"completed", completed},
+                         {"compensated", failed},
+                         {"dead_lettered", dead},
+                         {"lost", lost},
+                         {"sagas_per_second", ended.size() / seconds},
+                         {"latency_ms",
+                          {{"p50", percentile(latencies, 50)},
+                           {"p95", percentile(latencies, 95)},
+                           {"p99", percentile(latencies, 99)}}},
+                         {"rule_violations", wrong.size()},
+                         {"workers_killed", kills.load()},
+                         {"worker_logs", log_dir.string()}};
+  if (o.json) {
+    std::cout << summary.dump() << "\n";
+  } else {
+    std::printf("placed        %llu\n", static_cast<unsigned long long>(placed.load()));
+    std::printf("completed     %llu\n", static_cast<unsigned long long>(completed));
+    std::printf("compensated   %llu\n", static_cast<unsigned long long>(failed));
+    std::printf("dead-lettered %llu\n", static_cast<unsigned long long>(dead));
+    std::printf("lost          %llu\n", static_cast<unsigned long long>(lost));
+    std::printf("sagas/s       %.0f\n", ended.size() / seconds);
+    std::printf("latency ms    p50 %.0f  p95 %.0f  p99 %.0f\n", percentile(latencies, 50),
+                percentile(latencies, 95), percentile(latencies, 99));
+    std::printf(
+        "rule violations %zu%s\n", wrong.size(),
+        o.chaos ? ("   (workers killed: " + std::to_string(kills.load()) + ")").c_str() : "");
+    std::printf("worker logs   %s\n", log_dir.c_str());
+  }
+  for (std::size_t i = 0; i < std::min<std::size_t>(wrong.size(), 10); ++i) {
+    std::cerr << "fleet-demo: rule violation: " << wrong[i] << "\n";
+  }
+  for (const auto& e : exits) std::cerr << "fleet-demo: worker exited on its own: " << e << "\n";
+  if (!clean_stop) std::cerr << "fleet-demo: a worker did not stop cleanly on SIGTERM\n";
+  const bool ok = lost == 0 && wrong.empty() && publish_failed == 0 && exits.empty();
+  if (ok) std::filesystem::remove_all(log_dir);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,96 @@
+#include "processes.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace fleet::demo {
+
+Processes::Processes(std::filesystem::path binary, std::filesystem::path log_dir,
+                     std::vector<std::string> environment)
+    : binary_(std::move(binary)),
+      log_dir_(std::move(log_dir)),
+      environment_(std::move(environment)) {}
+
+Processes::~Processes() {
+  (void)stop_all();
+}
+
+pid_t Processes::spawn(const std::string& role) {
+  const auto log = log_dir_ / (role + "-" + std::to_string(++spawned_) + ".log");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+
+  std::vector<std::string> env = environment_;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string bin = binary_.string(), flag = "--role", name = role;
+  char* argv[] = {bin.data(), flag.data(), name.data(), nullptr};
+
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + bin + ": " + std::strerror(rc));
+  return pid;
+}
+
+void Processes::start(const std::string& role, int count) {
+  std::lock_guard lock(mutex_);
+  for (int i = 0; i < count; ++i) workers_.push_back({role, spawn(role)});
+}
+
+std::string Processes::kill_and_restart(std::mt19937_64& random) {
+  std::lock_guard lock(mutex_);
+  if (workers_.empty()) return {};
+  auto& victim =
+      workers_[std::uniform_int_distribution<std::size_t>(0, workers_.size() - 1)(random)];
+  ::kill(victim.pid, SIGKILL);
+  ::waitpid(victim.pid, nullptr, 0);
+  victim.pid = spawn(victim.role);
+  return victim.role;
+}
+
+bool Processes::stop_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& w : workers_) {
+    if (w.pid > 0) ::kill(w.pid, SIGTERM);
+  }
+  bool clean = true;
+  for (auto& w : workers_) {
+    if (w.pid <= 0) continue;
+    int status = 0;
+    ::waitpid(w.pid, &status, 0);
+    clean = clean && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    w.pid = -1;
+  }
+  return clean;
+}
+
+std::vector<std::string> Processes::unexpected_exits() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> exits;
+  for (auto& w : workers_) {
+    int status = 0;
+    if (w.pid <= 0 || ::waitpid(w.pid, &status, WNOHANG) != w.pid) continue;
+    exits.push_back(w.role + " (" + std::to_string(w.pid) + "): " +
+                    (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                       : "signal " + std::to_string(WTERMSIG(status))));
+    w.pid = -1;
+  }
+  return exits;
+}
+
+}  // namespace fleet::demo

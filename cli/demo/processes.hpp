@@ -1,0 +1,47 @@
+// The demo's worker processes: started from the fleet-worker binary, each with its own log
+// file, SIGKILLed and restarted on demand (--chaos), stopped with SIGTERM at the end.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace fleet::demo {
+
+class Processes {
+ public:
+  Processes(std::filesystem::path binary, std::filesystem::path log_dir,
+            std::vector<std::string> environment);
+  ~Processes();  // stops every process still running
+  Processes(const Processes&) = delete;
+  Processes& operator=(const Processes&) = delete;
+
+  void start(const std::string& role, int count);
+  // SIGKILLs one random worker and starts a replacement with the same role. Returns its role.
+  std::string kill_and_restart(std::mt19937_64& random);
+  // SIGTERM to all, then waits (each drains); true if every one exited 0.
+  bool stop_all();
+  // Processes that exited on their own since start, as "role (pid): status" lines.
+  std::vector<std::string> unexpected_exits();
+  const std::filesystem::path& log_dir() const { return log_dir_; }
+
+ private:
+  struct Worker {
+    std::string role;
+    pid_t pid = -1;
+  };
+  pid_t spawn(const std::string& role);
+
+  std::filesystem::path binary_;
+  std::filesystem::path log_dir_;
+  std::vector<std::string> environment_;
+  std::mutex mutex_;
+  std::vector<Worker> workers_;
+  int spawned_ = 0;
+};
+
+}  // namespace fleet::demo

@@ -1,0 +1,114 @@
+// inventory: stock per SKU in KV bucket "inventory", one entry per SKU holding the stock left
+// and the quantity each order holds. A reservation and its stock change are one compare-and-set
+// on that entry, so a crash can never apply one without the other, and a redelivered reserve
+// finds its hold and does not reserve twice. A hold of 0 is a release (or a release that came
+// before its reserve, after a timeout): a reserve arriving later is refused.
+#include <map>
+#include <memory>
+
+#include "fault.hpp"
+#include "fleet/saga/participant.hpp"
+#include "fleet/schemas/codec.hpp"
+#include "fleet/schemas/events/orders.hpp"
+#include "roles.hpp"
+
+namespace fleet::demo {
+namespace {
+
+struct Stock {
+  static constexpr std::string_view type_name = "inventory.Stock";
+  static constexpr std::uint32_t schema_version = 1;
+  std::int64_t left = 0;
+  std::map<std::string, std::uint32_t> holds;  // order id -> quantity held (0 = released)
+  MSGPACK_DEFINE_MAP(left, holds);
+};
+
+constexpr int max_races = 64;
+
+struct Change {
+  std::string outcome;  // saga outcome to reply with
+  std::string reason;
+};
+
+// Reads the SKU's entry, lets `change` edit it, writes it back with compare-and-set.
+template <class Edit>
+Result<Change> update_stock(broker::KeyValue& bucket, const std::string& sku,
+                            std::uint32_t start_stock, Edit&& edit) {
+  const std::string key = "sku." + sku;
+  for (int race = 0; race < max_races; ++race) {
+    auto entry = bucket.get(key);
+    if (!entry) return fail(entry.error());
+    Stock stock{.left = start_stock};
+    if (*entry) {
+      auto decoded = schemas::decode<Stock>((*entry)->value);
+      if (!decoded) return fail(decoded.error());
+      stock = std::move(*decoded);
+    }
+    bool write = false;
+    Change change = edit(stock, write);
+    if (!write) return change;
+    const std::string value = schemas::encode(stock);
+    auto written =
+        *entry ? bucket.update(key, value, (*entry)->revision) : bucket.create(key, value);
+    if (written) return change;
+    if (written.error().code != Errc::conflict) return fail(written.error());
+  }
+  return fail(Errc::conflict, "stock of " + sku + " keeps changing");
+}
+
+}  // namespace
+
+runtime::Role inventory_role(const Rules& rules) {
+  return {.name = "inventory",
+          .description = "reserves stock per SKU; refuses when out of stock; releases",
+          .bindings = [rules](broker::Transport& transport, const runtime::RoleSettings& settings)
+              -> Result<std::vector<runtime::Binding>> {
+            auto opened = transport.key_value({.name = "inventory"});
+            if (!opened) return fail(opened.error());
+            std::shared_ptr<broker::KeyValue> bucket(std::move(*opened));
+            const saga::Definition definition = order_saga(rules);
+            return std::vector<runtime::Binding>{saga::participant_binding(
+                definition, 0, steps_stream, settings,
+                [rules, bucket](const schemas::StepCommand& command, runtime::Context& context) {
+                  if (inject_fault(rules.fault_rate)) return injected_fault();
+                  auto order = schemas::decode<schemas::OrderPlaced>(
+                      std::string_view(command.data.data(), command.data.size()));
+                  if (!order) return runtime::Outcome::permanent(order.error().message, "decode");
+                  const std::string& id = order->order_id;
+                  auto change = update_stock(
+                      *bucket, order->sku, rules.stock_per_sku, [&](Stock& stock, bool& write) {
+                        auto hold = stock.holds.find(id);
+                        if (command.compensate) {
+                          if (hold == stock.holds.end()) {
+                            stock.holds[id] = 0;  // released before reserved: refuse the reserve
+                            write = true;
+                          } else if (hold->second > 0) {
+                            stock.left += hold->second;
+                            hold->second = 0;
+                            write = true;
+                          }
+                          return Change{std::string(saga::outcome::compensated), {}};
+                        }
+                        if (hold != stock.holds.end()) {
+                          if (hold->second > 0) return Change{std::string(saga::outcome::done), {}};
+                          return Change{std::string(saga::outcome::failed), "already cancelled"};
+                        }
+                        if (stock.left < order->quantity) {
+                          return Change{std::string(saga::outcome::failed),
+                                        "out of stock: " + order->sku + " has " +
+                                            std::to_string(stock.left) + " left"};
+                        }
+                        stock.left -= order->quantity;
+                        stock.holds[id] = order->quantity;
+                        write = true;
+                        return Change{std::string(saga::outcome::done), {}};
+                      });
+                  if (!change) return runtime::Outcome::retry(change.error().describe(), "store");
+                  saga::reply(context, command, change->outcome, change->reason);
+                  return runtime::Outcome::ok();
+                })};
+          },
+          .streams = streams()};
+}
+
+}  // namespace fleet::demo

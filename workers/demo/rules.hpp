@@ -1,0 +1,21 @@
+// The demo domain's deterministic rules, so every order's outcome can be checked afterwards.
+// Each field can be set from the environment (named beside it) of every demo worker process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fleet::demo {
+
+struct Rules {
+  std::int64_t amount_limit_cents = 50'000;   // payment declines more (FLEET_DEMO_AMOUNT_LIMIT)
+  std::string refused_region = "antarctica";  // shipping refuses it (FLEET_DEMO_REFUSED_REGION)
+  std::uint32_t stock_per_sku = 1'000;        // inventory's start stock (FLEET_DEMO_STOCK)
+  double fault_rate = 0.0;                    // chance a participant attempt fails, retryable
+                                              // (FLEET_DEMO_FAULT_RATE)
+  std::int64_t step_timeout_ms = 10'000;      // per saga step (FLEET_DEMO_STEP_TIMEOUT_MS)
+
+  static Rules from_env();
+};
+
+}  // namespace fleet::demo

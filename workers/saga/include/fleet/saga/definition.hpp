@@ -1,0 +1,46 @@
+// A saga definition: an ordered list of steps, each a command to a participant role with its
+// reply outcomes, an optional compensation, a timeout and the participant's retry policy.
+//
+// Subjects, for a definition with subject_prefix "saga.orders":
+//   replies    saga.orders.reply                 (StepReply: "done" / "failed" / "compensated")
+//   timers     saga.orders.timer                 (StepTimer, held by the broker until due)
+//   lifecycle  saga.orders.lifecycle.<kind>      (SagaLifecycle)
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "fleet/runtime/retry_policy.hpp"
+
+namespace fleet::saga {
+
+struct Step {
+  std::string name;                           // e.g. "payment"
+  std::string command_subject;                // e.g. "payment.charge"
+  std::string compensation_subject;           // e.g. "payment.refund"; "" = nothing to undo
+  std::chrono::milliseconds timeout{10'000};  // no reply by then: the saga compensates
+  runtime::RetryPolicy retry;                 // for the participant handling the step's commands
+};
+
+// Reply outcomes: the success and failure "reply types" of every step, and of an undo.
+namespace outcome {
+inline constexpr std::string_view done = "done";
+inline constexpr std::string_view failed = "failed";
+inline constexpr std::string_view compensated = "compensated";
+}  // namespace outcome
+
+struct Definition {
+  std::string name;            // e.g. "order_fulfilment"; also names the state bucket
+  std::string subject_prefix;  // e.g. "saga.orders"
+  std::vector<Step> steps;
+
+  std::string reply_subject() const { return subject_prefix + ".reply"; }
+  std::string timer_subject() const { return subject_prefix + ".timer"; }
+  std::string lifecycle_subject(std::string_view kind) const {
+    return subject_prefix + ".lifecycle." + std::string(kind);
+  }
+  std::string state_bucket() const { return "saga_" + name; }
+};
+
+}  // namespace fleet::saga

@@ -1,0 +1,42 @@
+// The orchestrator's decisions as a pure function: (definition, current state, input event,
+// now) -> what to persist and what to publish. No broker, no clock: unit-tested directly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "fleet/saga/definition.hpp"
+#include "fleet/saga/state.hpp"
+#include "fleet/schemas/events/saga.hpp"
+
+namespace fleet::saga {
+
+struct Start {
+  std::string saga_id;
+  std::vector<char> data;  // the input event's body
+  std::string started_at;  // the input event's occurred-at
+};
+using Input = std::variant<Start, schemas::StepReply, schemas::StepTimer>;
+
+struct Decision {
+  enum class Kind {
+    apply,   // persist `state` (compare-and-set), then publish `outputs`
+    replay,  // already applied: publish `outputs` again (same ids), persist nothing
+    ignore,  // late, stale or unknown: nothing to do (`note` says why)
+    defer,   // a timer that is not due yet: come back after `delay`
+  };
+  Kind kind = Kind::ignore;
+  SagaState state;
+  std::vector<Output> outputs;
+  std::string note;
+  std::chrono::milliseconds delay{0};
+};
+
+Decision decide(const Definition& definition, const std::optional<SagaState>& current,
+                const std::string& event_id, const Input& input, std::int64_t now_ms);
+
+}  // namespace fleet::saga

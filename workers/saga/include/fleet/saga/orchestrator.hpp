@@ -1,0 +1,43 @@
+// The orchestrator role of a saga: stateless processes that react to the saga's start event,
+// step replies and step timers. Per event: load the saga's state from the KV bucket, decide
+// (machine.hpp), persist with compare-and-set on the revision (on conflict: reload, decide
+// again), then stage the decided events as follow-ups — which the worker publishes, and only
+// then acks the event. docs/architecture.md ("Sagas") argues why a crash between any two of
+// these steps neither loses nor duplicates a step.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fleet/broker/transport.hpp"
+#include "fleet/runtime/binding.hpp"
+#include "fleet/runtime/worker_main.hpp"
+#include "fleet/saga/definition.hpp"
+#include "fleet/saga/machine.hpp"
+
+namespace fleet::saga {
+
+struct OrchestratorConfig {
+  std::string role;           // e.g. "orders"; durables are <role>-start, -replies, -timers
+  std::string start_stream;   // stream of the start event, e.g. "ORDERS"
+  std::string start_subject;  // e.g. "orders.placed"
+  std::string saga_stream;    // stream holding the definition's subject_prefix, e.g. "SAGA"
+  // Turns the start event into the saga's id and input; an error is a permanent failure.
+  std::function<Result<Start>(const schemas::Envelope&)> start;
+  int max_conflicts = 32;  // compare-and-set retries per event before giving up (retryable)
+};
+
+// Opens the state bucket and returns the three bindings. The clock is injectable for tests.
+Result<std::vector<runtime::Binding>> orchestrator_bindings(
+    broker::Transport& transport, const Definition& definition, const OrchestratorConfig& config,
+    const runtime::RoleSettings& settings, std::function<std::int64_t()> now_ms = {});
+
+// Reads one saga's state (nullopt if unknown), for tools and tests.
+Result<std::optional<SagaState>> load_state(broker::KeyValue& bucket, std::string_view saga_id);
+
+// The KV key of a saga id (ids with characters KV keys do not allow are escaped).
+std::string state_key(std::string_view saga_id);
+
+}  // namespace fleet::saga

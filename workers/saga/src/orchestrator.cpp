@@ -1,0 +1,164 @@
+#include "fleet/saga/orchestrator.hpp"
+
+#include <cctype>
+
+#include "fleet/runtime/handler.hpp"
+#include "fleet/runtime/log.hpp"
+#include "fleet/schemas/codec.hpp"
+
+namespace fleet::saga {
+namespace {
+
+using runtime::Context;
+using runtime::Outcome;
+
+std::int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class Orchestrator {
+ public:
+  Orchestrator(const Definition& definition, std::shared_ptr<broker::KeyValue> bucket,
+               int max_conflicts, std::function<std::int64_t()> now_ms)
+      : definition_(definition),
+        bucket_(std::move(bucket)),
+        max_conflicts_(max_conflicts),
+        now_ms_(std::move(now_ms)) {}
+
+  Outcome handle(const std::string& saga_id, const Input& input, Context& context) {
+    for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts) {
+      auto entry = bucket_->get(state_key(saga_id));
+      if (!entry) return Outcome::retry(entry.error().describe(), "store");
+      std::optional<SagaState> current;
+      std::uint64_t revision = 0;
+      if (*entry) {
+        auto state = schemas::decode<SagaState>((*entry)->value);
+        if (!state) return Outcome::permanent("saga state: " + state.error().message, "store");
+        current = std::move(*state);
+        revision = (*entry)->revision;
+      }
+      Decision decision = decide(definition_, current, context.event().id, input, now_ms_());
+      switch (decision.kind) {
+        case Decision::Kind::ignore:
+          runtime::log::write(spdlog::level::info, "saga event ignored",
+                              {{"saga_id", saga_id},
+                               {"event_id", context.event().id},
+                               {"type", context.event().type},
+                               {"why", decision.note}});
+          return Outcome::ok();
+        case Decision::Kind::defer:
+          return Outcome::defer(decision.delay);
+        case Decision::Kind::replay:
+          stage(context, saga_id, decision.outputs);
+          return Outcome::ok();
+        case Decision::Kind::apply: {
+          const std::string value = schemas::encode(decision.state);
+          auto written = current ? bucket_->update(state_key(saga_id), value, revision)
+                                 : bucket_->create(state_key(saga_id), value);
+          if (!written) {
+            if (written.error().code == Errc::conflict) continue;  // reload, decide again
+            return Outcome::retry(written.error().describe(), "store");
+          }
+          stage(context, saga_id, decision.outputs);
+          return Outcome::ok();
+        }
+      }
+    }
+    return Outcome::retry("saga state kept changing under " + std::to_string(max_conflicts_) +
+                              " compare-and-set attempts",
+                          "conflict");
+  }
+
+ private:
+  static void stage(Context& context, const std::string& saga_id,
+                    const std::vector<Output>& outputs) {
+    for (const auto& out : outputs) context.stage(out.subject, out.type, 1, out.body, saga_id);
+  }
+
+  const Definition& definition_;
+  std::shared_ptr<broker::KeyValue> bucket_;
+  int max_conflicts_;
+  std::function<std::int64_t()> now_ms_;
+};
+
+}  // namespace
+
+std::string state_key(std::string_view saga_id) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string key = "saga.";
+  for (unsigned char c : saga_id) {
+    if (std::isalnum(c) || c == '-' || c == '_') {
+      key += static_cast<char>(c);
+    } else {
+      key += '=';
+      key += hex[c >> 4];
+      key += hex[c & 15];
+    }
+  }
+  return key;
+}
+
+Result<std::optional<SagaState>> load_state(broker::KeyValue& bucket, std::string_view saga_id) {
+  auto entry = bucket.get(state_key(saga_id));
+  if (!entry) return fail(entry.error());
+  if (!*entry) return std::optional<SagaState>{};
+  auto state = schemas::decode<SagaState>((*entry)->value);
+  if (!state) return fail(state.error());
+  return std::optional<SagaState>(std::move(*state));
+}
+
+Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& transport,
+                                                            const Definition& definition,
+                                                            const OrchestratorConfig& config,
+                                                            const runtime::RoleSettings& settings,
+                                                            std::function<std::int64_t()> now_ms) {
+  // History 1: only the latest state matters; revisions still grow for compare-and-set.
+  auto bucket = transport.key_value({.name = definition.state_bucket()});
+  if (!bucket) return fail(bucket.error());
+  auto orchestrator = std::make_shared<Orchestrator>(
+      definition, std::shared_ptr<broker::KeyValue>(std::move(*bucket)), config.max_conflicts,
+      now_ms ? std::move(now_ms) : system_now_ms);
+
+  auto binding = [&](std::string suffix, std::string stream, std::string subject,
+                     runtime::Handler handler) {
+    runtime::Binding b{.role = config.role,
+                       .stream = std::move(stream),
+                       .subject = std::move(subject),
+                       .handler = std::move(handler),
+                       .retry = settings.retry,
+                       .durable = config.role + "-" + suffix,
+                       .concurrency = settings.concurrency,
+                       .max_in_flight = settings.max_in_flight,
+                       .ack_wait = settings.ack_wait,
+                       .timeout = settings.timeout,
+                       .inbox = settings.inbox};
+    return b;
+  };
+
+  std::vector<runtime::Binding> bindings;
+  bindings.push_back(binding(
+      "start", config.start_stream, config.start_subject,
+      [orchestrator, start = config.start](const schemas::Envelope& envelope, Context& context) {
+        auto input = start(envelope);
+        if (!input) return Outcome::permanent(input.error().message, "decode");
+        return orchestrator->handle(input->saga_id, *input, context);
+      }));
+  bindings.push_back(binding("replies", config.saga_stream, definition.reply_subject(),
+                             runtime::typed<schemas::StepReply>(
+                                 [orchestrator](const schemas::StepReply& reply, Context& context) {
+                                   return orchestrator->handle(reply.saga_id, reply, context);
+                                 })));
+  auto timers = binding("timers", config.saga_stream, definition.timer_subject(),
+                        runtime::typed<schemas::StepTimer>(
+                            [orchestrator](const schemas::StepTimer& timer, Context& context) {
+                              return orchestrator->handle(timer.saga_id, timer, context);
+                            }));
+  // Each deferral of a timer uses one broker delivery; timers are cheap to hand back.
+  timers.retry.max_attempts = std::max(timers.retry.max_attempts, 20);
+  bindings.push_back(std::move(timers));
+  return bindings;
+}
+
+}  // namespace fleet::saga

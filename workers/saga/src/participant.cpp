@@ -1,0 +1,34 @@
+#include "fleet/saga/participant.hpp"
+
+#include "fleet/runtime/handler.hpp"
+
+namespace fleet::saga {
+
+void reply(runtime::Context& context, const schemas::StepCommand& command, std::string_view outcome,
+           std::string reason) {
+  context.publish(command.reply_to,
+                  schemas::StepReply{.saga_id = command.saga_id,
+                                     .step = command.step,
+                                     .outcome = std::string(outcome),
+                                     .reason = std::move(reason)},
+                  command.saga_id);
+}
+
+runtime::Binding participant_binding(const Definition& definition, std::size_t step,
+                                     const std::string& stream,
+                                     const runtime::RoleSettings& settings, StepHandler handle) {
+  const Step& s = definition.steps.at(step);
+  const std::string prefix = s.command_subject.substr(0, s.command_subject.find('.'));
+  return {.role = s.name,
+          .stream = stream,
+          .subject = prefix + ".>",
+          .handler = runtime::typed<schemas::StepCommand>(std::move(handle)),
+          .retry = s.retry,
+          .concurrency = settings.concurrency,
+          .max_in_flight = settings.max_in_flight,
+          .ack_wait = settings.ack_wait,
+          .timeout = settings.timeout,
+          .inbox = settings.inbox};
+}
+
+}  // namespace fleet::saga
