@@ -1,0 +1,257 @@
+// The order saga end to end: fleet-worker processes of every demo role against a real
+// nats-server, orders placed as OrderPlaced events, outcomes read from the saga state, the
+// participants' ledgers and the lifecycle events.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fleet/broker/jetstream.hpp"
+#include "fleet/saga/orchestrator.hpp"
+#include "fleet/schemas/codec.hpp"
+#include "fleet/schemas/envelope.hpp"
+#include "fleet/schemas/events/orders.hpp"
+#include "fleet/schemas/events/saga.hpp"
+#include "nats_server.hpp"
+#include "worker_process.hpp"
+
+namespace {
+
+using fleet::schemas::OrderPlaced;
+using fleet::schemas::SagaLifecycle;
+using fleet::test::WorkerProcess;
+using namespace std::chrono_literals;
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+OrderPlaced order(std::string id, std::string sku = "sku-1", std::uint32_t quantity = 1,
+                  std::int64_t amount = 1'000, std::string region = "north") {
+  return {.order_id = std::move(id),
+          .customer_id = "c-1",
+          .sku = std::move(sku),
+          .quantity = quantity,
+          .amount_cents = amount,
+          .region = std::move(region)};
+}
+
+class Fixture {
+ public:
+  explicit Fixture(std::vector<std::string> env = {})
+      : dir_(fleet::test::make_temp_dir("fleet-saga-test")), env_(std::move(env)) {
+    env_.push_back("FLEET_ACK_WAIT_MS=2000");
+    env_.push_back("FLEET_BACKOFF_MS=20");
+    auto transport = fleet::broker::jetstream::connect({.url = server_.url()});
+    REQUIRE(transport.has_value());
+    transport_ = std::move(*transport);
+  }
+  ~Fixture() {
+    workers_.clear();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  void start(const std::string& role, int count = 1) {
+    for (int i = 0; i < count; ++i) {
+      const auto log = dir_ / (role + std::to_string(workers_.size()) + ".log");
+      workers_.push_back(std::make_unique<WorkerProcess>(
+          std::vector<std::string>{FLEET_WORKER, "--role", role, "--nats", server_.url()}, env_,
+          log));
+    }
+  }
+  void start_all() {
+    for (const char* role : {"orders", "inventory", "payment", "shipping"}) start(role);
+  }
+  std::string logs() const {
+    std::string all;
+    for (const auto& w : workers_) all += "--- " + std::to_string(w->pid()) + "\n" + w->log();
+    return all;
+  }
+
+  void place(const OrderPlaced& o) {
+    // The stream may not exist before the orders role created it.
+    REQUIRE(transport_->ensure_stream({.name = "ORDERS", .subjects = {"orders.>"}}).has_value());
+    auto meta = fleet::schemas::new_metadata(std::string(OrderPlaced::type_name));
+    meta.ordering_key = o.order_id;
+    auto ack = transport_->publish({.subject = "orders.placed",
+                                    .headers = fleet::schemas::to_headers(meta),
+                                    .body = fleet::schemas::encode(o),
+                                    .dedup_id = meta.id},
+                                   10s);
+    REQUIRE_MESSAGE(ack.has_value(), ack.error().describe());
+  }
+
+  std::optional<fleet::saga::SagaState> state(const std::string& id) {
+    if (!sagas_) {
+      auto kv = transport_->key_value({.name = "saga_order_fulfilment"});
+      REQUIRE(kv.has_value());
+      sagas_ = std::move(*kv);
+    }
+    auto state = fleet::saga::load_state(*sagas_, id);
+    REQUIRE(state.has_value());
+    return *state;
+  }
+  std::string status(const std::string& id) {
+    auto s = state(id);
+    return s ? s->status : "";
+  }
+  void wait_ended(const std::vector<std::string>& ids) {
+    REQUIRE_MESSAGE(eventually([&] {
+                      for (const auto& id : ids) {
+                        auto s = status(id);
+                        if (s != "completed" && s != "failed") return false;
+                      }
+                      return true;
+                    }),
+                    logs());
+  }
+  std::string ledger(const std::string& bucket, const std::string& id) {
+    auto kv = transport_->key_value({.name = bucket});
+    REQUIRE(kv.has_value());
+    auto entry = (*kv)->get("saga." + id);
+    REQUIRE(entry.has_value());
+    return *entry ? (*entry)->value : "";
+  }
+
+  // Every lifecycle event so far (each stream message once), by saga id, in stream order.
+  std::map<std::string, std::vector<SagaLifecycle>> lifecycle() {
+    if (!lifecycle_reader_) {
+      const fleet::broker::ConsumerConfig reader{.stream = "SAGA",
+                                                 .durable = "test-lifecycle",
+                                                 .filter_subject = "saga.orders.lifecycle.>",
+                                                 .max_ack_pending = 10'000};
+      REQUIRE(transport_->ensure_consumer(reader).has_value());
+      auto sub = transport_->subscribe(reader);
+      REQUIRE(sub.has_value());
+      lifecycle_reader_ = std::move(*sub);
+    }
+    for (;;) {
+      auto batch = lifecycle_reader_->fetch(500, 300ms);
+      REQUIRE(batch.has_value());
+      if (batch->empty()) break;
+      for (auto& d : *batch) {
+        auto event = fleet::schemas::decode<SagaLifecycle>(d.message().body);
+        REQUIRE(event.has_value());
+        lifecycle_[event->saga_id].push_back(*event);
+        REQUIRE(d.ack().has_value());
+      }
+    }
+    return lifecycle_;
+  }
+
+ private:
+  fleet::test::NatsServer server_;
+  std::filesystem::path dir_;
+  std::vector<std::string> env_;
+  std::unique_ptr<fleet::broker::Transport> transport_;
+  std::unique_ptr<fleet::broker::KeyValue> sagas_;
+  std::unique_ptr<fleet::broker::Subscription> lifecycle_reader_;
+  std::map<std::string, std::vector<SagaLifecycle>> lifecycle_;
+  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+};
+
+std::vector<std::string> kinds(const std::vector<SagaLifecycle>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.kind);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("orders end as the demo rules say, failed ones compensated in reverse order") {
+  Fixture f({"FLEET_DEMO_STOCK=2"});
+  f.start_all();
+  f.place(order("ok"));
+  f.place(order("declined", "sku-3", 1, 60'000));
+  f.place(order("refused", "sku-4", 1, 1'000, "antarctica"));
+  f.place(order("no-stock", "sku-2", 3));
+  f.wait_ended({"ok", "declined", "refused", "no-stock"});
+
+  CHECK(f.status("ok") == "completed");
+  CHECK(f.status("declined") == "failed");
+  CHECK(f.state("declined")->reason.starts_with("payment: declined"));
+  CHECK(f.status("refused") == "failed");
+  CHECK(f.state("refused")->reason.starts_with("shipping: refused"));
+  CHECK(f.status("no-stock") == "failed");
+  CHECK(f.state("no-stock")->reason.starts_with("inventory: out of stock"));
+
+  // What each participant recorded: charges of failed orders refunded, nothing else charged.
+  CHECK(f.ledger("payment", "ok") == "done");
+  CHECK(f.ledger("shipping", "ok") == "done");
+  CHECK(f.ledger("payment", "refused") == "undone");
+  CHECK(f.ledger("payment", "declined") == "");
+  CHECK(f.ledger("payment", "no-stock") == "");
+
+  const auto events = f.lifecycle();
+  CHECK(kinds(events.at("ok")) == std::vector<std::string>{"started", "step.completed",
+                                                           "step.completed", "step.completed",
+                                                           "completed"});
+  CHECK(kinds(events.at("refused")) ==
+        std::vector<std::string>{"started", "step.completed", "step.completed", "step.failed",
+                                 "compensating", "compensated", "failed"});
+  CHECK(kinds(events.at("declined")) == std::vector<std::string>{"started", "step.completed",
+                                                                 "step.failed", "compensating",
+                                                                 "compensated", "failed"});
+  CHECK(kinds(events.at("no-stock")) ==
+        std::vector<std::string>{"started", "step.failed", "failed"});
+}
+
+TEST_CASE("a step that times out is compensated, and its late effect is undone too") {
+  Fixture f({"FLEET_DEMO_STEP_TIMEOUT_MS=1500"});
+  for (const char* role : {"orders", "inventory", "payment"}) f.start(role);  // no shipping yet
+  f.place(order("slow-ship"));
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto s = f.state("slow-ship");
+                    return s && s->status == "compensating";
+                  }),
+                  f.logs());
+  CHECK(f.state("slow-ship")->reason == "shipping: timed out");
+
+  // Shipping comes up late: it schedules (its "done" reply is ignored), then cancels.
+  f.start("shipping");
+  f.wait_ended({"slow-ship"});
+  CHECK(f.status("slow-ship") == "failed");
+  CHECK(f.ledger("shipping", "slow-ship") == "undone");
+  CHECK(f.ledger("payment", "slow-ship") == "undone");
+  CHECK(kinds(f.lifecycle().at("slow-ship")) ==
+        std::vector<std::string>{"started", "step.completed", "step.completed", "step.failed",
+                                 "compensating", "compensated", "failed"});
+}
+
+TEST_CASE("two orchestrator processes on the same sagas never corrupt state") {
+  Fixture f;
+  f.start("orders", 2);
+  for (const char* role : {"inventory", "payment", "shipping"}) f.start(role, 2);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) {
+    ids.push_back("o-" + std::to_string(i));
+    f.place(order(ids.back(), "sku-" + std::to_string(i % 7), 1, i % 10 == 0 ? 90'000 : 500));
+  }
+  f.wait_ended(ids);
+  const auto events = f.lifecycle();
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    const auto state = f.state(id);
+    REQUIRE(state.has_value());
+    CHECK(state->status == (id.ends_with("0") ? "failed" : "completed"));
+    // Every lifecycle version exactly once and in order: no lost or doubled transition.
+    std::vector<std::uint64_t> versions;
+    for (const auto& e : events.at(id)) versions.push_back(e.version);
+    std::vector<std::uint64_t> expected(state->version);
+    for (std::uint64_t v = 0; v < state->version; ++v) expected[v] = v + 1;
+    CHECK(versions == expected);
+  }
+}
