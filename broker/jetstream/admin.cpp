@@ -54,6 +54,14 @@ Status ensure_stream(jsCtx* js, const StreamConfig& config) {
   return {};
 }
 
+Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& durable) {
+  jsErrCode code{};
+  const natsStatus s = js_DeleteConsumer(js, stream.c_str(), durable.c_str(), nullptr, &code);
+  if (s == NATS_NOT_FOUND || code == JSConsumerNotFoundErr) return {};
+  if (s != NATS_OK) return fail(s, code, "remove consumer " + stream + "/" + durable);
+  return {};
+}
+
 Status ensure_consumer(jsCtx* js, const ConsumerConfig& config) {
   if (config.stream.empty() || config.durable.empty()) {
     return fleet::fail(Errc::invalid_argument, "consumer needs a stream and a durable name");

@@ -14,6 +14,7 @@ namespace fleet::broker::jetstream {
 Status ensure_stream(jsCtx* js, const StreamConfig& config);
 // Durable pull consumer, explicit acks, delivering the whole stream from the start.
 Status ensure_consumer(jsCtx* js, const ConsumerConfig& config);
+Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& durable);
 
 Result<std::vector<StreamInfo>> list_streams(jsCtx* js);
 

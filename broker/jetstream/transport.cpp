@@ -41,6 +41,10 @@ class JetStreamTransport final : public Transport {
     return jetstream::ensure_consumer(connection_->js(), config);
   }
 
+  Status remove_consumer(const std::string& stream, const std::string& durable) override {
+    return jetstream::remove_consumer(connection_->js(), stream, durable);
+  }
+
   Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) override {
     auto msg = to_nats(message);
     if (!msg) return std::unexpected(msg.error());

@@ -57,6 +57,13 @@ Status Broker::ensure_consumer(const ConsumerConfig& config) {
   return {};
 }
 
+Status Broker::remove_consumer(const std::string& stream, const std::string& durable) {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(stream);
+  if (it != streams_.end()) it->second.consumers.erase(durable);
+  return {};
+}
+
 Status Broker::has_consumer(const std::string& stream, const std::string& durable) {
   std::lock_guard lock(mutex_);
   auto consumer = find(stream, durable);

@@ -43,6 +43,7 @@ class Broker {
   Status ensure_stream(const StreamConfig& config);
   Status ensure_consumer(const ConsumerConfig& config);
   Status has_consumer(const std::string& stream, const std::string& durable);
+  Status remove_consumer(const std::string& stream, const std::string& durable);
   Result<PublishAck> publish(const Message& message);
   // Claims up to `max` deliveries for the durable, waiting up to `wait` for the first.
   Result<std::vector<Claim>> fetch(const std::string& stream, const std::string& durable,

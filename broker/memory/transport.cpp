@@ -70,6 +70,9 @@ class MemoryTransport final : public Transport {
   Status ensure_consumer(const ConsumerConfig& config) override {
     return broker_->ensure_consumer(config);
   }
+  Status remove_consumer(const std::string& stream, const std::string& durable) override {
+    return broker_->remove_consumer(stream, durable);
+  }
   Result<PublishAck> publish(const Message& message, std::chrono::milliseconds) override {
     return broker_->publish(message);  // never blocks, so the timeout cannot be hit
   }

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
@@ -46,6 +47,7 @@ struct Options {
   bool json = false;
   int stall_seconds = 60;
   std::string worker_binary;
+  std::string summary_db = "order_summary.db";
 };
 
 // Unix ms of an RFC 3339 UTC time with milliseconds ("2026-11-25T08:12:49.864Z"); -1 if not.
@@ -121,6 +123,23 @@ void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bo
 }
 
 // A bar redrawn in place on a terminal; elsewhere (CI logs) a plain line every few seconds.
+// True once `durable` (of any stream) has nothing pending or unacked, within `timeout`.
+bool caught_up(broker::Transport& transport, const std::string& durable,
+               std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (auto streams = transport.streams()) {
+      for (const auto& s : *streams) {
+        for (const auto& c : s.consumers) {
+          if (c.name == durable && c.pending == 0 && c.ack_pending == 0) return true;
+        }
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 void progress(std::uint64_t placed, std::uint64_t total, std::size_t ended, int kills) {
   static const bool terminal = ::isatty(STDERR_FILENO) == 1;
   static auto last_line = Clock::time_point{};
@@ -157,6 +176,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", o.json, "Print the summary as one JSON object");
   app.add_option("--stall-seconds", o.stall_seconds, "Give up when no saga ends for this long")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--summary-db", o.summary_db, "The order_summary read model's SQLite file")
       ->capture_default_str();
   app.add_option("--worker-binary", o.worker_binary, "fleet-worker to run (default: the build's)");
   try {
@@ -214,12 +235,14 @@ int main(int argc, char** argv) {
   // before their saga gives up on them.
   const auto log_dir = std::filesystem::temp_directory_path() / ("fleet-demo-" + run);
   std::filesystem::create_directories(log_dir);
-  demo::Processes processes(binary, log_dir,
-                            {"FLEET_NATS_URL=" + o.nats, "FLEET_ACK_WAIT_MS=3000",
-                             "FLEET_BACKOFF_MS=50", "FLEET_MAX_BACKOFF_MS=2000"});
+  demo::Processes processes(
+      binary, log_dir,
+      {"FLEET_NATS_URL=" + o.nats, "FLEET_ACK_WAIT_MS=3000", "FLEET_BACKOFF_MS=50",
+       "FLEET_MAX_BACKOFF_MS=2000", "FLEET_ORDER_SUMMARY_DB=" + o.summary_db});
   for (const char* role : {"orders", "inventory", "payment", "shipping"}) {
     processes.start(role, o.workers);
   }
+  processes.start("order_summary", 1);  // SQLite: one writer
 
   Endings endings;
   std::atomic<bool> stop_following = false;
@@ -275,6 +298,7 @@ int main(int argc, char** argv) {
   if (::isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "\n");
   stop_chaos = true;
   if (chaos.joinable()) chaos.join();
+  const bool read_model_caught_up = caught_up(transport, "order_summary", 30s);
   const auto exits = processes.unexpected_exits();
   const bool clean_stop = processes.stop_all();
   stop_following = true;
@@ -294,22 +318,41 @@ int main(int argc, char** argv) {
     }
   }
   const std::uint64_t lost = orders.size() - std::min<std::uint64_t>(orders.size(), ended.size());
-  const auto wrong = demo::check_rules(orders, ended, rules);
+  auto wrong = demo::check_rules(orders, ended, rules);
+  // The read model must tell the same story as the lifecycle events.
+  std::map<std::string, std::uint64_t> model;
+  if (auto summary = projection::OrderSummary::open(o.summary_db)) {
+    if (auto rows = summary->query({})) {
+      for (const auto& row : *rows) {
+        auto it = ended.find(row.order_id);
+        if (it == ended.end()) continue;  // another run's order
+        ++model[row.status];
+        if (row.status != it->second.status) {
+          wrong.push_back(row.order_id + ": read model says " + row.status + ", saga ended " +
+                          it->second.status);
+        }
+      }
+    }
+  }
+  if (!read_model_caught_up) wrong.push_back("order_summary did not catch up within 30 s");
 
-  nlohmann::json summary{{"placed", placed.load()},
-                         {"publish_failed", publish_failed.load()},
-                         {"completed", completed},
-                         {"compensated", failed},
-                         {"dead_lettered", dead},
-                         {"lost", lost},
-                         {"sagas_per_second", ended.size() / seconds},
-                         {"latency_ms",
-                          {{"p50", percentile(latencies, 50)},
-                           {"p95", percentile(latencies, 95)},
-                           {"p99", percentile(latencies, 99)}}},
-                         {"rule_violations", wrong.size()},
-                         {"workers_killed", kills.load()},
-                         {"worker_logs", log_dir.string()}};
+  nlohmann::json summary{
+      {"placed", placed.load()},
+      {"publish_failed", publish_failed.load()},
+      {"completed", completed},
+      {"compensated", failed},
+      {"dead_lettered", dead},
+      {"lost", lost},
+      {"sagas_per_second", ended.size() / seconds},
+      {"latency_ms",
+       {{"p50", percentile(latencies, 50)},
+        {"p95", percentile(latencies, 95)},
+        {"p99", percentile(latencies, 99)}}},
+      {"rule_violations", wrong.size()},
+      {"workers_killed", kills.load()},
+      {"read_model",
+       {{"completed", model["completed"]}, {"failed", model["failed"]}, {"db", o.summary_db}}},
+      {"worker_logs", log_dir.string()}};
   if (o.json) {
     std::cout << summary.dump() << "\n";
   } else {
@@ -324,6 +367,9 @@ int main(int argc, char** argv) {
     std::printf(
         "rule violations %zu%s\n", wrong.size(),
         o.chaos ? ("   (workers killed: " + std::to_string(kills.load()) + ")").c_str() : "");
+    std::printf("read model    %llu completed, %llu failed   (fleet orders --db %s)\n",
+                static_cast<unsigned long long>(model["completed"]),
+                static_cast<unsigned long long>(model["failed"]), o.summary_db.c_str());
     std::printf("worker logs   %s\n", log_dir.c_str());
   }
   for (std::size_t i = 0; i < std::min<std::size_t>(wrong.size(), 10); ++i) {

@@ -338,6 +338,38 @@ TEST_CASE_TEMPLATE_DEFINE("a durable consumer resumes where it left off after it
 }
 TEST_CASE_TEMPLATE_APPLY(resume, Transports);
 
+TEST_CASE_TEMPLATE_DEFINE(
+    "a removed durable forgets its position; recreated it reads from the start", Env,
+    remove_consumer) {
+  Env env;
+  const auto names = unique_names("REMOVE");
+  const auto config = consumer_config(names, 5s);
+  auto transport = connect_with_stream(env, names);
+  ok(transport->ensure_consumer(config));
+  for (int i = 0; i < 3; ++i) ok(transport->publish(message(names, std::to_string(i)), 5s));
+  {
+    auto subscription = subscribe(*transport, config);
+    int seen = 0;
+    drain(*subscription, 10s, [&](Delivery& d) {
+      ok(d.ack());
+      return ++seen == 3;
+    });
+    REQUIRE(seen == 3);
+  }
+  ok(transport->remove_consumer(config.stream, config.durable));
+  ok(transport->remove_consumer(config.stream, config.durable));  // already gone: still fine
+  ok(transport->ensure_consumer(config));
+  auto subscription = subscribe(*transport, config);
+  std::set<std::string> again;
+  drain(*subscription, 10s, [&](Delivery& d) {
+    again.insert(d.message().body);
+    ok(d.ack());
+    return again.size() == 3;
+  });
+  CHECK(again == std::set<std::string>{"0", "1", "2"});
+}
+TEST_CASE_TEMPLATE_APPLY(remove_consumer, Transports);
+
 TEST_CASE_TEMPLATE_DEFINE("a server restart loses no acked publish", Env, server_restart) {
   if (!offers<Env>(Env::features.survives_server_restart, "a broker that outlives a restart")) {
     return;

@@ -64,7 +64,8 @@ runtime::Role orders_role(const Rules& rules) {
 }
 
 std::vector<runtime::Role> roles(const Rules& rules) {
-  return {orders_role(rules), inventory_role(rules), payment_role(rules), shipping_role(rules)};
+  return {orders_role(rules), inventory_role(rules), payment_role(rules), shipping_role(rules),
+          order_summary_role()};
 }
 
 }  // namespace fleet::demo

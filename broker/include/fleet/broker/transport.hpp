@@ -56,6 +56,8 @@ class Transport {
   virtual Status ensure_stream(const StreamConfig& config) = 0;
   // Create the durable consumer, or update it to match.
   virtual Status ensure_consumer(const ConsumerConfig& config) = 0;
+  // Deletes a durable consumer and its position; removing one that does not exist succeeds.
+  virtual Status remove_consumer(const std::string& stream, const std::string& durable) = 0;
 
   // Publishes and waits for the broker's confirmation.
   virtual Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) = 0;

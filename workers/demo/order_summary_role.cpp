@@ -1,0 +1,48 @@
+// order_summary: keeps the SQLite read model (workers/projection/) of every order's saga,
+// at FLEET_ORDER_SUMMARY_DB (default order_summary.db in the working directory).
+#include <cstdlib>
+#include <memory>
+
+#include "fleet/projection/order_summary.hpp"
+#include "fleet/runtime/handler.hpp"
+#include "roles.hpp"
+
+namespace fleet::demo {
+
+std::string order_summary_path() {
+  const char* path = std::getenv("FLEET_ORDER_SUMMARY_DB");
+  return path && *path ? path : "order_summary.db";
+}
+
+runtime::Role order_summary_role() {
+  return {.name = "order_summary",
+          .description = "SQLite read model of every order's saga (FLEET_ORDER_SUMMARY_DB)",
+          .bindings = [](broker::Transport&, const runtime::RoleSettings& settings)
+              -> Result<std::vector<runtime::Binding>> {
+            auto opened = projection::OrderSummary::open(order_summary_path());
+            if (!opened) return fail(opened.error());
+            auto summary = std::make_shared<projection::OrderSummary>(std::move(*opened));
+            return std::vector<runtime::Binding>{{
+                .role = "order_summary",
+                .stream = saga_stream,
+                .subject = "saga.orders.lifecycle.>",
+                .handler = runtime::typed<schemas::SagaLifecycle>(
+                    [summary](const schemas::SagaLifecycle& event, runtime::Context& context) {
+                      auto applied = summary->apply(event, context.event().occurred_at);
+                      if (!applied)
+                        return runtime::Outcome::retry(applied.error().describe(), "store");
+                      return runtime::Outcome::ok();
+                    }),
+                .retry = settings.retry,
+                .concurrency = settings.concurrency,
+                .max_in_flight = settings.max_in_flight,
+                .ack_wait = settings.ack_wait,
+                .timeout = settings.timeout,
+                // Versions make it idempotent already; the inbox would only add two KV calls.
+                .inbox = false,
+            }};
+          },
+          .streams = streams()};
+}
+
+}  // namespace fleet::demo
