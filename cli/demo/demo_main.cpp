@@ -48,6 +48,7 @@ struct Options {
   int stall_seconds = 60;
   std::string worker_binary;
   std::string summary_db = "order_summary.db";
+  double rate = 0;  // orders per second; 0 = as fast as the broker takes them
 };
 
 // Unix ms of an RFC 3339 UTC time with milliseconds ("2026-11-25T08:12:49.864Z"); -1 if not.
@@ -123,6 +124,25 @@ void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bo
 }
 
 // A bar redrawn in place on a terminal; elsewhere (CI logs) a plain line every few seconds.
+// True once every durable in `names` exists (its worker bound it), within `timeout`.
+bool ready(broker::Transport& transport, const std::vector<std::string>& names,
+           std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    std::size_t found = 0;
+    if (auto streams = transport.streams()) {
+      for (const auto& s : *streams) {
+        for (const auto& c : s.consumers) {
+          found += std::count(names.begin(), names.end(), c.name);
+        }
+      }
+    }
+    if (found >= names.size()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 // True once `durable` (of any stream) has nothing pending or unacked, within `timeout`.
 bool caught_up(broker::Transport& transport, const std::string& durable,
                std::chrono::milliseconds timeout) {
@@ -176,6 +196,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", o.json, "Print the summary as one JSON object");
   app.add_option("--stall-seconds", o.stall_seconds, "Give up when no saga ends for this long")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--rate", o.rate, "Orders placed per second (0 = all at once)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--summary-db", o.summary_db, "The order_summary read model's SQLite file")
       ->capture_default_str();
@@ -244,6 +267,12 @@ int main(int argc, char** argv) {
   }
   processes.start("order_summary", 1);  // SQLite: one writer
 
+  // Latency counts from the order placed: wait until every role has bound its durable.
+  if (!ready(transport, {"orders-start", "inventory", "payment", "shipping", "order_summary"},
+             60s)) {
+    std::cerr << "fleet-demo: workers did not start; see " << log_dir << "\n";
+    return 1;
+  }
   Endings endings;
   std::atomic<bool> stop_following = false;
   std::thread follower([&] { follow(**subscription, endings, stop_following); });
@@ -266,24 +295,34 @@ int main(int argc, char** argv) {
     });
   }
 
-  // Workers may still be starting (creating durables): wait until they answer. Orders placed
-  // before then simply wait in the stream.
-  for (const auto& order : orders) {
-    auto meta = schemas::new_metadata(std::string(schemas::OrderPlaced::type_name));
-    meta.ordering_key = order.order_id;
-    auto sent = transport.publish_async(
-        {.subject = demo::placed_subject,
-         .headers = schemas::to_headers(meta),
-         .body = schemas::encode(order),
-         .dedup_id = meta.id},
-        [&](const Result<broker::PublishAck>& ack) { ++(ack ? placed : publish_failed); });
-    if (!sent) ++publish_failed;
-  }
-  (void)transport.flush(60s);
+  std::atomic<bool> placing = true;
+  std::thread placer([&] {
+    const auto begin = Clock::now();
+    std::uint64_t n = 0;
+    for (const auto& order : orders) {
+      if (o.rate > 0) {
+        std::this_thread::sleep_until(
+            begin + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(n) / o.rate)));
+      }
+      ++n;
+      auto meta = schemas::new_metadata(std::string(schemas::OrderPlaced::type_name));
+      meta.ordering_key = order.order_id;
+      auto sent = transport.publish_async(
+          {.subject = demo::placed_subject,
+           .headers = schemas::to_headers(meta),
+           .body = schemas::encode(order),
+           .dedup_id = meta.id},
+          [&](const Result<broker::PublishAck>& ack) { ++(ack ? placed : publish_failed); });
+      if (!sent) ++publish_failed;
+    }
+    (void)transport.flush(60s);
+    placing = false;
+  });
 
   auto last_change = Clock::now();
   std::size_t last_ended = 0;
-  while (endings.size() < placed) {
+  while (placing || endings.size() < placed) {
     progress(placed, orders.size(), endings.size(), kills);
     std::this_thread::sleep_for(200ms);
     if (endings.size() != last_ended) {
@@ -293,6 +332,7 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  placer.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   progress(placed, orders.size(), endings.size(), kills);
   if (::isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "\n");
