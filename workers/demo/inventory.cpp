@@ -67,8 +67,12 @@ runtime::Role inventory_role(const Rules& rules) {
             if (!opened) return fail(opened.error());
             std::shared_ptr<broker::KeyValue> bucket(std::move(*opened));
             const saga::Definition definition = order_saga(rules);
+            // Stock holds make reserve and release idempotent: the inbox would only add two KV
+            // calls per command.
+            auto no_inbox = settings;
+            no_inbox.inbox = false;
             return std::vector<runtime::Binding>{saga::participant_binding(
-                definition, 0, steps_stream, settings,
+                definition, 0, steps_stream, no_inbox,
                 [rules, bucket](const schemas::StepCommand& command, runtime::Context& context) {
                   if (inject_fault(rules.fault_rate)) return injected_fault();
                   auto order = schemas::decode<schemas::OrderPlaced>(

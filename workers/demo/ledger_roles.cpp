@@ -28,8 +28,12 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
             if (!opened) return fail(opened.error());
             std::shared_ptr<broker::KeyValue> ledger(std::move(*opened));
             const saga::Definition definition = order_saga(rules);
+            // The ledger makes do and undo idempotent: the inbox would only add two KV calls per
+            // command.
+            auto no_inbox = settings;
+            no_inbox.inbox = false;
             return std::vector<runtime::Binding>{saga::participant_binding(
-                definition, step, steps_stream, settings,
+                definition, step, steps_stream, no_inbox,
                 [rules, ledger, refuse](const schemas::StepCommand& command,
                                         runtime::Context& context) {
                   if (inject_fault(rules.fault_rate)) return injected_fault();

@@ -27,6 +27,8 @@ class Orchestrator {
         max_conflicts_(max_conflicts),
         now_ms_(std::move(now_ms)) {}
 
+  std::int64_t now_ms() const { return now_ms_(); }
+
   Outcome handle(const std::string& saga_id, const Input& input, Context& context) {
     for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts) {
       auto entry = bucket_->get(state_key(saga_id));
@@ -133,7 +135,10 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
                        .max_in_flight = settings.max_in_flight,
                        .ack_wait = settings.ack_wait,
                        .timeout = settings.timeout,
-                       .inbox = settings.inbox};
+                       // The saga state's applied-event list already turns a redelivery
+                       // into a replay (same outputs, same ids): the inbox would only add
+                       // two KV round trips per event.
+                       .inbox = false};
     return b;
   };
 
@@ -150,11 +155,16 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
                                  [orchestrator](const schemas::StepReply& reply, Context& context) {
                                    return orchestrator->handle(reply.saga_id, reply, context);
                                  })));
-  auto timers = binding("timers", config.saga_stream, definition.timer_subject(),
-                        runtime::typed<schemas::StepTimer>(
-                            [orchestrator](const schemas::StepTimer& timer, Context& context) {
-                              return orchestrator->handle(timer.saga_id, timer, context);
-                            }));
+  auto timers =
+      binding("timers", config.saga_stream, definition.timer_subject(),
+              runtime::typed<schemas::StepTimer>(
+                  [orchestrator](const schemas::StepTimer& timer, Context& context) {
+                    // Not due yet: back to the broker without reading saga state.
+                    if (const auto now = orchestrator->now_ms(); now < timer.due_ms) {
+                      return Outcome::defer(std::chrono::milliseconds(timer.due_ms - now));
+                    }
+                    return orchestrator->handle(timer.saga_id, timer, context);
+                  }));
   // Each deferral of a timer uses one broker delivery; timers are cheap to hand back.
   timers.retry.max_attempts = std::max(timers.retry.max_attempts, 20);
   bindings.push_back(std::move(timers));

@@ -21,7 +21,8 @@ void reply(runtime::Context& context, const schemas::StepCommand& command, std::
            std::string reason = {});
 
 // One binding on "<command subject's first token>.>" of `stream` for step `step` of
-// `definition`, with the step's retry policy (attempts from `settings` when set there).
+// `definition`, with the step's retry policy. Uses the inbox as `settings` says; a participant
+// whose do / undo are idempotent by themselves (a ledger) can turn it off.
 runtime::Binding participant_binding(const Definition& definition, std::size_t step,
                                      const std::string& stream,
                                      const runtime::RoleSettings& settings, StepHandler handle);
