@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "fleet/saga/orchestrator.hpp"
@@ -35,14 +36,7 @@ using fleet::schemas::SagaLifecycle;
 using fleet::test::WorkerProcess;
 using namespace std::chrono_literals;
 
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
+using fleet::test::eventually;
 
 OrderPlaced order(std::string id, std::string sku = "sku-1", std::uint32_t quantity = 1,
                   std::int64_t amount = 1'000, std::string region = "north") {

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -43,15 +44,7 @@ struct Effect {
   std::uint64_t attempt = 0;
 };
 
-// Polls `done` until it holds or `timeout` passes; returns its last value.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
+using fleet::test::eventually;
 
 std::string hostname() {
   char name[256] = {};

@@ -3,21 +3,8 @@
 namespace fleet::runtime {
 namespace {
 
-// KV keys allow [-/_=.a-zA-Z0-9]; fleet ids are hex, but events from other producers may carry
-// anything in Fleet-Id, so other characters are escaped.
 std::string key_for(std::string_view prefix, std::string_view event_id) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string key(prefix);
-  for (unsigned char c : event_id) {
-    if (std::isalnum(c) || c == '-' || c == '_') {
-      key += static_cast<char>(c);
-    } else {
-      key += '=';
-      key += hex[c >> 4];
-      key += hex[c & 15];
-    }
-  }
-  return key;
+  return std::string(prefix) + broker::key_token(event_id);
 }
 
 }  // namespace

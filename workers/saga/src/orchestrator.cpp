@@ -1,7 +1,5 @@
 #include "fleet/saga/orchestrator.hpp"
 
-#include <cctype>
-
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -88,18 +86,7 @@ class Orchestrator {
 }  // namespace
 
 std::string state_key(std::string_view saga_id) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string key = "saga.";
-  for (unsigned char c : saga_id) {
-    if (std::isalnum(c) || c == '-' || c == '_') {
-      key += static_cast<char>(c);
-    } else {
-      key += '=';
-      key += hex[c >> 4];
-      key += hex[c & 15];
-    }
-  }
-  return key;
+  return "saga." + broker::key_token(saga_id);
 }
 
 Result<std::optional<SagaState>> load_state(broker::KeyValue& bucket, std::string_view saga_id) {

@@ -29,6 +29,25 @@ struct Entry {
   std::uint64_t revision = 0;  // > 0; grows with every write to the bucket
 };
 
+// `text` made safe as one key token: letters, digits, - and _ kept, every other byte escaped
+// as =XX (hex), so ids from any producer map to distinct valid keys.
+inline std::string key_token(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string token;
+  token.reserve(text.size());
+  for (unsigned char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_') {
+      token += static_cast<char>(c);
+    } else {
+      token += '=';
+      token += hex[c >> 4];
+      token += hex[c & 15];
+    }
+  }
+  return token;
+}
+
 class KeyValue {
  public:
   virtual ~KeyValue() = default;
