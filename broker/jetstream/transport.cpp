@@ -41,6 +41,8 @@ class JetStreamTransport final : public Transport {
     return jetstream::ensure_consumer(connection_->js(), config);
   }
 
+  bool connected() const override { return connection_->connected(); }
+
   Status remove_consumer(const std::string& stream, const std::string& durable) override {
     return jetstream::remove_consumer(connection_->js(), stream, durable);
   }

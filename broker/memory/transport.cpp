@@ -70,6 +70,7 @@ class MemoryTransport final : public Transport {
   Status ensure_consumer(const ConsumerConfig& config) override {
     return broker_->ensure_consumer(config);
   }
+  bool connected() const override { return true; }
   Status remove_consumer(const std::string& stream, const std::string& durable) override {
     return broker_->remove_consumer(stream, durable);
   }

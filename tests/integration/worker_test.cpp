@@ -19,7 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include <httplib.h>
 #include "eventually.hpp"
+
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -89,6 +91,7 @@ class Fixture {
   }
 
   fleet::broker::Transport& transport() { return *transport_; }
+  fleet::test::NatsServer& server() { return server_; }
   std::string url() const { return server_.url(); }
 
   // Starts fleet-test-worker for `role`; fast backoff unless `flags` says otherwise.
@@ -531,4 +534,58 @@ TEST_CASE("a handler that runs past its timeout is dead-lettered with error clas
   REQUIRE(eventually([&] { return f.all_handled({id_of(quick)}); }));
   f.wait_settled("slow");
   CHECK(f.effect_counts() == std::map<std::string, int>{{id_of(quick), 1}});
+}
+
+namespace {
+
+// One sample's value from a worker's /metrics ("" = absent).
+std::string sample(const std::string& metrics, const std::string& series) {
+  const auto at = metrics.find("\n" + series + " ");
+  if (at == std::string::npos) return "";
+  const auto begin = at + series.size() + 2;
+  return metrics.substr(begin, metrics.find('\n', begin) - begin);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a worker's metrics count handled and dead-lettered events; readiness follows the broker") {
+  Fixture f;
+  const int port = fleet::test::free_port();
+  f.start("permanent", {"--metrics-addr", "127.0.0.1:" + std::to_string(port)});
+  httplib::Client http("127.0.0.1", port);
+  http.set_connection_timeout(1);
+  auto get = [&](const char* path) -> std::pair<int, std::string> {
+    auto res = http.Get(path);
+    return res ? std::pair{res->status, res->body} : std::pair{0, std::string()};
+  };
+  REQUIRE_MESSAGE(eventually([&] { return get("/readyz").first == 200; }), f.logs());
+  CHECK(get("/healthz").first == 200);
+
+  f.publish(event("tests.permanent.x", 1, "good"));
+  f.publish(event("tests.permanent.x", 2, "good"));
+  f.publish(event("tests.permanent.x", 3, "bad"));
+  REQUIRE(f.dead_letters("permanent", 1).size() == 1);
+  f.wait_settled("permanent");
+  const std::string labels = R"({role="permanent",subject="tests.permanent.>"})";
+  std::string metrics;
+  REQUIRE_MESSAGE(eventually([&] {
+                    metrics = get("/metrics").second;
+                    return sample(metrics, "fleet_messages_handled_total" + labels) == "2";
+                  }),
+                  metrics);
+  CHECK(
+      sample(
+          metrics,
+          R"(fleet_messages_dead_lettered_total{role="permanent",subject="tests.permanent.>",error_class="permanent"})") ==
+      "1");
+  CHECK(sample(metrics, R"(fleet_handler_duration_seconds_count{role="permanent"})") == "2");
+  CHECK(sample(metrics, R"(fleet_consumer_pending{role="permanent",durable="permanent"})") == "0");
+  CHECK(sample(metrics, "fleet_dlq_depth") == "1");
+
+  f.server().stop();
+  CHECK(eventually([&] { return get("/readyz").first == 503; }));
+  CHECK(get("/healthz").first == 200);
+  f.server().start();
+  CHECK_MESSAGE(eventually([&] { return get("/readyz").first == 200; }), f.logs());
 }

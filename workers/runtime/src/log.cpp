@@ -29,6 +29,11 @@ nlohmann::json event_fields(const schemas::Metadata& meta, std::string_view subj
   nlohmann::json fields = {{"event_id", meta.id}, {"type", meta.type},
                            {"subject", subject},  {"correlation_id", meta.correlation_id},
                            {"attempt", attempt},  {"role", role}};
+  // W3C traceparent "00-<trace id: 32 hex>-<span id: 16 hex>-<flags>".
+  if (meta.traceparent.size() == 55) {
+    fields["trace_id"] = meta.traceparent.substr(3, 32);
+    fields["span_id"] = meta.traceparent.substr(36, 16);
+  }
   const auto& names = redacted();
   for (auto& [name, value] : fields.items()) {
     if (std::find(names.begin(), names.end(), name) != names.end()) value = "[redacted]";

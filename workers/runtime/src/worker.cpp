@@ -42,6 +42,7 @@ class Worker::Runner {
         binding_(std::move(binding)),
         subscription_(std::move(subscription)),
         inbox_(std::move(inbox)),
+        metrics_(config.metrics),
         random_(default_random()) {
     auto middleware = binding_.middleware;
     middleware.push_back(immediate_retry(binding_.retry));
@@ -92,6 +93,7 @@ class Worker::Runner {
 
   // One fetched delivery is settled: its in-flight slot is free.
   void release() {
+    if (metrics_) metrics_->in_flight(binding_.role, -1);
     std::lock_guard lock(mutex_);
     --in_flight_;
     room_.notify_all();
@@ -126,6 +128,7 @@ class Worker::Runner {
         std::lock_guard lock(mutex_);
         in_flight_ += static_cast<int>(batch->size());
       }
+      if (metrics_) metrics_->in_flight(binding_.role, static_cast<int>(batch->size()));
       // Keyless events are spread by event id, so two copies of one event (a redelivery racing
       // a duplicate publish) queue in one lane and the inbox sees the first one.
       lanes_->push(*batch, [](const broker::Delivery& delivery) {
@@ -173,6 +176,7 @@ class Worker::Runner {
         return Settled::now;
       }
       if (*seen) {
+        if (metrics_) metrics_->inbox_hit(binding_.role);
         log::write(level_enum::debug, "already handled; acking duplicate", fields());
         (void)delivery.ack();
         return Settled::now;
@@ -182,7 +186,16 @@ class Worker::Runner {
     schemas::Envelope envelope{*meta, delivery.message().body};
     Context context(envelope.meta, delivery.attempt(), binding_.role,
                     [&delivery] { (void)delivery.in_progress(); });
+    const auto started = Clock::now();
     const Outcome outcome = handler_(envelope, context);
+    if (metrics_) {
+      if (outcome.succeeded()) {
+        metrics_->handled(binding_.role, binding_.subject,
+                          std::chrono::duration<double>(Clock::now() - started).count());
+      } else if (outcome.kind == Outcome::Kind::retry || outcome.kind == Outcome::Kind::permanent) {
+        metrics_->failed(binding_.role, binding_.subject, outcome.error_class);
+      }
+    }
     switch (outcome.kind) {
       case Outcome::Kind::success:
         if (context.follow_ups().empty() && !inbox_) {
@@ -215,6 +228,7 @@ class Worker::Runner {
                    merged(fields(), {{"error_class", outcome.error_class},
                                      {"error", outcome.message},
                                      {"delay_ms", delay.count()}}));
+        if (metrics_) metrics_->retried(binding_.role, binding_.subject);
         (void)delivery.retry_after(delay);
         return Settled::now;
     }
@@ -239,6 +253,7 @@ class Worker::Runner {
         [this](broker::Delivery& delivery, const Status& published) {
           if (!published) {
             // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
+            if (metrics_) metrics_->publish_error(binding_.role);
             log::write(level_enum::warn, "follow-up publish failed; redelivering",
                        settle_fields(delivery, published));
             (void)delivery.retry_after(backoff(delivery));
@@ -320,6 +335,7 @@ class Worker::Runner {
       return;
     }
     log::write(level_enum::err, "dead-lettered", fields);
+    if (metrics_) metrics_->dead_lettered(binding_.role, binding_.subject, error_class);
     (void)delivery.terminate();
     if (inbox_ && meta) inbox_->forget_failure(meta->id);
   }
@@ -330,6 +346,7 @@ class Worker::Runner {
   Handler handler_;
   std::unique_ptr<broker::Subscription> subscription_;
   std::optional<Inbox> inbox_;
+  std::shared_ptr<Metrics> metrics_;
   UniformRandom random_;
   std::unique_ptr<Confirmations> confirmations_;  // before lanes_: lanes hand work to it
   std::unique_ptr<Lanes> lanes_;
@@ -383,6 +400,7 @@ Status Worker::add(Binding binding) {
     if (!opened) return std::unexpected(opened.error());
     inbox.emplace(std::move(*opened));
   }
+  if (config_.metrics) config_.metrics->bind(binding.role, binding.stream, binding.durable_name());
   runners_.push_back(std::make_unique<Runner>(transport_, config_, std::move(binding),
                                               std::move(*subscription), std::move(inbox)));
   return {};

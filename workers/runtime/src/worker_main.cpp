@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <iostream>
 #include <stop_token>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/worker.hpp"
+#include "metrics_server.hpp"
 
 namespace fleet::runtime {
 namespace {
@@ -29,6 +31,7 @@ struct Flags {
   bool no_inbox = false;
   std::string log_level = "info";
   std::vector<std::string> redact;
+  std::string metrics_addr;
 };
 
 std::string role_list(const std::vector<Role>& roles) {
@@ -113,6 +116,9 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       ->envname("FLEET_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_option("--metrics-addr", flags.metrics_addr,
+                 "Serve /metrics, /healthz, /readyz on host:port (port 0 = any; default off)")
+      ->envname("FLEET_METRICS_ADDR");
   app.add_option("--redact", flags.redact, "Log field names whose values are redacted")
       ->envname("FLEET_REDACT")
       ->delimiter(',');
@@ -153,8 +159,21 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
               << transport.error().message << "\n";
     return 1;
   }
+  auto metrics = std::make_shared<Metrics>();
   Worker worker(**transport, {.worker_id = flags.worker_id,
-                              .drain_timeout = std::chrono::milliseconds(flags.drain_timeout_ms)});
+                              .drain_timeout = std::chrono::milliseconds(flags.drain_timeout_ms),
+                              .metrics = metrics});
+  std::atomic<bool> subscribed = false;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!flags.metrics_addr.empty()) {
+    auto started = MetricsServer::start(flags.metrics_addr, metrics, **transport,
+                                        [&subscribed] { return subscribed.load(); });
+    if (!started) {
+      std::cerr << program << ": " << started.error().message << "\n";
+      return 2;
+    }
+    metrics_server = std::move(*started);
+  }
   for (const auto& stream : role->streams) {
     if (auto ok = (*transport)->ensure_stream(stream); !ok) {
       std::cerr << program << ": stream " << stream.name << ": " << ok.error().describe() << "\n";
@@ -172,8 +191,12 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       return 1;
     }
   }
+  subscribed = true;
   log::write(spdlog::level::info, "worker started",
-             {{"role", role->name}, {"worker", worker.worker_id()}, {"nats", flags.nats}});
+             {{"role", role->name},
+              {"worker", worker.worker_id()},
+              {"nats", flags.nats},
+              {"metrics", metrics_server ? metrics_server->address() : "off"}});
   if (auto ok = worker.run(stop.get_token()); !ok) {
     std::cerr << program << ": " << ok.error().describe() << "\n";
     return 1;

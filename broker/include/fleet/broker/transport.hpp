@@ -74,6 +74,9 @@ class Transport {
 
   virtual Result<std::vector<StreamInfo>> streams() = 0;
 
+  // False while the connection to the broker is down (the transport keeps reconnecting).
+  virtual bool connected() const = 0;
+
   // Opens the bucket, creating it (or updating its TTL / history) if needed.
   virtual Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) = 0;
 };

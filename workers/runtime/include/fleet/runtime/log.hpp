@@ -21,7 +21,8 @@ struct Config {
 // Installs the JSON-lines logger as spdlog's default.
 void configure(const Config& config);
 
-// Fields every line about an event carries.
+// Fields every line about an event carries: event id, type, subject, correlation id, attempt,
+// role, and the trace id and span id of its W3C traceparent.
 nlohmann::json event_fields(const schemas::Metadata& meta, std::string_view subject,
                             std::uint64_t attempt, std::string_view role);
 

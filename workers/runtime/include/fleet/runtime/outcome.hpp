@@ -28,9 +28,7 @@ struct Outcome {
   }
   static Outcome in_progress() { return {Kind::in_progress, {}, {}}; }
   // Each defer uses one broker delivery: bindings that defer should allow enough attempts.
-  static Outcome defer(std::chrono::milliseconds delay) {
-    return {Kind::defer, {}, {}, delay};
-  }
+  static Outcome defer(std::chrono::milliseconds delay) { return {Kind::defer, {}, {}, delay}; }
 
   bool succeeded() const { return kind == Kind::success; }
 };

@@ -17,6 +17,7 @@
 #include "fleet/runtime/binding.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/runtime/inbox.hpp"
+#include "fleet/runtime/metrics.hpp"
 
 namespace fleet::runtime {
 
@@ -26,6 +27,7 @@ struct WorkerConfig {
   InboxConfig inbox;
   std::chrono::milliseconds drain_timeout{10'000};  // on stop: time to finish in-flight work
   std::chrono::milliseconds fetch_wait{500};        // long-poll per fetch
+  std::shared_ptr<Metrics> metrics;                 // null = not counted
 };
 
 class Worker {

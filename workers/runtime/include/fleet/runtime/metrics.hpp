@@ -1,0 +1,59 @@
+// A worker's counters, in the Prometheus text format (exposition format 0.0.4). The worker
+// counts per binding (role and subject pattern, so label cardinality stays bounded); the broker's
+// own numbers (consumer backlog, DLQ depth) are read when the metrics are rendered.
+//
+// Thread-safe: the worker's lanes and confirmation threads count, the HTTP thread renders.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fleet/broker/transport.hpp"
+
+namespace fleet::runtime {
+
+class Metrics {
+ public:
+  // Upper bounds of the handler-duration histogram, in seconds.
+  static const std::vector<double>& buckets();
+
+  // A binding's durable, for the consumer backlog gauges.
+  void bind(const std::string& role, const std::string& stream, const std::string& durable);
+
+  void handled(const std::string& role, const std::string& subject, double seconds);
+  void failed(const std::string& role, const std::string& subject, const std::string& error_class);
+  void retried(const std::string& role, const std::string& subject);
+  void dead_lettered(const std::string& role, const std::string& subject,
+                     const std::string& error_class);
+  void inbox_hit(const std::string& role);
+  void publish_error(const std::string& role);
+  void in_flight(const std::string& role, int delta);
+
+  // Prometheus text. With a transport: also consumer pending / ack pending of every bound
+  // durable and the messages in `dlq_stream` (a broker that does not answer leaves them out).
+  std::string render(broker::Transport* transport = nullptr,
+                     const std::string& dlq_stream = "DLQ") const;
+
+ private:
+  using Labels = std::vector<std::pair<std::string, std::string>>;
+  struct Histogram {
+    std::vector<std::uint64_t> counts;  // per bucket, not cumulative
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  struct Durable {
+    std::string role, stream, durable;
+  };
+
+  mutable std::mutex mutex_;
+  std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_;
+  std::map<std::string, std::int64_t> in_flight_;
+  std::map<std::string, Histogram> durations_;
+  std::vector<Durable> durables_;
+};
+
+}  // namespace fleet::runtime

@@ -1,0 +1,187 @@
+#include "fleet/runtime/metrics.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace fleet::runtime {
+namespace {
+
+std::string escape(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+template <class Labels>
+std::string label_text(const Labels& labels) {
+  if (labels.empty()) return {};
+  std::string text = "{";
+  for (const auto& [name, value] : labels) {
+    if (text.size() > 1) text += ',';
+    text += name + "=\"" + escape(value) + "\"";
+  }
+  return text + "}";
+}
+
+// Shortest text that reads back as the same double.
+std::string number(double value) {
+  char text[64];
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::snprintf(text, sizeof text, "%.*g", precision, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += std::string("# HELP ") + name + " " + help + "\n";
+  out += std::string("# TYPE ") + name + " " + type + "\n";
+}
+
+template <class Map>
+void samples(std::string& out, const char* name, const char* help, const Map& values) {
+  header(out, name, "counter", help);
+  for (const auto& [labels, value] : values) {
+    out += name + label_text(labels) + " " + std::to_string(value) + "\n";
+  }
+}
+
+}  // namespace
+
+const std::vector<double>& Metrics::buckets() {
+  static const std::vector<double> bounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,  0.5,    1,     2.5,  5,     10};
+  return bounds;
+}
+
+void Metrics::bind(const std::string& role, const std::string& stream, const std::string& durable) {
+  std::lock_guard lock(mutex_);
+  durables_.push_back({role, stream, durable});
+}
+
+void Metrics::handled(const std::string& role, const std::string& subject, double seconds) {
+  std::lock_guard lock(mutex_);
+  ++handled_[{{"role", role}, {"subject", subject}}];
+  auto& h = durations_[role];
+  h.counts.resize(buckets().size());
+  for (std::size_t i = 0; i < buckets().size(); ++i) {
+    if (seconds <= buckets()[i]) {
+      ++h.counts[i];
+      break;
+    }
+  }
+  h.sum += seconds;
+  ++h.count;
+}
+
+void Metrics::failed(const std::string& role, const std::string& subject,
+                     const std::string& error_class) {
+  std::lock_guard lock(mutex_);
+  ++failed_[{{"role", role}, {"subject", subject}, {"error_class", error_class}}];
+}
+
+void Metrics::retried(const std::string& role, const std::string& subject) {
+  std::lock_guard lock(mutex_);
+  ++retried_[{{"role", role}, {"subject", subject}}];
+}
+
+void Metrics::dead_lettered(const std::string& role, const std::string& subject,
+                            const std::string& error_class) {
+  std::lock_guard lock(mutex_);
+  ++dead_[{{"role", role}, {"subject", subject}, {"error_class", error_class}}];
+}
+
+void Metrics::inbox_hit(const std::string& role) {
+  std::lock_guard lock(mutex_);
+  ++inbox_hits_[{{"role", role}}];
+}
+
+void Metrics::publish_error(const std::string& role) {
+  std::lock_guard lock(mutex_);
+  ++publish_errors_[{{"role", role}}];
+}
+
+void Metrics::in_flight(const std::string& role, int delta) {
+  std::lock_guard lock(mutex_);
+  in_flight_[role] += delta;
+}
+
+std::string Metrics::render(broker::Transport* transport, const std::string& dlq_stream) const {
+  // Ask the broker first, outside the lock: it is a network round trip.
+  std::optional<std::vector<broker::StreamInfo>> streams;
+  if (transport != nullptr) {
+    if (auto listed = transport->streams()) streams = std::move(*listed);
+  }
+  std::lock_guard lock(mutex_);
+  std::string out;
+  samples(out, "fleet_messages_handled_total", "Messages whose handler succeeded.", handled_);
+  samples(out, "fleet_messages_failed_total", "Handler attempts that failed, by error class.",
+          failed_);
+  samples(out, "fleet_messages_retried_total", "Messages handed back for redelivery.", retried_);
+  samples(out, "fleet_messages_dead_lettered_total", "Messages moved to the dead-letter stream.",
+          dead_);
+  samples(out, "fleet_inbox_hits_total", "Redelivered events acked without running the handler.",
+          inbox_hits_);
+  samples(out, "fleet_publish_errors_total", "Follow-up publishes the broker did not confirm.",
+          publish_errors_);
+
+  header(out, "fleet_in_flight", "gauge", "Deliveries fetched and not yet settled.");
+  for (const auto& [role, value] : in_flight_) {
+    out +=
+        "fleet_in_flight" + label_text(Labels{{"role", role}}) + " " + std::to_string(value) + "\n";
+  }
+
+  header(out, "fleet_handler_duration_seconds", "histogram", "Handler time per message.");
+  for (const auto& [role, h] : durations_) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < buckets().size(); ++i) {
+      cumulative += i < h.counts.size() ? h.counts[i] : 0;
+      out += "fleet_handler_duration_seconds_bucket" +
+             label_text(Labels{{"role", role}, {"le", number(buckets()[i])}}) + " " +
+             std::to_string(cumulative) + "\n";
+    }
+    out += "fleet_handler_duration_seconds_bucket" +
+           label_text(Labels{{"role", role}, {"le", "+Inf"}}) + " " + std::to_string(h.count) +
+           "\n";
+    out += "fleet_handler_duration_seconds_sum" + label_text(Labels{{"role", role}}) + " " +
+           number(h.sum) + "\n";
+    out += "fleet_handler_duration_seconds_count" + label_text(Labels{{"role", role}}) + " " +
+           std::to_string(h.count) + "\n";
+  }
+
+  if (!streams) return out;
+  header(out, "fleet_consumer_pending", "gauge", "Messages not yet delivered to the durable.");
+  std::string ack_pending;
+  for (const auto& d : durables_) {
+    for (const auto& s : *streams) {
+      if (s.name != d.stream) continue;
+      for (const auto& c : s.consumers) {
+        if (c.name != d.durable) continue;
+        const auto labels = label_text(Labels{{"role", d.role}, {"durable", d.durable}});
+        out += "fleet_consumer_pending" + labels + " " + std::to_string(c.pending) + "\n";
+        ack_pending +=
+            "fleet_consumer_ack_pending" + labels + " " + std::to_string(c.ack_pending) + "\n";
+      }
+    }
+  }
+  header(out, "fleet_consumer_ack_pending", "gauge", "Messages delivered and not yet acked.");
+  out += ack_pending;
+  header(out, "fleet_dlq_depth", "gauge", "Messages in the dead-letter stream.");
+  std::uint64_t depth = 0;
+  for (const auto& s : *streams) {
+    if (s.name == dlq_stream) depth = s.messages;
+  }
+  out += "fleet_dlq_depth " + std::to_string(depth) + "\n";
+  return out;
+}
+
+}  // namespace fleet::runtime
