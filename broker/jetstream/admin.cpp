@@ -1,5 +1,7 @@
 #include "admin.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -110,6 +112,7 @@ Result<std::vector<ConsumerInfo>> list_consumers(jsCtx* js, const char* stream) 
         .pending = ci.NumPending,
         .ack_pending = static_cast<std::uint64_t>(ci.NumAckPending),
         .redelivered = static_cast<std::uint64_t>(ci.NumRedelivered),
+        .waiting = static_cast<std::uint64_t>(std::max<std::int64_t>(0, ci.NumWaiting)),
     });
   }
   return consumers;
@@ -138,12 +141,35 @@ Result<std::vector<StreamInfo>> list_streams(jsCtx* js) {
     info.bytes = si.State.Bytes;
     info.first_sequence = si.State.FirstSeq;
     info.last_sequence = si.State.LastSeq;
+    if (si.State.Msgs > 0) {
+      info.first_time_ms = si.State.FirstTime / 1'000'000;
+      info.last_time_ms = si.State.LastTime / 1'000'000;
+    }
     auto consumers = list_consumers(js, info.name.c_str());
     if (!consumers) return std::unexpected(consumers.error());
     info.consumers = std::move(*consumers);
     streams.push_back(std::move(info));
   }
   return streams;
+}
+
+Result<std::map<std::string, std::uint64_t>> subject_counts(jsCtx* js, const std::string& stream,
+                                                            const std::string& filter) {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Stream.Info.SubjectsFilter = filter.c_str();
+  jsStreamInfo* raw = nullptr;
+  jsErrCode code{};
+  const natsStatus s = js_GetStreamInfo(&raw, js, stream.c_str(), &options, &code);
+  StreamInfoPtr info(raw);
+  if (s != NATS_OK) return fail(s, code, "subjects of " + stream);
+  std::map<std::string, std::uint64_t> counts;
+  if (const auto* subjects = info->State.Subjects) {
+    for (int i = 0; i < subjects->Count; ++i) {
+      counts[subjects->List[i].Subject] = subjects->List[i].Msgs;
+    }
+  }
+  return counts;
 }
 
 }  // namespace fleet::broker::jetstream

@@ -17,5 +17,7 @@ Status ensure_consumer(jsCtx* js, const ConsumerConfig& config);
 Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& durable);
 
 Result<std::vector<StreamInfo>> list_streams(jsCtx* js);
+Result<std::map<std::string, std::uint64_t>> subject_counts(jsCtx* js, const std::string& stream,
+                                                            const std::string& filter);
 
 }  // namespace fleet::broker::jetstream

@@ -41,6 +41,11 @@ class JetStreamTransport final : public Transport {
     return jetstream::ensure_consumer(connection_->js(), config);
   }
 
+  Result<std::map<std::string, std::uint64_t>> subject_counts(const std::string& stream,
+                                                              const std::string& filter) override {
+    return jetstream::subject_counts(connection_->js(), stream, filter);
+  }
+
   bool connected() const override { return connection_->connected(); }
 
   Status remove_consumer(const std::string& stream, const std::string& durable) override {

@@ -191,6 +191,18 @@ Status Broker::settle(const std::string& stream_name, const std::string& durable
   return {};
 }
 
+Result<std::map<std::string, std::uint64_t>> Broker::subject_counts(const std::string& stream,
+                                                                    const std::string& filter) {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return fail(Errc::not_found, "no stream " + stream);
+  std::map<std::string, std::uint64_t> counts;
+  for (const auto& [sequence, stored] : it->second.messages) {
+    if (subject_matches(filter, stored.message.subject)) ++counts[stored.message.subject];
+  }
+  return counts;
+}
+
 std::vector<StreamInfo> Broker::streams() {
   std::lock_guard lock(mutex_);
   const auto now = Clock::now();

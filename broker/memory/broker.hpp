@@ -52,6 +52,8 @@ class Broker {
   Status settle(const std::string& stream, const std::string& durable, std::uint64_t sequence,
                 std::uint64_t attempt, Settle how, std::chrono::milliseconds delay);
   std::vector<StreamInfo> streams();
+  Result<std::map<std::string, std::uint64_t>> subject_counts(const std::string& stream,
+                                                              const std::string& filter);
 
   // Key-value buckets (memory/key_value.cpp). Creates the bucket or updates its config.
   Status ensure_bucket(const BucketConfig& config);

@@ -71,6 +71,10 @@ class MemoryTransport final : public Transport {
     return broker_->ensure_consumer(config);
   }
   bool connected() const override { return true; }
+  Result<std::map<std::string, std::uint64_t>> subject_counts(const std::string& stream,
+                                                              const std::string& filter) override {
+    return broker_->subject_counts(stream, filter);
+  }
   Status remove_consumer(const std::string& stream, const std::string& durable) override {
     return broker_->remove_consumer(stream, durable);
   }

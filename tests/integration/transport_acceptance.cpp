@@ -370,6 +370,30 @@ TEST_CASE_TEMPLATE_DEFINE(
 }
 TEST_CASE_TEMPLATE_APPLY(remove_consumer, Transports);
 
+TEST_CASE_TEMPLATE_DEFINE("subject counts tell how many messages each matching subject holds", Env,
+                          subject_counts) {
+  Env env;
+  const auto names = unique_names("SUBJECTS");
+  auto transport = connect_with_stream(env, names);
+  for (const char* subject : {"a.x", "a.x", "a.y", "b.z"}) {
+    ok(transport->publish(message(names.prefix + "." + subject, "m"), 5s));
+  }
+  const auto counts = ok(transport->subject_counts(names.stream, names.prefix + ".a.>"));
+  CHECK(counts == std::map<std::string, std::uint64_t>{{names.prefix + ".a.x", 2},
+                                                       {names.prefix + ".a.y", 1}});
+  const auto info = ok(transport->streams());
+  for (const auto& s : info) {
+    if (s.name != names.stream) continue;
+    CHECK(s.messages == 4);
+    // Message times are the broker's to tell; the memory broker keeps none.
+    if (std::string_view(Env::name) == "jetstream") {
+      CHECK(s.first_time_ms > 0);
+      CHECK(s.first_time_ms <= s.last_time_ms);
+    }
+  }
+}
+TEST_CASE_TEMPLATE_APPLY(subject_counts, Transports);
+
 TEST_CASE_TEMPLATE_DEFINE("a server restart loses no acked publish", Env, server_restart) {
   if (!offers<Env>(Env::features.survives_server_restart, "a broker that outlives a restart")) {
     return;

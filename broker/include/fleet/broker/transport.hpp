@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct ConsumerInfo {
   std::uint64_t pending = 0;      // not yet delivered
   std::uint64_t ack_pending = 0;  // delivered, not yet acked
   std::uint64_t redelivered = 0;  // delivered more than once and not yet acked
+  std::uint64_t waiting = 0;      // fetches waiting for messages: about the processes consuming
 };
 
 struct StreamInfo {
@@ -32,6 +34,8 @@ struct StreamInfo {
   std::uint64_t bytes = 0;
   std::uint64_t first_sequence = 0;
   std::uint64_t last_sequence = 0;
+  std::int64_t first_time_ms = 0;  // Unix ms of the oldest / newest message; 0 = none or unknown
+  std::int64_t last_time_ms = 0;
   std::vector<ConsumerInfo> consumers;
 };
 
@@ -73,6 +77,10 @@ class Transport {
   virtual Result<std::unique_ptr<Subscription>> subscribe(const ConsumerConfig& config) = 0;
 
   virtual Result<std::vector<StreamInfo>> streams() = 0;
+
+  // Messages per subject in `stream` among subjects matching `filter` (wildcards allowed).
+  virtual Result<std::map<std::string, std::uint64_t>> subject_counts(
+      const std::string& stream, const std::string& filter) = 0;
 
   // False while the connection to the broker is down (the transport keeps reconnecting).
   virtual bool connected() const = 0;
