@@ -9,5 +9,6 @@ void add_publish_command(CLI::App& app);
 void add_streams_command(CLI::App& app);
 void add_orders_command(CLI::App& app);
 void add_projection_command(CLI::App& app);
+void add_status_command(CLI::App& app);
 
 }  // namespace fleet::cli

@@ -174,3 +174,52 @@ TEST_CASE("fleet --help lists the subcommands and exits 0") {
   auto missing = run({FLEET_CLI});
   CHECK(missing.exit_code == 2);
 }
+
+TEST_CASE("fleet status --json reports streams, durable backlogs and dead letters per subject") {
+  auto transport = connect();
+  make_stream(*transport, "CLI_STATUS", "cli.status.>");
+  make_stream(*transport, "DLQ", "dlq.>");
+  const fleet::broker::ConsumerConfig durable{
+      .stream = "CLI_STATUS", .durable = "status-reader", .filter_subject = "cli.status.>"};
+  REQUIRE(transport->ensure_consumer(durable).has_value());
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(transport->publish({.subject = "cli.status.x", .body = "m"}, std::chrono::seconds(5))
+                .has_value());
+  }
+  for (const char* subject : {"dlq.cli.a", "dlq.cli.a", "dlq.cli.b"}) {
+    REQUIRE(transport->publish({.subject = subject, .body = "dead"}, std::chrono::seconds(5))
+                .has_value());
+  }
+
+  auto result = run({FLEET_CLI, "status", "--json", "--nats", server().url()});
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  const auto status = nlohmann::json::parse(result.out);
+  bool stream_seen = false, durable_seen = false;
+  for (const auto& s : status["streams"]) {
+    if (s["name"] == "CLI_STATUS") {
+      stream_seen = true;
+      CHECK(s["messages"] == 3);
+      CHECK(s["last"] != "-");
+    }
+  }
+  for (const auto& d : status["durables"]) {
+    if (d["durable"] == "status-reader") {
+      durable_seen = true;
+      CHECK(d["pending"] == 3);
+      CHECK(d["ack_pending"] == 0);
+    }
+  }
+  CHECK(stream_seen);
+  CHECK(durable_seen);
+  CHECK(status["dead_letters"]["total"] == 3);
+  CHECK(status["dead_letters"]["by_subject"]["dlq.cli.a"] == 2);
+  CHECK(status["dead_letters"]["by_subject"]["dlq.cli.b"] == 1);
+
+  auto table = run({FLEET_CLI, "status", "--nats", server().url()});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("DEAD LETTERS  3") != std::string::npos);
+
+  auto down = run({FLEET_CLI, "status", "--nats", "nats://127.0.0.1:1"});
+  CHECK(down.exit_code == 1);
+  CHECK(lines(down.err) == 1);
+}

@@ -1,0 +1,147 @@
+// fleet status: one screen for the operator — streams, durables with backlog and consumers,
+// dead letters per original subject, and sagas by status when the order_summary read model is
+// at hand. --watch redraws it in place every --interval seconds, like top.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "fleet/projection/order_summary.hpp"
+#include "nats_options.hpp"
+
+namespace fleet::cli {
+namespace {
+
+struct StatusOptions {
+  NatsOptions nats;
+  bool json = false;
+  bool watch = false;
+  double interval = 2;
+  std::string dlq_stream = "DLQ";
+  std::string summary_db;
+};
+
+std::string time_text(std::int64_t unix_ms) {
+  if (unix_ms <= 0) return "-";
+  const std::time_t seconds = unix_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+nlohmann::json collect(broker::Transport& transport, const StatusOptions& o) {
+  auto streams = transport.streams();
+  if (!streams) throw CommandError("cannot read streams: " + streams.error().message);
+  nlohmann::json status{{"streams", nlohmann::json::array()},
+                        {"durables", nlohmann::json::array()}};
+  std::uint64_t dlq_total = 0;
+  for (const auto& s : *streams) {
+    status["streams"].push_back({{"name", s.name},
+                                 {"messages", s.messages},
+                                 {"bytes", s.bytes},
+                                 {"first", time_text(s.first_time_ms)},
+                                 {"last", time_text(s.last_time_ms)}});
+    if (s.name == o.dlq_stream) dlq_total = s.messages;
+    for (const auto& c : s.consumers) {
+      status["durables"].push_back({{"stream", s.name},
+                                    {"durable", c.name},
+                                    {"pending", c.pending},
+                                    {"ack_pending", c.ack_pending},
+                                    {"redelivered", c.redelivered},
+                                    {"waiting_fetches", c.waiting}});
+    }
+  }
+  nlohmann::json per_subject = nlohmann::json::object();
+  if (dlq_total > 0) {
+    if (auto counts = transport.subject_counts(o.dlq_stream, ">")) {
+      for (const auto& [subject, count] : *counts) per_subject[subject] = count;
+    }
+  }
+  status["dead_letters"] = {{"total", dlq_total}, {"by_subject", per_subject}};
+  if (!o.summary_db.empty() && std::filesystem::exists(o.summary_db)) {
+    if (auto summary = projection::OrderSummary::open(o.summary_db)) {
+      if (auto rows = summary->query({})) {
+        std::map<std::string, std::uint64_t> by_status;
+        for (const auto& row : *rows) ++by_status[row.status];
+        status["sagas"] = by_status;
+      }
+    }
+  }
+  return status;
+}
+
+void print(const nlohmann::json& s) {
+  std::printf("%-26s %12s %14s  %-20s  %-20s\n", "STREAM", "MESSAGES", "BYTES", "FIRST", "LAST");
+  for (const auto& x : s["streams"]) {
+    std::printf("%-26s %12llu %14llu  %-20s  %-20s\n", x["name"].get<std::string>().c_str(),
+                x["messages"].get<unsigned long long>(), x["bytes"].get<unsigned long long>(),
+                x["first"].get<std::string>().c_str(), x["last"].get<std::string>().c_str());
+  }
+  std::printf("\n%-12s %-24s %10s %12s %12s %9s\n", "STREAM", "DURABLE", "PENDING", "ACK PENDING",
+              "REDELIVERED", "FETCHING");
+  for (const auto& d : s["durables"]) {
+    std::printf("%-12s %-24s %10llu %12llu %12llu %9llu\n", d["stream"].get<std::string>().c_str(),
+                d["durable"].get<std::string>().c_str(), d["pending"].get<unsigned long long>(),
+                d["ack_pending"].get<unsigned long long>(),
+                d["redelivered"].get<unsigned long long>(),
+                d["waiting_fetches"].get<unsigned long long>());
+  }
+  std::printf("\nDEAD LETTERS  %llu\n", s["dead_letters"]["total"].get<unsigned long long>());
+  for (const auto& [subject, count] : s["dead_letters"]["by_subject"].items()) {
+    std::printf("  %-40s %10llu\n", subject.c_str(), count.get<unsigned long long>());
+  }
+  if (s.contains("sagas")) {
+    std::printf("\nSAGAS");
+    for (const auto& [status, count] : s["sagas"].items()) {
+      std::printf("  %s %llu", status.c_str(), count.get<unsigned long long>());
+    }
+    std::printf("\n");
+  }
+}
+
+void run(const StatusOptions& o) {
+  auto transport = connect_or_throw(o.nats);
+  for (;;) {
+    const auto status = collect(*transport, o);
+    if (o.watch && !o.json) std::printf("\033[H\033[2J");  // home, clear: redraw in place
+    if (o.json) {
+      std::cout << status.dump() << std::endl;
+    } else {
+      print(status);
+      std::fflush(stdout);
+    }
+    if (!o.watch) return;
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+  }
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app) {
+  auto o = std::make_shared<StatusOptions>();
+  if (const char* db = std::getenv("FLEET_ORDER_SUMMARY_DB")) o->summary_db = db;
+  auto* command = app.add_subcommand(
+      "status", "Streams, durable backlogs, dead letters per subject and sagas at a glance");
+  add_nats_options(*command, o->nats);
+  command->add_flag("--json", o->json, "Print one JSON object (with --watch: one per refresh)");
+  command->add_flag("--watch", o->watch, "Refresh until interrupted");
+  command->add_option("--interval", o->interval, "Seconds between refreshes")
+      ->check(CLI::Range(0.2, 3600.0))
+      ->capture_default_str();
+  command->add_option("--dlq-stream", o->dlq_stream, "Dead-letter stream")->capture_default_str();
+  command->add_option("--summary-db", o->summary_db,
+                      "order_summary read model for saga counts (env FLEET_ORDER_SUMMARY_DB)");
+  command->callback([o] { run(*o); });
+}
+
+}  // namespace fleet::cli
