@@ -84,13 +84,26 @@ std::filesystem::path default_worker_binary() {
   return self.parent_path().parent_path() / "workers" / "demo" / "fleet-worker";
 }
 
-// Follows saga.orders.lifecycle.> and keeps each saga's ending.
+// Follows saga.orders.lifecycle.> and keeps each saga's ending, and how long each step took
+// (from the saga's previous lifecycle event to the step's completed / failed event).
 class Endings {
  public:
   void record(const schemas::SagaLifecycle& event, const std::string& occurred_at) {
-    if (event.kind != "completed" && event.kind != "failed") return;
-    const double started = unix_ms(event.started_at), ended = unix_ms(occurred_at);
+    const double at = unix_ms(occurred_at);
     std::lock_guard lock(mutex_);
+    if (event.kind == "started") {
+      last_[event.saga_id] = at;
+    } else if (event.kind == "step.completed" || event.kind == "step.failed") {
+      if (auto it = last_.find(event.saga_id); it != last_.end() && at >= 0) {
+        auto& step = steps_[event.step_name];
+        step.first += at - it->second;
+        ++step.second;
+        it->second = at;
+      }
+    }
+    if (event.kind != "completed" && event.kind != "failed") return;
+    last_.erase(event.saga_id);
+    const double started = unix_ms(event.started_at), ended = at;
     endings_.try_emplace(
         event.saga_id, demo::Ending{.status = event.status,
                                     .reason = event.reason,
@@ -104,10 +117,23 @@ class Endings {
     std::lock_guard lock(mutex_);
     return endings_;
   }
+  // The step with the longest mean time, and that mean in ms ("" if none was timed).
+  std::pair<std::string, double> slowest_step() {
+    std::lock_guard lock(mutex_);
+    std::pair<std::string, double> slowest{"", 0};
+    for (const auto& [name, total] : steps_) {
+      const double mean =
+          total.first / static_cast<double>(std::max<std::uint64_t>(1, total.second));
+      if (slowest.first.empty() || mean > slowest.second) slowest = {name, mean};
+    }
+    return slowest;
+  }
 
  private:
   std::mutex mutex_;
   std::map<std::string, demo::Ending> endings_;
+  std::map<std::string, double> last_;  // saga id -> time of its latest lifecycle event
+  std::map<std::string, std::pair<double, std::uint64_t>> steps_;  // step -> (total ms, count)
 };
 
 void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bool>& stop) {
@@ -376,6 +402,7 @@ int main(int argc, char** argv) {
   }
   if (!read_model_caught_up) wrong.push_back("order_summary did not catch up within 30 s");
 
+  const auto slowest = endings.slowest_step();
   nlohmann::json summary{
       {"placed", placed.load()},
       {"publish_failed", publish_failed.load()},
@@ -389,6 +416,7 @@ int main(int argc, char** argv) {
         {"p95", percentile(latencies, 95)},
         {"p99", percentile(latencies, 99)}}},
       {"rule_violations", wrong.size()},
+      {"slowest_role", {{"role", slowest.first}, {"mean_ms", slowest.second}}},
       {"workers_killed", kills.load()},
       {"read_model",
        {{"completed", model["completed"]}, {"failed", model["failed"]}, {"db", o.summary_db}}},
@@ -404,6 +432,8 @@ int main(int argc, char** argv) {
     std::printf("sagas/s       %.0f\n", ended.size() / seconds);
     std::printf("latency ms    p50 %.0f  p95 %.0f  p99 %.0f\n", percentile(latencies, 50),
                 percentile(latencies, 95), percentile(latencies, 99));
+    std::printf("slowest role  %s (mean %.1f ms per step)\n", slowest.first.c_str(),
+                slowest.second);
     std::printf(
         "rule violations %zu%s\n", wrong.size(),
         o.chaos ? ("   (workers killed: " + std::to_string(kills.load()) + ")").c_str() : "");
