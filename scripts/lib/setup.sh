@@ -9,7 +9,10 @@ FLEET_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
   doctest-dev nlohmann-json3-dev libcli11-dev
+  libsqlite3-dev libpq-dev
   nats-server
+  # PostgreSQL 15 server binaries: outbox integration tests and bench start their own instance.
+  postgresql
 )
 
 fleet_missing_packages() {
