@@ -28,6 +28,7 @@ struct OutboxOptions {
   int max_attempts = 3;
   double retry_delay_s = 1;
   double retention_h = 24;
+  double lease_s = 60;
   bool die_before_mark_sent = false;  // crash tests: SIGKILL itself after the first confirmations
   bool json = false;
   std::int64_t row = 0;
@@ -65,6 +66,7 @@ void run_relay(const OutboxOptions& options) {
   outbox::RelayConfig config{
       .batch_size = options.batch,
       .batches_in_flight = options.batches_in_flight,
+      .lease = std::chrono::milliseconds(static_cast<long>(options.lease_s * 1000)),
       .max_attempts = options.max_attempts,
       .retry_delay = std::chrono::milliseconds(static_cast<long>(options.retry_delay_s * 1000)),
       .retention = std::chrono::milliseconds(static_cast<long>(options.retention_h * 3'600'000)),
@@ -158,6 +160,12 @@ void add_outbox_command(CLI::App& app) {
   relay
       ->add_option("--batches-in-flight", options->batches_in_flight,
                    "Batches published before the oldest must be confirmed")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  relay
+      ->add_option("--lease", options->lease_s,
+                   "Seconds other relays skip a claimed row (a crashed relay's rows come back "
+                   "after it)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   relay

@@ -17,6 +17,8 @@ using Steady = std::chrono::steady_clock;
 struct Relay::Batch {
   std::vector<PendingEvent> events;
   std::vector<std::optional<Result<broker::PublishAck>>> results;
+  // Not sent, or no answer within the publish timeout: says nothing about the row itself.
+  std::vector<char> unanswered;
   std::mutex mutex;
   std::condition_variable done;
   std::size_t remaining = 0;
@@ -30,6 +32,12 @@ struct Relay::Batch {
   bool wait(milliseconds timeout) {
     std::unique_lock lock(mutex);
     return done.wait_for(lock, timeout, [&] { return remaining == 0; });
+  }
+  void mark_unanswered() {
+    std::lock_guard lock(mutex);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (!results[i]) unanswered[i] = 1;
+    }
   }
 };
 
@@ -111,12 +119,16 @@ Relay::Step Relay::step(bool retry_outages) {
   auto batch = std::make_shared<Batch>();
   batch->events = std::move(*claimed);
   batch->results.resize(batch->events.size());
+  batch->unanswered.resize(batch->events.size());
   batch->remaining = batch->events.size();
   for (std::size_t i = 0; i < batch->events.size(); ++i) {
     auto sent = transport_.publish_async(
         batch->events[i].message,
         [batch, i](const Result<broker::PublishAck>& ack) { batch->complete(i, ack); });
-    if (!sent) batch->complete(i, fail(sent.error()));
+    if (!sent) {
+      batch->unanswered[i] = 1;
+      batch->complete(i, fail(sent.error()));
+    }
   }
   in_flight_.push_back(std::move(batch));
   while (in_flight_.size() >= config_.batches_in_flight) settle_oldest();
@@ -127,6 +139,7 @@ void Relay::settle_oldest() {
   auto batch = std::move(in_flight_.front());
   in_flight_.erase(in_flight_.begin());
   if (!batch->wait(config_.publish_timeout)) {
+    batch->mark_unanswered();
     // Fails every outstanding publish of the transport through its callback.
     (void)transport_.flush(milliseconds(1));
     if (!batch->wait(milliseconds(2'000))) {
@@ -139,6 +152,7 @@ void Relay::settle_oldest() {
   std::vector<std::int64_t> acked;
   std::vector<Failure> failures;
   std::vector<const Error*> errors;
+  bool any_answered_failure = false;
   std::uint64_t duplicates = 0;
   for (std::size_t i = 0; i < batch->events.size(); ++i) {
     const auto& result = *batch->results[i];
@@ -146,8 +160,11 @@ void Relay::settle_oldest() {
       acked.push_back(batch->events[i].row);
       if (result->duplicate) ++duplicates;
     } else {
-      failures.push_back({.row = batch->events[i].row, .error = result.error().describe()});
+      failures.push_back({.row = batch->events[i].row,
+                          .error = result.error().describe(),
+                          .counts = batch->unanswered[i] == 0});
       errors.push_back(&result.error());
+      if (batch->unanswered[i] == 0) any_answered_failure = true;
     }
   }
   const auto now = Clock::now();
@@ -169,15 +186,17 @@ void Relay::settle_oldest() {
   if (failures.empty()) return;
   failed_ += failures.size();
 
-  // A failure is the row's fault only if the broker is demonstrably up: it confirmed another
-  // message of this batch, it refused the message outright, or it answers a probe. Otherwise
-  // (a stopped server looks like a subject without a stream: no responders) nothing is counted.
+  // A failure is the row's fault only if the broker answered it and is demonstrably up: it
+  // confirmed another message of this batch, it refused this one outright, or it answers a
+  // probe (a subject without a stream gets "no responders", as a stopped server does).
+  // A publish that was not sent or not answered in time never counts.
   const bool all_refused = std::ranges::none_of(errors, [](auto* e) { return e->retriable(); });
-  const bool broker_up = !acked.empty() || all_refused || broker_reachable();
+  const bool broker_up =
+      any_answered_failure && (!acked.empty() || all_refused || broker_reachable());
   std::vector<Failure> counted, released;
   for (auto& failure : failures) {
-    failure.counts = broker_up;
-    (broker_up ? counted : released).push_back(std::move(failure));
+    failure.counts = failure.counts && broker_up;
+    (failure.counts ? counted : released).push_back(std::move(failure));
   }
   if (!counted.empty()) {
     auto flagged =
