@@ -77,7 +77,7 @@ TEST_CASE("domain_subject builds domain.{domain}.{EventName} and refuses tokens 
   CHECK(ob::domain_subject("orders", "x.y").error().code == fleet::Errc::invalid_argument);
 }
 
-TEST_CASE("the outbox schema is created on first use and recorded as version 1 once") {
+TEST_CASE("the outbox schema is created on first use and each migration is recorded once") {
   TempDb temp;
   auto db = ob::sqlite::open_database(temp.path());
   REQUIRE(db.has_value());
@@ -90,8 +90,8 @@ TEST_CASE("the outbox schema is created on first use and recorded as version 1 o
                              &raw, nullptr) == SQLITE_OK);
   ob::sqlite::Statement stmt(raw);
   REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(raw, 0) == 1);
-  CHECK(sqlite3_column_int(raw, 1) == 1);
+  CHECK(sqlite3_column_int(raw, 0) == 2);
+  CHECK(sqlite3_column_int(raw, 1) == 2);
 }
 
 TEST_CASE("a rolled-back transaction leaves nothing to relay") {
@@ -147,7 +147,7 @@ TEST_CASE("an event without subject or id is refused before it reaches the table
   CHECK(outbox->append(no_id).error().code == fleet::Errc::invalid_argument);
 }
 
-TEST_CASE("claimed rows come in id order and are not claimed again until their lease ends") {
+TEST_CASE("claimed rows come in id order and are not handed out again until settled") {
   TempDb temp;
   auto db = ob::sqlite::open_database(temp.path());
   auto ids = append_committed(db->get(), 5);
@@ -159,8 +159,26 @@ TEST_CASE("claimed rows come in id order and are not claimed again until their l
   auto second = store->claim(100, t0, 60s);
   REQUIRE(second->size() == 2);
   CHECK(second->at(0).message.dedup_id == ids[3]);
-  CHECK(store->claim(100, t0 + 59s, 60s)->empty());
-  CHECK(store->claim(100, t0 + 60s, 60s)->size() == 5);  // a dead relay's lease ran out
+  CHECK(store->claim(100, t0, 60s)->empty());
+  const std::int64_t sent = first->at(0).row;
+  REQUIRE(store->mark_sent({&sent, 1}, t0).has_value());
+  const ob::Failure away{.row = first->at(1).row, .error = "unavailable", .counts = false};
+  REQUIRE(store->record_failures({&away, 1}, t0, t0, 3).has_value());
+  auto again = store->claim(100, t0, 60s);
+  REQUIRE(again->size() == 1);  // the failed one; the sent one is done
+  CHECK(again->front().message.dedup_id == ids[1]);
+}
+
+TEST_CASE("a second relay on one SQLite file stands by until the active relay's lease ends") {
+  TempDb temp;
+  auto db = ob::sqlite::open_database(temp.path());
+  append_committed(db->get(), 3);
+  auto active = store_of(temp), standby = store_of(temp);
+  CHECK(active->claim(1, t0, 60s)->size() == 1);
+  CHECK(standby->claim(100, t0 + 59s, 60s)->empty());
+  // The active relay died without settling: after its lease the standby takes every unsent row.
+  CHECK(standby->claim(100, t0 + 60s, 60s)->size() == 3);
+  CHECK(active->claim(100, t0 + 61s, 60s)->empty());
 }
 
 TEST_CASE("a row is flagged after max attempts; failures while the broker is away do not count") {

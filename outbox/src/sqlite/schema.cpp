@@ -26,6 +26,14 @@ CREATE TABLE fleet_outbox (
 CREATE INDEX fleet_outbox_unsent ON fleet_outbox (id) WHERE sent_at IS NULL AND flagged_at IS NULL;
 CREATE INDEX fleet_outbox_sent ON fleet_outbox (sent_at) WHERE sent_at IS NOT NULL;
 )sql",
+    // 2: one active relay per database file instead of a lease per row (a claim is a read).
+    R"sql(
+CREATE TABLE fleet_outbox_relay_lease (
+  id     INTEGER PRIMARY KEY CHECK (id = 1),
+  holder TEXT    NOT NULL,
+  until  INTEGER NOT NULL
+);
+)sql",
 };
 
 Result<int> current_version(sqlite3* db) {

@@ -1,9 +1,12 @@
 // OutboxStore on SQLite. SQLite has one writer at a time, so ids are handed out in commit order;
-// the relay still selects unsent rows afresh each time, like on PostgreSQL.
+// the relay still selects unsent rows afresh each time, like on PostgreSQL. One relay per file
+// is active at a time (a relay lease row); rows it has in flight are excluded in memory.
 #include <algorithm>
 #include <thread>
+#include <unordered_set>
 
 #include "connection.hpp"
+#include "fleet/schemas/envelope.hpp"
 #include "stored_headers.hpp"
 #include "stores.hpp"
 
@@ -12,43 +15,49 @@ namespace {
 
 class SqliteStore final : public OutboxStore {
  public:
-  explicit SqliteStore(Database db) : db_(std::move(db)) {}
+  explicit SqliteStore(Database db) : db_(std::move(db)), holder_(schemas::new_event_id()) {}
 
   Result<std::vector<PendingEvent>> claim(std::size_t max, TimePoint now,
                                           std::chrono::milliseconds lease) override {
+    auto held = hold_relay_lease(to_millis(now), lease);
+    if (!held) return fail(held.error());
+    if (!*held) return std::vector<PendingEvent>{};  // another relay is active: stand by
     auto* stmt = statement(claim_,
-                           "UPDATE fleet_outbox SET available_at = ?1 + ?2 WHERE id IN ("
-                           " SELECT id FROM fleet_outbox"
+                           "SELECT id, attempts, event_id, subject, headers, body FROM fleet_outbox"
                            " WHERE sent_at IS NULL AND flagged_at IS NULL AND available_at <= ?1"
-                           " ORDER BY id LIMIT ?3)"
-                           " RETURNING id, attempts, event_id, subject, headers, body");
+                           " ORDER BY id LIMIT ?2");
     if (!stmt) return fail(error_);
     bind(stmt, 1, to_millis(now));
-    bind(stmt, 2, static_cast<std::int64_t>(lease.count()));
-    bind(stmt, 3, static_cast<std::int64_t>(max));
+    bind(stmt, 2, static_cast<std::int64_t>(max + in_flight_.size()));
     std::vector<PendingEvent> events;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    int rc = SQLITE_DONE;
+    while (events.size() < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const std::int64_t row = sqlite3_column_int64(stmt, 0);
+      if (in_flight_.contains(row)) continue;  // handed out, not yet settled
       PendingEvent event;
-      event.row = sqlite3_column_int64(stmt, 0);
+      event.row = row;
       event.attempts = sqlite3_column_int(stmt, 1);
       event.message.dedup_id = column_text(stmt, 2);
       event.message.subject = column_text(stmt, 3);
-      auto headers = headers_from_json(column_text(stmt, 4));
       // A row whose headers cannot be read is still published with its id; the consumer's
       // decoding reports what is missing.
-      if (headers) event.message.headers = std::move(*headers);
+      if (auto headers = headers_from_json(column_text(stmt, 4))) {
+        event.message.headers = std::move(*headers);
+      }
       event.message.body = column_text(stmt, 5);
       events.push_back(std::move(event));
     }
+    if (events.size() == max) rc = SQLITE_DONE;
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     if (rc != SQLITE_DONE) return fail(error_of(db_.get(), rc, "claim outbox rows"));
-    std::ranges::sort(events, {}, &PendingEvent::row);  // RETURNING has no defined order
+    for (const auto& e : events) in_flight_.insert(e.row);
     return events;
   }
 
   Status mark_sent(std::span<const std::int64_t> rows, TimePoint now) override {
+    // Settled either way: if the update fails the rows are selected and published again.
+    for (auto row : rows) in_flight_.erase(row);
     auto* stmt = statement(mark_sent_, "UPDATE fleet_outbox SET sent_at = ?1 WHERE id = ?2");
     if (!stmt) return fail(error_);
     Transaction transaction(db_.get());
@@ -64,6 +73,7 @@ class SqliteStore final : public OutboxStore {
   Result<std::vector<FlaggedEvent>> record_failures(std::span<const Failure> failures,
                                                     TimePoint now, TimePoint retry_at,
                                                     int max_attempts) override {
+    for (const auto& failure : failures) in_flight_.erase(failure.row);
     auto* stmt = statement(
         failure_,
         "UPDATE fleet_outbox SET attempts = attempts + ?2, last_error = ?3, available_at = ?4,"
@@ -154,6 +164,32 @@ class SqliteStore final : public OutboxStore {
   }
 
  private:
+  // One relay per SQLite file is active; others stand by until its lease runs out. SQLite has a
+  // single writer anyway, and without per-row leases a claim is a read, not a write.
+  // Renewed when a third of the lease is used up.
+  Result<bool> hold_relay_lease(std::int64_t now, std::chrono::milliseconds lease) {
+    if (now < renew_at_) return true;
+    auto* stmt =
+        statement(lease_,
+                  "INSERT INTO fleet_outbox_relay_lease (id, holder, until) VALUES (1, ?1, ?2)"
+                  " ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, until = excluded.until"
+                  " WHERE fleet_outbox_relay_lease.holder = excluded.holder"
+                  " OR fleet_outbox_relay_lease.until <= ?3");
+    if (!stmt) return fail(error_);
+    bind(stmt, 1, holder_);
+    bind(stmt, 2, now + lease.count());
+    bind(stmt, 3, now);
+    if (auto ok = run(db_.get(), stmt, "take the outbox relay lease"); !ok) return fail(ok.error());
+    if (sqlite3_changes(db_.get()) != 1) {
+      renew_at_ = 0;
+      // Whatever this store handed out before losing the lease is the new holder's now.
+      in_flight_.clear();
+      return false;
+    }
+    renew_at_ = now + lease.count() / 3;
+    return true;
+  }
+
   // Prepared once, on first use; nullptr (with error_ set) when preparing failed.
   sqlite3_stmt* statement(Statement& slot, std::string_view sql) {
     if (!slot) {
@@ -168,8 +204,11 @@ class SqliteStore final : public OutboxStore {
   }
 
   Database db_;
-  Statement claim_, mark_sent_, failure_, cleanup_;
+  Statement claim_, mark_sent_, failure_, cleanup_, lease_;
   Error error_;
+  std::string holder_;         // this store's relay lease holder id
+  std::int64_t renew_at_ = 0;  // ms; the lease is renewed at the first claim after this
+  std::unordered_set<std::int64_t> in_flight_;  // claimed, not yet marked sent or failed
 };
 
 }  // namespace

@@ -45,9 +45,12 @@ class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
 
-  // Claims up to `max` unsent, unflagged rows whose retry time has come, lowest id first, and
-  // leases them until now + lease so other relays skip them. Rows are selected afresh on every
-  // call (no "id > last seen" cursor), so a row whose transaction commits late is never skipped.
+  // Claims up to `max` unsent, unflagged rows whose retry time has come, lowest id first,
+  // skipping rows this store handed out that are not yet settled (mark_sent / record_failures).
+  // Rows are selected afresh on every call (no "id > last seen" cursor), so a row whose
+  // transaction commits late is never skipped. `lease` keeps other relays away: PostgreSQL
+  // leases each claimed row (concurrent relays share the work); SQLite leases the whole outbox
+  // to one relay, and a standby relay gets an empty claim until that lease runs out.
   virtual Result<std::vector<PendingEvent>> claim(std::size_t max, TimePoint now,
                                                   std::chrono::milliseconds lease) = 0;
   // Marks rows the broker confirmed as sent.
