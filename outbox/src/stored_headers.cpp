@@ -1,28 +1,31 @@
 #include "stored_headers.hpp"
 
-#include <chrono>
-
-#include <nlohmann/json.hpp>
-
 namespace fleet::outbox {
 
-std::string headers_to_json(const Headers& headers) {
-  nlohmann::json object = nlohmann::json::object();
-  for (const auto& [name, value] : headers) object[name] = value;
-  return object.dump();
+Result<std::string> headers_to_text(const Headers& headers) {
+  std::string text;
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      return fail(Errc::invalid_argument, "header " + name + " cannot travel on NATS");
+    }
+    text.append(name).append(": ").append(value).append("\n");
+  }
+  return text;
 }
 
-Result<Headers> headers_from_json(std::string_view json) {
+Result<Headers> headers_from_text(std::string_view text) {
   Headers headers;
-  try {
-    const auto object = nlohmann::json::parse(json);
-    if (!object.is_object()) return fail(Errc::decode, "stored headers are not a JSON object");
-    for (const auto& [name, value] : object.items()) {
-      if (!value.is_string()) return fail(Errc::decode, "stored header " + name + " is no string");
-      headers.emplace(name, value.get<std::string>());
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const auto line = text.substr(0, end);
+    const auto colon = line.find(": ");
+    if (colon == std::string_view::npos || colon == 0) {
+      return fail(Errc::decode, "stored header line without 'Name: value'");
     }
-  } catch (const nlohmann::json::exception& e) {
-    return fail(Errc::decode, std::string("stored headers: ") + e.what());
+    headers.emplace(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
   }
   return headers;
 }

@@ -1,5 +1,6 @@
-// Headers are stored as one JSON object per row, so the relay republishes exactly what the
-// appending transaction wrote, whichever fleet version reads it.
+// Headers are stored as text, one `Name: value` line each — the layout NATS itself puts on the
+// wire — so the relay republishes exactly what the appending transaction wrote, an operator can
+// read a row with any SQL client, and reading it back costs a scan rather than a JSON parse.
 #pragma once
 
 #include <chrono>
@@ -12,8 +13,10 @@
 
 namespace fleet::outbox {
 
-std::string headers_to_json(const Headers& headers);
-Result<Headers> headers_from_json(std::string_view json);
+// Errc::invalid_argument when a name or value holds CR or LF (NATS headers cannot carry them),
+// or a name is empty or holds ':'.
+Result<std::string> headers_to_text(const Headers& headers);
+Result<Headers> headers_from_text(std::string_view text);
 
 // Milliseconds since the Unix epoch, as stored in the time columns.
 std::int64_t to_millis(std::chrono::system_clock::time_point time);

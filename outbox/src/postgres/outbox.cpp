@@ -32,7 +32,9 @@ Result<Outbox> Outbox::open(PGconn* conn) {
 
 Status Outbox::append(const OutboxEvent& event) {
   if (auto ok = check_event(event); !ok) return ok;
-  const std::string headers = headers_to_json(schemas::to_headers(event.meta));
+  auto headers_text = headers_to_text(schemas::to_headers(event.meta));
+  if (!headers_text) return fail(headers_text.error());
+  const std::string& headers = *headers_text;
   const char* values[4] = {event.meta.id.c_str(), event.subject.c_str(), headers.c_str(),
                            event.body.data()};
   const int lengths[4] = {0, 0, 0, static_cast<int>(event.body.size())};

@@ -75,7 +75,7 @@ class PostgresStore final : public OutboxStore {
       event.message.subject = value(rows, i, 3);
       // A row whose headers cannot be read is still published with its id; the consumer's
       // decoding reports what is missing.
-      if (auto headers = headers_from_json(value(rows, i, 4))) {
+      if (auto headers = headers_from_text(value(rows, i, 4))) {
         event.message.headers = std::move(*headers);
       }
       event.message.body = value(rows, i, 5);

@@ -17,10 +17,12 @@ Result<Outbox> Outbox::open(sqlite3* db) {
 
 Status Outbox::append(const OutboxEvent& event) {
   if (auto ok = check_event(event); !ok) return ok;
+  auto headers = headers_to_text(schemas::to_headers(event.meta));
+  if (!headers) return fail(headers.error());
   sqlite3_stmt* stmt = insert_.get();
   bind(stmt, 1, event.meta.id);
   bind(stmt, 2, event.subject);
-  bind(stmt, 3, headers_to_json(schemas::to_headers(event.meta)));
+  bind(stmt, 3, *headers);
   bind_blob(stmt, 4, event.body);
   return run(sqlite3_db_handle(stmt), stmt, "append to outbox");
 }

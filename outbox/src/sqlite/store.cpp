@@ -41,7 +41,7 @@ class SqliteStore final : public OutboxStore {
       event.message.subject = column_text(stmt, 3);
       // A row whose headers cannot be read is still published with its id; the consumer's
       // decoding reports what is missing.
-      if (auto headers = headers_from_json(column_text(stmt, 4))) {
+      if (auto headers = headers_from_text(column_text(stmt, 4))) {
         event.message.headers = std::move(*headers);
       }
       event.message.body = column_text(stmt, 5);
@@ -58,16 +58,17 @@ class SqliteStore final : public OutboxStore {
   Status mark_sent(std::span<const std::int64_t> rows, TimePoint now) override {
     // Settled either way: if the update fails the rows are selected and published again.
     for (auto row : rows) in_flight_.erase(row);
-    auto* stmt = statement(mark_sent_, "UPDATE fleet_outbox SET sent_at = ?1 WHERE id = ?2");
+    if (rows.empty()) return {};
+    auto* stmt = statement(mark_sent_,
+                           "UPDATE fleet_outbox SET sent_at = ?1"
+                           " WHERE id IN (SELECT value FROM json_each(?2))");
     if (!stmt) return fail(error_);
-    Transaction transaction(db_.get());
-    if (auto ok = transaction.begin(); !ok) return ok;
-    for (auto row : rows) {
-      bind(stmt, 1, to_millis(now));
-      bind(stmt, 2, row);
-      if (auto ok = run(db_.get(), stmt, "mark outbox rows sent"); !ok) return ok;
-    }
-    return transaction.commit();
+    std::string ids = "[";
+    for (auto row : rows) ids.append(std::to_string(row)).append(",");
+    ids.back() = ']';
+    bind(stmt, 1, to_millis(now));
+    bind(stmt, 2, ids);
+    return run(db_.get(), stmt, "mark outbox rows sent");
   }
 
   Result<std::vector<FlaggedEvent>> record_failures(std::span<const Failure> failures,
