@@ -55,12 +55,13 @@ class PostgresStore final : public OutboxStore {
     if (auto ok = reconnect_if_lost(); !ok) return fail(ok.error());
     auto result = query(
         conn_.get(), "claim outbox rows",
-        "UPDATE fleet_outbox o SET available_at = $1::bigint + $2::bigint"
-        " FROM (SELECT id FROM fleet_outbox"
+        // = ANY(ARRAY(...)): the planner looks the ids up by primary key instead of joining
+        // the subquery against a scan of the whole table.
+        "UPDATE fleet_outbox SET available_at = $1::bigint + $2::bigint"
+        " WHERE id = ANY(ARRAY(SELECT id FROM fleet_outbox"
         "  WHERE sent_at IS NULL AND flagged_at IS NULL AND available_at <= $1"
-        "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c"
-        " WHERE o.id = c.id"
-        " RETURNING o.id, o.attempts, o.event_id, o.subject, o.headers, o.body",
+        "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED))"
+        " RETURNING id, attempts, event_id, subject, headers, body",
         {number(to_millis(now)), number(lease.count()), number(static_cast<std::int64_t>(max))},
         /*binary=*/true);
     if (!result) return fail(result.error());
