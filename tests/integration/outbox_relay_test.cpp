@@ -13,6 +13,7 @@
 #include "fleet/outbox/sqlite.hpp"
 #include "nats_server.hpp"
 #include "outbox_support.hpp"
+#include "process.hpp"
 #include "worker_process.hpp"
 
 namespace ob = fleet::outbox;
@@ -219,4 +220,35 @@ TEST_CASE("the relay deletes sent rows once they are older than the retention pe
   REQUIRE(deleting.run_until_idle().has_value());
   CHECK(deleting.stats().deleted == 1);
   CHECK(counts_of(*store).sent == 1);  // the one sent by this pass, after the cleanup ran
+}
+
+TEST_CASE("fleet outbox relay with bad usage exits 2 with one line on stderr") {
+  auto missing = fleet::test::run({FLEET_CLI, "outbox", "relay"});
+  CHECK(missing.exit_code == 2);
+  CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
+  auto scheme = fleet::test::run({FLEET_CLI, "outbox", "relay", "--db", "mysql://x"});
+  CHECK(scheme.exit_code == 2);
+  CHECK(scheme.err.find("expected sqlite:PATH or postgres://") != std::string::npos);
+}
+
+TEST_CASE("fleet outbox status, flagged and requeue show and re-queue a flagged row") {
+  auto transport = fleet::test::connect_to(server().url());
+  make_stream(*transport, "OUTBOX_STATUS", "status");
+  App app;
+  app.place_order("status");
+  const auto poison = app.place_order("nostatusstream");
+  {
+    auto store = app.store();
+    ob::Relay relay(*store, *transport, {.retry_delay = 0ms});
+    for (int pass = 0; pass < 3; ++pass) REQUIRE(relay.run_until_idle().has_value());
+  }
+  auto status = fleet::test::run({FLEET_CLI, "outbox", "status", "--json", "--db", app.url()});
+  CHECK(status.exit_code == 0);
+  CHECK(status.out == "{\"flagged\":1,\"pending\":0,\"sent\":1}\n");
+  auto flagged = fleet::test::run({FLEET_CLI, "outbox", "flagged", "--db", app.url()});
+  CHECK(flagged.exit_code == 0);
+  CHECK(flagged.out.find(poison) != std::string::npos);
+  auto requeued = fleet::test::run({FLEET_CLI, "outbox", "requeue", "--all", "--db", app.url()});
+  CHECK(requeued.out == "requeued 1\n");
+  CHECK(counts_of(*app.store()).pending == 1);
 }

@@ -6,8 +6,17 @@ Error error_of(PGconn* conn, const PGresult* result, std::string_view what) {
   std::string message(what);
   message += ": ";
   std::string detail = result ? PQresultErrorMessage(result) : PQerrorMessage(conn);
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-  message += detail;
+  // libpq's messages span lines ("...refused\n\tIs the server running..."); errors are one line.
+  bool in_break = false;
+  for (char c : detail) {
+    if (c == '\n' || c == '\t' || c == '\r') {
+      in_break = true;
+      continue;
+    }
+    if (in_break && c != ' ') message += "; ";
+    if (!(in_break && c == ' ')) in_break = false;
+    if (!in_break) message += c;
+  }
   Errc code = Errc::io;
   if (PQstatus(conn) != CONNECTION_OK) code = Errc::unavailable;
   if (result) {
