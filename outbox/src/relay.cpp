@@ -139,8 +139,10 @@ void Relay::settle_oldest() {
   auto batch = std::move(in_flight_.front());
   in_flight_.erase(in_flight_.begin());
   if (!batch->wait(config_.publish_timeout)) {
+    // The flush fails every outstanding publish of the transport through its callback, those
+    // of the later batches too: none of them was answered.
     batch->mark_unanswered();
-    // Fails every outstanding publish of the transport through its callback.
+    for (auto& later : in_flight_) later->mark_unanswered();
     (void)transport_.flush(milliseconds(1));
     if (!batch->wait(milliseconds(2'000))) {
       for (std::size_t i = 0; i < batch->events.size(); ++i) {
