@@ -18,6 +18,8 @@ struct Options {
   int max_in_flight = 4'096;
   int lanes = 8;     // pipeline: fleet handler lanes (Binding::concurrency default)
   std::string only;  // "raw" or "fleet": run one side alone (for profiling); "" = both
+  std::size_t batches_in_flight = 4;  // outbox: relay batches awaiting acks
+  std::string pg;                     // outbox-pg: PostgreSQL URL
 };
 
 struct Workload {
@@ -42,5 +44,7 @@ void compare(const char* what, const Options& options, const std::function<doubl
 void bench_publish(const Options& options);
 void bench_consume(const Options& options);
 void bench_pipeline(const Options& options);
+void bench_outbox(const Options& options);
+void bench_outbox_pg(const Options& options);
 
 }  // namespace fleet::bench

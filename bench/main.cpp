@@ -5,6 +5,8 @@
 //
 //   scripts/bench publish [--count N] [--size B] [--rounds R]
 //   scripts/bench consume [--count N] [--size B] [--rounds R]
+//   scripts/bench outbox [--count N] [--batches-in-flight K]      (relay from SQLite)
+//   scripts/bench outbox-pg [--count N]                           (relay from PostgreSQL)
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +28,15 @@ int main(int argc, char** argv) {
   app.add_option("--only", options.only, "Run one side alone, for profiling (no ratio)")
       ->check(CLI::IsMember({"raw", "fleet"}));
   app.add_option("--lanes", options.lanes, "pipeline: fleet handler lanes")->capture_default_str();
+  app.add_option("--batches-in-flight", options.batches_in_flight,
+                 "outbox: relay batches of 100 awaiting acks")
+      ->capture_default_str();
+  app.add_option("--pg", options.pg, "outbox-pg: PostgreSQL URL")->envname("FLEET_PG_URL");
+  app.add_subcommand("outbox", "Outbox relay draining N committed SQLite rows vs raw publish")
+      ->callback([&] { bench_outbox(options); });
+  app.add_subcommand("outbox-pg",
+                     "Outbox relay draining N committed PostgreSQL rows vs raw publish")
+      ->callback([&] { bench_outbox_pg(options); });
   app.add_subcommand("publish", "Async publish with envelope headers and dedup id, all acked")
       ->callback([&] { bench_publish(options); });
   app.add_subcommand("pipeline",

@@ -10,5 +10,6 @@ void add_streams_command(CLI::App& app);
 void add_orders_command(CLI::App& app);
 void add_projection_command(CLI::App& app);
 void add_status_command(CLI::App& app);
+void add_outbox_command(CLI::App& app);
 
 }  // namespace fleet::cli

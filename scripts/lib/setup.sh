@@ -8,8 +8,11 @@ FLEET_BUILD="$FLEET_ROOT/build"
 FLEET_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
-  doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libsqlite3-dev
+  doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+  libsqlite3-dev libpq-dev
   nats-server
+  # PostgreSQL 15 server binaries: outbox integration tests and bench start their own instance.
+  postgresql
 )
 
 fleet_missing_packages() {
@@ -70,4 +73,37 @@ fleet_stop_nats() {
     wait "$FLEET_NATS_PID" 2>/dev/null || true
   fi
   if [ -n "${FLEET_NATS_DIR:-}" ]; then rm -rf "$FLEET_NATS_DIR"; fi
+}
+
+# Starts a private PostgreSQL 15 (initdb into a temp dir, trust auth, a free loopback port) and
+# sets FLEET_PG_URL; stops it on exit together with nats-server. As root the server runs as the
+# `postgres` user, which PostgreSQL requires.
+fleet_start_postgres() {
+  local bin=${FLEET_PG_BIN:-/usr/lib/postgresql/15/bin} as=()
+  [ -x "$bin/initdb" ] || { echo "fleet: no PostgreSQL server in $bin" >&2; exit 1; }
+  FLEET_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fleet-pg.XXXXXX")
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$FLEET_PG_DIR"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$FLEET_PG_DIR/data" -U postgres -A trust -E UTF8 \
+    --no-instructions >"$FLEET_PG_DIR/initdb.log" 2>&1 ||
+    { cat "$FLEET_PG_DIR/initdb.log" >&2; exit 1; }
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "${as[@]}" "$bin/pg_ctl" -D "$FLEET_PG_DIR/data" -l "$FLEET_PG_DIR/server.log" -w \
+    -o "-p $port -k $FLEET_PG_DIR -c listen_addresses=127.0.0.1" start >&2 ||
+    { cat "$FLEET_PG_DIR/server.log" >&2; exit 1; }
+  FLEET_PG_AS=("${as[@]}")
+  trap 'fleet_stop_postgres; fleet_stop_nats' EXIT
+  export FLEET_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  echo "fleet: PostgreSQL on $FLEET_PG_URL, data $FLEET_PG_DIR" >&2
+}
+
+fleet_stop_postgres() {
+  if [ -n "${FLEET_PG_DIR:-}" ]; then
+    "${FLEET_PG_AS[@]}" "${FLEET_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_ctl" \
+      -D "$FLEET_PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$FLEET_PG_DIR"
+  fi
 }

@@ -1,0 +1,98 @@
+// Relay: publishes committed outbox rows to the broker, marks them sent once the broker
+// confirmed them, retries while the broker is away and flags rows the broker keeps refusing.
+//
+// Delivery: at-least-once into the broker; the event id is the dedup id, so a republish after a
+// crash between publish and mark-sent is stored once (inside the stream's duplicate window).
+// Threads: run() on one thread; stop() from any thread (also from a signal-handling thread).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "fleet/broker/transport.hpp"
+#include "fleet/outbox/store.hpp"
+
+namespace fleet::outbox {
+
+using std::chrono::milliseconds;
+
+struct RelayConfig {
+  // Rows claimed and published per batch.
+  std::size_t batch_size = 100;
+  // Batches published but not yet confirmed; more overlap claim, publish and mark-sent.
+  std::size_t batches_in_flight = 4;
+  // A claimed row is skipped by other relays this long; must exceed publish_timeout.
+  milliseconds lease{60'000};
+  // Longest wait for the broker's confirmations of one batch before it counts as failed.
+  milliseconds publish_timeout{10'000};
+  // A row the broker refused this many times is flagged and left for an operator.
+  int max_attempts = 3;
+  // Wait before a refused row is tried again.
+  milliseconds retry_delay{1'000};
+  // While the broker or the database is unreachable: first and longest back-off.
+  milliseconds backoff_initial{100};
+  milliseconds backoff_max{5'000};
+  // Longest sleep when there is nothing to send (PostgreSQL wakes earlier on NOTIFY).
+  milliseconds poll_interval{100};
+  // Sent rows are deleted once older than this; checked every cleanup_interval.
+  milliseconds retention{24 * 3'600'000};
+  milliseconds cleanup_interval{60'000};
+  // Called with the rows the broker confirmed, just before they are marked sent. An observer
+  // for tests and metrics; it must not throw.
+  std::function<void(std::span<const std::int64_t>)> before_mark_sent;
+};
+
+struct RelayStats {
+  std::uint64_t published = 0;   // confirmed by the broker and marked sent
+  std::uint64_t duplicates = 0;  // of those, the broker already had (a republish)
+  std::uint64_t failed = 0;      // publish attempts that failed
+  std::uint64_t flagged = 0;     // rows given up after max_attempts
+  std::uint64_t deleted = 0;     // sent rows removed after the retention period
+};
+
+class Relay {
+ public:
+  // Both must outlive the relay.
+  Relay(OutboxStore& store, broker::Transport& transport, RelayConfig config = {});
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Relays until stop(); then waits for in-flight batches. Broker and database outages are
+  // retried with back-off (logged at warn), never returned.
+  Status run();
+  // Relays until nothing is claimable and nothing is in flight (rows waiting for their retry
+  // time are not waited for). Returns the first database or broker error instead of retrying.
+  Status run_until_idle();
+  void stop() { stopping_.store(true); }
+
+  RelayStats stats() const;
+
+ private:
+  struct Batch;
+  enum class Step { worked, idle, failed };
+  Step step(bool retry_outages);
+  void settle_oldest();
+  bool broker_reachable();
+  void back_off();
+  void cleanup_if_due();
+  void sleep_interruptibly(milliseconds duration);
+
+  OutboxStore& store_;
+  broker::Transport& transport_;
+  RelayConfig config_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::shared_ptr<Batch>> in_flight_;
+  milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point next_cleanup_{};
+  std::chrono::steady_clock::time_point probe_time_{};
+  bool probe_ok_ = false;
+  Error last_error_;
+  bool error_pending_ = false;
+  std::atomic<std::uint64_t> published_{0}, duplicates_{0}, failed_{0}, flagged_{0}, deleted_{0};
+};
+
+}  // namespace fleet::outbox

@@ -1,0 +1,265 @@
+#include "fleet/outbox/relay.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace fleet::outbox {
+
+using Steady = std::chrono::steady_clock;
+
+// One claimed batch whose publishes are on their way. Callbacks fill `results` on a transport
+// thread; the relay thread waits for them in settle_oldest().
+struct Relay::Batch {
+  std::vector<PendingEvent> events;
+  std::vector<std::optional<Result<broker::PublishAck>>> results;
+  // Not sent, or no answer within the publish timeout: says nothing about the row itself.
+  std::vector<char> unanswered;
+  std::mutex mutex;
+  std::condition_variable done;
+  std::size_t remaining = 0;
+
+  void complete(std::size_t index, Result<broker::PublishAck> result) {
+    std::lock_guard lock(mutex);
+    if (results[index]) return;  // already failed by a timeout
+    results[index] = std::move(result);
+    if (--remaining == 0) done.notify_all();
+  }
+  bool wait(milliseconds timeout) {
+    std::unique_lock lock(mutex);
+    return done.wait_for(lock, timeout, [&] { return remaining == 0; });
+  }
+  void mark_unanswered() {
+    std::lock_guard lock(mutex);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (!results[i]) unanswered[i] = 1;
+    }
+  }
+};
+
+Relay::Relay(OutboxStore& store, broker::Transport& transport, RelayConfig config)
+    : store_(store), transport_(transport), config_(std::move(config)) {
+  config_.batch_size = std::max<std::size_t>(1, config_.batch_size);
+  config_.batches_in_flight = std::max<std::size_t>(1, config_.batches_in_flight);
+  config_.max_attempts = std::max(1, config_.max_attempts);
+}
+
+Relay::~Relay() {
+  while (!in_flight_.empty()) settle_oldest();
+}
+
+RelayStats Relay::stats() const {
+  return {.published = published_.load(),
+          .duplicates = duplicates_.load(),
+          .failed = failed_.load(),
+          .flagged = flagged_.load(),
+          .deleted = deleted_.load()};
+}
+
+Status Relay::run() {
+  while (!stopping_.load()) {
+    if (step(/*retry_outages=*/true) != Step::idle) continue;
+    // Short slices keep stop() prompt; a notification or the poll interval ends the wait.
+    const auto until = Steady::now() + config_.poll_interval;
+    while (!stopping_.load() && Steady::now() < until) {
+      const auto slice = std::min<Steady::duration>(milliseconds(100), until - Steady::now());
+      auto woken = store_.wait_for_work(std::chrono::ceil<milliseconds>(slice));
+      if (!woken) {
+        spdlog::warn("outbox relay: waiting for new rows failed: {}", woken.error().describe());
+        back_off();
+        break;
+      }
+      if (*woken) break;
+    }
+  }
+  while (!in_flight_.empty()) settle_oldest();
+  return {};
+}
+
+Status Relay::run_until_idle() {
+  error_pending_ = false;
+  while (!stopping_.load()) {
+    const Step result = step(/*retry_outages=*/false);
+    if (result == Step::failed || error_pending_) break;
+    if (result == Step::idle && in_flight_.empty()) break;
+  }
+  while (!in_flight_.empty()) settle_oldest();
+  if (error_pending_) {
+    error_pending_ = false;
+    return fail(last_error_);
+  }
+  return {};
+}
+
+Relay::Step Relay::step(bool retry_outages) {
+  if (error_pending_ && retry_outages) {
+    // The broker was unreachable: finish what is in flight, then wait before the next claim.
+    while (!in_flight_.empty()) settle_oldest();
+    error_pending_ = false;
+    back_off();
+    return Step::failed;
+  }
+  cleanup_if_due();
+  auto claimed = store_.claim(config_.batch_size, Clock::now(), config_.lease);
+  if (!claimed) {
+    last_error_ = claimed.error();
+    spdlog::warn("outbox relay: claiming rows failed: {}", claimed.error().describe());
+    if (retry_outages) back_off();
+    return Step::failed;
+  }
+  if (claimed->empty()) {
+    if (in_flight_.empty()) return Step::idle;
+    settle_oldest();
+    return Step::worked;
+  }
+  auto batch = std::make_shared<Batch>();
+  batch->events = std::move(*claimed);
+  batch->results.resize(batch->events.size());
+  batch->unanswered.resize(batch->events.size());
+  batch->remaining = batch->events.size();
+  for (std::size_t i = 0; i < batch->events.size(); ++i) {
+    auto sent = transport_.publish_async(
+        batch->events[i].message,
+        [batch, i](const Result<broker::PublishAck>& ack) { batch->complete(i, ack); });
+    if (!sent) {
+      batch->unanswered[i] = 1;
+      batch->complete(i, fail(sent.error()));
+    }
+  }
+  in_flight_.push_back(std::move(batch));
+  while (in_flight_.size() >= config_.batches_in_flight) settle_oldest();
+  return Step::worked;
+}
+
+void Relay::settle_oldest() {
+  auto batch = std::move(in_flight_.front());
+  in_flight_.erase(in_flight_.begin());
+  if (!batch->wait(config_.publish_timeout)) {
+    // The flush fails every outstanding publish of the transport through its callback, those
+    // of the later batches too: none of them was answered.
+    batch->mark_unanswered();
+    for (auto& later : in_flight_) later->mark_unanswered();
+    (void)transport_.flush(milliseconds(1));
+    if (!batch->wait(milliseconds(2'000))) {
+      for (std::size_t i = 0; i < batch->events.size(); ++i) {
+        batch->complete(i, fail(Errc::timeout, "no confirmation from the broker"));
+      }
+    }
+  }
+
+  std::vector<std::int64_t> acked;
+  std::vector<Failure> failures;
+  std::vector<const Error*> errors;
+  bool any_answered_failure = false;
+  std::uint64_t duplicates = 0;
+  for (std::size_t i = 0; i < batch->events.size(); ++i) {
+    const auto& result = *batch->results[i];
+    if (result) {
+      acked.push_back(batch->events[i].row);
+      if (result->duplicate) ++duplicates;
+    } else {
+      failures.push_back({.row = batch->events[i].row,
+                          .error = result.error().describe(),
+                          .counts = batch->unanswered[i] == 0});
+      errors.push_back(&result.error());
+      if (batch->unanswered[i] == 0) any_answered_failure = true;
+    }
+  }
+  const auto now = Clock::now();
+
+  if (!acked.empty()) {
+    if (config_.before_mark_sent) config_.before_mark_sent(acked);
+    if (auto ok = store_.mark_sent(acked, now); !ok) {
+      // The rows come back when their lease ends; the broker deduplicates the republish.
+      spdlog::warn("outbox relay: marking {} rows sent failed: {}", acked.size(),
+                   ok.error().describe());
+      last_error_ = ok.error();
+      error_pending_ = true;
+    } else {
+      published_ += acked.size();
+      duplicates_ += duplicates;
+      backoff_ = milliseconds(0);
+    }
+  }
+  if (failures.empty()) return;
+  failed_ += failures.size();
+
+  // A failure is the row's fault only if the broker answered it and is demonstrably up: it
+  // confirmed another message of this batch, it refused this one outright, or it answers a
+  // probe (a subject without a stream gets "no responders", as a stopped server does).
+  // A publish that was not sent or not answered in time never counts.
+  const bool all_refused = std::ranges::none_of(errors, [](auto* e) { return e->retriable(); });
+  const bool broker_up =
+      any_answered_failure && (!acked.empty() || all_refused || broker_reachable());
+  std::vector<Failure> counted, released;
+  for (auto& failure : failures) {
+    failure.counts = failure.counts && broker_up;
+    (failure.counts ? counted : released).push_back(std::move(failure));
+  }
+  if (!counted.empty()) {
+    auto flagged =
+        store_.record_failures(counted, now, now + config_.retry_delay, config_.max_attempts);
+    if (!flagged) {
+      spdlog::warn("outbox relay: recording failures failed: {}", flagged.error().describe());
+    } else {
+      for (const auto& row : *flagged) {
+        spdlog::error(
+            "outbox relay: flagged row {} (event {}, subject {}) after {} attempts: {}; "
+            "requeue with `fleet outbox requeue`",
+            row.row, row.event_id, row.subject, row.attempts, row.last_error);
+      }
+      flagged_ += flagged->size();
+    }
+  }
+  if (!released.empty()) {
+    (void)store_.record_failures(released, now, now, config_.max_attempts);
+    last_error_ = *errors.front();
+    if (!error_pending_) {
+      spdlog::warn("outbox relay: broker unreachable, {} events wait: {}", released.size(),
+                   errors.front()->describe());
+    }
+    error_pending_ = true;
+  }
+}
+
+bool Relay::broker_reachable() {
+  const auto now = Steady::now();
+  if (now - probe_time_ < std::chrono::seconds(1)) return probe_ok_;
+  probe_ok_ = transport_.streams().has_value();
+  probe_time_ = Steady::now();
+  return probe_ok_;
+}
+
+void Relay::back_off() {
+  backoff_ =
+      backoff_.count() == 0 ? config_.backoff_initial : std::min(backoff_ * 2, config_.backoff_max);
+  spdlog::warn("outbox relay: retrying in {} ms", backoff_.count());
+  sleep_interruptibly(backoff_);
+}
+
+void Relay::cleanup_if_due() {
+  const auto now = Steady::now();
+  if (now < next_cleanup_) return;
+  next_cleanup_ = now + config_.cleanup_interval;
+  auto deleted = store_.delete_sent_before(Clock::now() - config_.retention);
+  if (!deleted) {
+    spdlog::warn("outbox relay: cleanup failed: {}", deleted.error().describe());
+    return;
+  }
+  deleted_ += *deleted;
+  if (*deleted > 0) spdlog::info("outbox relay: deleted {} sent rows past retention", *deleted);
+}
+
+void Relay::sleep_interruptibly(milliseconds duration) {
+  const auto until = Steady::now() + duration;
+  while (!stopping_.load() && Steady::now() < until) {
+    std::this_thread::sleep_for(
+        std::min<Steady::duration>(milliseconds(20), until - Steady::now()));
+  }
+}
+
+}  // namespace fleet::outbox

@@ -1,0 +1,264 @@
+// The outbox relay on SQLite against a real nats-server: what consumers see after commits,
+// rollbacks, a relay crash between publish and mark-sent, a broker outage and a poison row.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "fleet/outbox/relay.hpp"
+#include "fleet/outbox/sqlite.hpp"
+#include "nats_server.hpp"
+#include "outbox_support.hpp"
+#include "process.hpp"
+#include "worker_process.hpp"
+
+namespace ob = fleet::outbox;
+using fleet::test::counts_of;
+using fleet::test::eventually;
+using fleet::test::outbox_event;
+using fleet::test::stored_ids;
+using namespace std::chrono_literals;
+
+namespace {
+
+fleet::test::NatsServer& server() {
+  static fleet::test::NatsServer instance;
+  return instance;
+}
+
+// An application database with an orders table and the outbox, plus the relay's own store.
+struct App {
+  std::filesystem::path dir = fleet::test::make_temp_dir("fleet-outbox-app");
+  ob::sqlite::Database db;
+  std::optional<ob::sqlite::Outbox> outbox;
+
+  App() {
+    auto opened = ob::sqlite::open_database(path());
+    REQUIRE(opened.has_value());
+    db = std::move(*opened);
+    auto created = ob::sqlite::Outbox::open(db.get());
+    REQUIRE(created.has_value());
+    outbox.emplace(std::move(*created));
+    exec("CREATE TABLE orders (id TEXT PRIMARY KEY)");
+  }
+  ~App() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  std::string path() const { return (dir / "app.db").string(); }
+  std::string url() const { return "sqlite:" + path(); }
+  void exec(const std::string& sql) {
+    REQUIRE(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  // One business transaction: an order row and its event.
+  std::string place_order(const std::string& domain, bool commit = true) {
+    auto event = outbox_event(domain, "OrderPlaced");
+    exec("BEGIN");
+    exec("INSERT INTO orders VALUES ('" + event.meta.id + "')");
+    REQUIRE(outbox->append(event).has_value());
+    exec(commit ? "COMMIT" : "ROLLBACK");
+    return event.meta.id;
+  }
+  // The most attempts any row has used up.
+  int max_attempts() {
+    sqlite3_stmt* raw = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db.get(), "SELECT coalesce(max(attempts), 0) FROM fleet_outbox", -1,
+                               &raw, nullptr) == SQLITE_OK);
+    ob::sqlite::Statement stmt(raw);
+    REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
+    return sqlite3_column_int(raw, 0);
+  }
+  std::unique_ptr<ob::OutboxStore> store() {
+    auto store = ob::open_store(url());
+    REQUIRE(store.has_value());
+    return std::move(*store);
+  }
+};
+
+void make_stream(fleet::broker::Transport& transport, const std::string& name,
+                 const std::string& domain) {
+  REQUIRE(
+      transport.ensure_stream({.name = name, .subjects = {"domain." + domain + ".>"}}).has_value());
+}
+
+std::set<std::string> as_set(const std::vector<std::string>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
+}  // namespace
+
+TEST_CASE("a rolled-back transaction publishes nothing") {
+  auto transport = fleet::test::connect_to(server().url());
+  make_stream(*transport, "OUTBOX_ROLLBACK", "rollback");
+  App app;
+  app.place_order("rollback", /*commit=*/false);
+  const auto committed = app.place_order("rollback");
+  auto store = app.store();
+  ob::Relay relay(*store, *transport);
+  REQUIRE(relay.run_until_idle().has_value());
+  CHECK(stored_ids(*transport, "OUTBOX_ROLLBACK") == std::vector<std::string>{committed});
+  CHECK(counts_of(*store).pending == 0);
+}
+
+TEST_CASE("a committed transaction is published exactly once, with its envelope") {
+  auto transport = fleet::test::connect_to(server().url());
+  make_stream(*transport, "OUTBOX_ONCE", "once");
+  App app;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 250; ++i) ids.push_back(app.place_order("once"));
+  auto store = app.store();
+  ob::Relay relay(*store, *transport);
+  REQUIRE(relay.run_until_idle().has_value());
+  REQUIRE(relay.run_until_idle().has_value());          // a second pass finds nothing to send
+  CHECK(stored_ids(*transport, "OUTBOX_ONCE") == ids);  // in commit order
+  CHECK(relay.stats().published == 250);
+  CHECK(relay.stats().duplicates == 0);
+  auto counts = counts_of(*store);
+  CHECK(counts.sent == 250);
+  CHECK(counts.pending == 0);
+}
+
+TEST_CASE(
+    "a relay killed between publish and mark-sent is restarted and consumers see each "
+    "event once") {
+  auto transport = fleet::test::connect_to(server().url());
+  make_stream(*transport, "OUTBOX_CRASH", "crash");
+  App app;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(app.place_order("crash"));
+  // A short lease: the crashed relay's claims expire quickly for its successor.
+  const std::vector<std::string> relay_args = {
+      FLEET_CLI, "outbox", "relay", "--db", app.url(), "--nats", server().url(), "--lease", "1"};
+  {
+    auto args = relay_args;
+    args.push_back("--die-before-mark-sent");
+    fleet::test::WorkerProcess crashing(args, {}, app.dir / "crash.log");
+    auto exit = crashing.wait(120s);
+    REQUIRE_MESSAGE(exit.has_value(), crashing.log());
+    CHECK(exit->signal == SIGKILL);
+  }
+  auto store = app.store();
+  CHECK(counts_of(*store).sent == 0);  // published, but never marked
+  CHECK_FALSE(stored_ids(*transport, "OUTBOX_CRASH").empty());
+
+  fleet::test::WorkerProcess relay(relay_args, {}, app.dir / "relay.log");
+  REQUIRE_MESSAGE(eventually([&] { return counts_of(*store).sent == ids.size(); }), relay.log());
+  relay.signal(SIGTERM);
+  auto exit = relay.wait(60s);
+  REQUIRE(exit.has_value());
+  CHECK(exit->code == 0);
+  CHECK(stored_ids(*transport, "OUTBOX_CRASH") == ids);
+}
+
+TEST_CASE("the relay catches up after the broker was down for 5 s and loses nothing") {
+  fleet::test::NatsServer broker;  // its own server: stopping it must not disturb other tests
+  auto transport = fleet::test::connect_to(broker.url());
+  make_stream(*transport, "OUTBOX_OUTAGE", "outage");
+  App app;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back(app.place_order("outage"));
+  // Stores are single-threaded: the relay's is its own, the test watches through another.
+  auto store = app.store(), observer = app.store();
+  ob::Relay relay(*store, *transport,
+                  {.publish_timeout = 2s, .backoff_initial = 50ms, .backoff_max = 1s});
+  std::thread running([&] { (void)relay.run(); });
+  const bool before = eventually([&] { return counts_of(*observer).sent == ids.size(); });
+
+  broker.stop();
+  for (int i = 0; i < 200; ++i) ids.push_back(app.place_order("outage"));
+  std::this_thread::sleep_for(5s);
+  broker.start();
+  const bool caught_up = eventually([&] { return counts_of(*observer).sent == ids.size(); });
+  relay.stop();
+  running.join();
+  REQUIRE(before);
+  MESSAGE("published " << relay.stats().published << ", failed " << relay.stats().failed
+                       << ", duplicates " << relay.stats().duplicates);
+  REQUIRE(caught_up);
+  CHECK(counts_of(*observer).flagged == 0);
+  CHECK(app.max_attempts() == 0);  // an unreachable broker is nobody's fault
+  CHECK(as_set(stored_ids(*transport, "OUTBOX_OUTAGE")) == as_set(ids));
+  CHECK(stored_ids(*transport, "OUTBOX_OUTAGE").size() == ids.size());
+}
+
+TEST_CASE("a poison row is flagged after 3 attempts while other events flow") {
+  auto transport = fleet::test::connect_to(server().url());
+  make_stream(*transport, "OUTBOX_POISON", "poison");
+  App app;
+  std::vector<std::string> good;
+  for (int i = 0; i < 50; ++i) good.push_back(app.place_order("poison"));
+  const auto poison = app.place_order("nostream");  // no stream listens on domain.nostream.>
+  for (int i = 0; i < 50; ++i) good.push_back(app.place_order("poison"));
+  auto store = app.store(), observer = app.store();
+  ob::Relay relay(*store, *transport, {.retry_delay = 0ms});
+  std::thread running([&] { (void)relay.run(); });
+  const bool settled = eventually([&] {
+    auto counts = counts_of(*observer);
+    return counts.pending == 0 && counts.flagged == 1;
+  });
+  relay.stop();
+  running.join();
+  REQUIRE(settled);
+  CHECK(stored_ids(*transport, "OUTBOX_POISON") == good);
+  auto flagged = store->flagged(10);
+  REQUIRE(flagged->size() == 1);
+  CHECK(flagged->front().event_id == poison);
+  CHECK(flagged->front().attempts == 3);
+  CHECK(relay.stats().flagged == 1);
+}
+
+TEST_CASE("the relay deletes sent rows once they are older than the retention period") {
+  auto transport = fleet::test::connect_to(server().url());
+  make_stream(*transport, "OUTBOX_RETENTION", "retention");
+  App app;
+  app.place_order("retention");
+  auto store = app.store();
+  {
+    ob::Relay keeping(*store, *transport);  // default retention: 24 h
+    REQUIRE(keeping.run_until_idle().has_value());
+    CHECK(counts_of(*store).sent == 1);
+  }
+  ob::Relay deleting(*store, *transport, {.retention = 0ms});
+  app.place_order("retention");  // pending: must survive the cleanup
+  const auto sent_before = counts_of(*store);
+  CHECK(sent_before.pending == 1);
+  std::this_thread::sleep_for(5ms);  // the sent row's time is now strictly in the past
+  REQUIRE(deleting.run_until_idle().has_value());
+  CHECK(deleting.stats().deleted == 1);
+  CHECK(counts_of(*store).sent == 1);  // the one sent by this pass, after the cleanup ran
+}
+
+TEST_CASE("fleet outbox relay with bad usage exits 2 with one line on stderr") {
+  auto missing = fleet::test::run({FLEET_CLI, "outbox", "relay"});
+  CHECK(missing.exit_code == 2);
+  CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
+  auto scheme = fleet::test::run({FLEET_CLI, "outbox", "relay", "--db", "mysql://x"});
+  CHECK(scheme.exit_code == 2);
+  CHECK(scheme.err.find("expected sqlite:PATH or postgres://") != std::string::npos);
+}
+
+TEST_CASE("fleet outbox status, flagged and requeue show and re-queue a flagged row") {
+  auto transport = fleet::test::connect_to(server().url());
+  make_stream(*transport, "OUTBOX_STATUS", "status");
+  App app;
+  app.place_order("status");
+  const auto poison = app.place_order("nostatusstream");
+  {
+    auto store = app.store();
+    ob::Relay relay(*store, *transport, {.retry_delay = 0ms});
+    for (int pass = 0; pass < 3; ++pass) REQUIRE(relay.run_until_idle().has_value());
+  }
+  auto status = fleet::test::run({FLEET_CLI, "outbox", "status", "--json", "--db", app.url()});
+  CHECK(status.exit_code == 0);
+  CHECK(status.out == "{\"flagged\":1,\"pending\":0,\"sent\":1}\n");
+  auto flagged = fleet::test::run({FLEET_CLI, "outbox", "flagged", "--db", app.url()});
+  CHECK(flagged.exit_code == 0);
+  CHECK(flagged.out.find(poison) != std::string::npos);
+  auto requeued = fleet::test::run({FLEET_CLI, "outbox", "requeue", "--all", "--db", app.url()});
+  CHECK(requeued.out == "requeued 1\n");
+  CHECK(counts_of(*app.store()).pending == 1);
+}
