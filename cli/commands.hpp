@@ -7,5 +7,6 @@ namespace fleet::cli {
 
 void add_publish_command(CLI::App& app);
 void add_streams_command(CLI::App& app);
+void add_dlq_command(CLI::App& app);
 
 }  // namespace fleet::cli

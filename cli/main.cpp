@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   fleet::cli::add_publish_command(app);
   fleet::cli::add_streams_command(app);
+  fleet::cli::add_dlq_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,64 @@
+#include "dlq_options.hpp"
+
+#include "fleet/dlq/time.hpp"
+
+namespace fleet::cli {
+
+void add_dlq_options(CLI::App& command, DlqOptions& options) {
+  add_nats_options(command, options.nats);
+  command.add_option("--stream", options.stream, "Dead-letter stream")->capture_default_str();
+}
+
+void add_filter_options(CLI::App& command, FilterOptions& options) {
+  command.add_option("--subject,-s", options.subject,
+                     "Original subject; NATS wildcards allowed (orders.*, orders.>)");
+  command.add_option("--type,-t", options.type, "Event type, e.g. orders.OrderPlaced");
+  command.add_option("--error,-e", options.error,
+                     "Text in the error class or message (case-insensitive)");
+  command.add_option("--role,-r", options.role, "Role whose handler failed");
+  command.add_option("--since", options.since,
+                     "Failed at or after: RFC 3339 or a span back from now (30m, 1h, 2d)");
+  command.add_option("--until", options.until, "Failed before: RFC 3339 or a span (1h)");
+  command.add_option("--limit,-n", options.limit, "At most this many entries, oldest first")
+      ->check(CLI::NonNegativeNumber);
+}
+
+dlq::Filter to_filter(const FilterOptions& options) {
+  dlq::Filter filter{.subject = options.subject,
+                     .type = options.type,
+                     .error = options.error,
+                     .role = options.role,
+                     .limit = options.limit};
+  const auto now = std::chrono::system_clock::now();
+  if (!options.since.empty()) {
+    auto at = dlq::parse_time(options.since, now);
+    if (!at) throw CommandError("--since: " + at.error().message, 2);
+    filter.since = *at;
+  }
+  if (!options.until.empty()) {
+    auto at = dlq::parse_time(options.until, now);
+    if (!at) throw CommandError("--until: " + at.error().message, 2);
+    filter.until = *at;
+  }
+  return filter;
+}
+
+std::unique_ptr<broker::StreamStore> open_store(broker::Transport& transport,
+                                                const DlqOptions& options) {
+  auto store = transport.stream_store(options.stream);
+  if (!store) {
+    throw CommandError("cannot open dead-letter stream " + options.stream + ": " +
+                       store.error().message);
+  }
+  return std::move(*store);
+}
+
+std::vector<dlq::DeadLetter> load(broker::StreamStore& store, const DlqOptions& options,
+                                  const dlq::Filter& filter) {
+  auto entries = dlq::select(store, filter, options.subject_prefix);
+  if (!entries)
+    throw CommandError("cannot read " + options.stream + ": " + entries.error().message);
+  return std::move(*entries);
+}
+
+}  // namespace fleet::cli

@@ -1,0 +1,34 @@
+// Which dead letters an operator means: every set field must match.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fleet/broker/stream_store.hpp"
+#include "fleet/dlq/dead_letter.hpp"
+
+namespace fleet::dlq {
+
+struct Filter {
+  std::string subject;        // original subject; NATS wildcards (`*`, trailing `>`) allowed
+  std::string type;           // exact event type
+  std::string error;          // case-insensitive substring of error class or message
+  std::string role;           // exact role
+  std::optional<Time> since;  // failed at or after
+  std::optional<Time> until;  // failed before
+  std::size_t limit = 0;      // 0 = all; the oldest `limit` matches otherwise
+};
+
+// NATS subject matching: `*` one token, trailing `>` one or more.
+bool subject_matches(std::string_view pattern, std::string_view subject);
+
+bool matches(const Filter& filter, const DeadLetter& entry);
+
+// Reads the store in sequence order and returns the matches (the subject filter is applied by
+// the store, the rest here).
+Result<std::vector<DeadLetter>> select(broker::StreamStore& store, const Filter& filter,
+                                       std::string_view subject_prefix);
+
+}  // namespace fleet::dlq
