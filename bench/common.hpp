@@ -42,5 +42,6 @@ void compare(const char* what, const Options& options, const std::function<doubl
 void bench_publish(const Options& options);
 void bench_consume(const Options& options);
 void bench_pipeline(const Options& options);
+void bench_replay(const Options& options);
 
 }  // namespace fleet::bench
