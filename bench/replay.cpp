@@ -1,7 +1,8 @@
 // fleet-bench replay: move `count` dead letters back to their original subject. Each round fills
 // a fresh DLQ-like stream (untimed), then times: read every entry, republish it without its
 // failure headers, and remove it from the DLQ once the republish was acked.
-//   fleet: the `fleet dlq replay` engine (dlq::select + dlq::replay over Transport/StreamStore).
+//   fleet: what `fleet dlq replay --yes` runs: dlq::replay_matching (publishes while it reads)
+//          over Transport and StreamStore.
 //   raw:   the same broker operations by hand: an ordered consumer reads the stream, each entry
 //          is republished with js_PublishMsgAsync, and after js_PublishAsyncComplete every entry
 //          is removed with a pipelined $JS.API.STREAM.MSG.DELETE request.
@@ -55,12 +56,8 @@ double fleet_replay(const Options& options, const std::string& stream, const std
   return timed(options.count, [&] {
     auto store = transport->stream_store(stream);
     if (!store) throw std::runtime_error(store.error().describe());
-    auto entries = dlq::select(**store, {}, prefix);
-    if (!entries || entries->size() != options.count) {
-      throw std::runtime_error("fleet replay: did not read every entry");
-    }
     const auto counts =
-        dlq::replay(*transport, **store, *entries, {}, schemas::Registry::builtin(), {});
+        dlq::replay_matching(*transport, **store, {}, prefix, {}, schemas::Registry::builtin(), {});
     if (counts.done != options.count) {
       throw std::runtime_error("fleet replay: " + std::to_string(counts.failed) + " failed");
     }

@@ -69,31 +69,38 @@ void run(const ReplayOptions& options) {
   }
   const double rate = parse_rate(options.rate);
 
+  if (!options.yes && !options.dry_run && !stdin_is_terminal()) {
+    throw CommandError("refusing to replay without --yes (not a terminal)", 2);
+  }
   auto transport = connect_or_throw(options.dlq.nats);
   auto store = open_store(*transport, options.dlq);
-  const auto entries = load(*store, options.dlq, filter);
-  if (options.dry_run) return dry_run(entries, replay);
-  if (entries.empty()) {
-    std::cout << "replayed 0, skipped 0, failed 0 (nothing matched)\n";
-    return;
-  }
-  const std::string what = std::to_string(entries.size()) + " dead letters to " +
-                           (options.to.empty() ? "their original subjects" : options.to);
-  if (!options.yes) {
-    if (!stdin_is_terminal()) {
-      throw CommandError("refusing to replay " + what + " without --yes (not a terminal)", 2);
-    }
-    if (!confirm("Replay " + what + "?")) throw CommandError("replay cancelled", 1);
-  }
-
   ProgressBar bar("replaying");
-  const auto counts = dlq::replay(
-      *transport, *store, entries, replay, schemas::Registry::builtin(),
-      {.rate = rate, .progress = [&](auto done, auto total) { bar.update(done, total); }});
+  const dlq::ReplayRun run{.rate = rate,
+                           .progress = [&](auto done, auto total) { bar.update(done, total); }};
+  const auto& registry = schemas::Registry::builtin();
+  dlq::Counts counts;
+  if (options.yes && !options.dry_run) {
+    // Nobody to ask: publish while reading, so a deep DLQ neither waits for a full read nor
+    // sits in memory.
+    counts = dlq::replay_matching(*transport, *store, filter, options.dlq.subject_prefix, replay,
+                                  registry, run);
+  } else {
+    const auto entries = load(*store, options.dlq, filter);
+    if (options.dry_run) return dry_run(entries, replay);
+    if (entries.empty()) {
+      std::cout << "replayed 0, skipped 0, failed 0 (nothing matched)\n";
+      return;
+    }
+    const std::string what = std::to_string(entries.size()) + " dead letters to " +
+                             (options.to.empty() ? "their original subjects" : options.to);
+    if (!confirm("Replay " + what + "?")) throw CommandError("replay cancelled", 1);
+    counts = dlq::replay(*transport, *store, entries, replay, registry, run);
+  }
   bar.finish();
   for (const auto& error : counts.errors) std::cerr << "fleet: " << error << "\n";
   std::cout << "replayed " << counts.done << ", skipped " << counts.skipped << ", failed "
             << counts.failed << "\n";
+  if (counts.scan_failed) throw CommandError("reading " + options.dlq.stream + " stopped early");
   if (counts.failed > 0) {
     throw CommandError(std::to_string(counts.failed) + " entries were not replayed");
   }

@@ -24,15 +24,19 @@ ProgressBar::ProgressBar(std::string label)
     : label_(std::move(label)), enabled_(stderr_is_terminal()) {}
 
 void ProgressBar::update(std::uint64_t done, std::uint64_t total) {
-  if (!enabled_ || total == 0) return;
+  if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+  if ((total == 0 || done < total) && now - last_ < std::chrono::milliseconds(100)) return;
   last_ = now;
+  drawn_ = true;
+  if (total == 0) {  // not known in advance: a counter
+    std::cerr << '\r' << label_ << ' ' << done << std::flush;
+    return;
+  }
   constexpr std::uint64_t width = 30;
   const std::uint64_t filled = done * width / total;
   std::cerr << '\r' << label_ << " [" << std::string(filled, '#')
             << std::string(width - filled, ' ') << "] " << done << '/' << total << std::flush;
-  drawn_ = true;
 }
 
 void ProgressBar::finish() {

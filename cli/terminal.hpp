@@ -14,7 +14,8 @@ bool stderr_is_terminal();
 // Asks `question` on stderr and reads a line from stdin; true for "y" or "yes".
 bool confirm(const std::string& question);
 
-// "\r[#####     ] 512/1000" on stderr, redrawn at most every 100 ms; silent off a terminal.
+// "\r[#####     ] 512/1000" on stderr (a plain counter when the total is 0 = unknown), redrawn
+// at most every 100 ms; silent off a terminal.
 class ProgressBar {
  public:
   explicit ProgressBar(std::string label);

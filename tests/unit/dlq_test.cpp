@@ -232,3 +232,28 @@ TEST_CASE("select stops at the limit, oldest first, and a missing stream is not 
   CHECK(some->at(0).sequence == 1);
   CHECK(some->at(1).sequence == 2);
 }
+
+TEST_CASE("replay_matching publishes matches while it reads and honours filter and limit") {
+  auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream(fleet::runtime::DeadLetterConfig{}.stream_config()));
+  REQUIRE(transport->ensure_stream({.name = "ORDERS", .subjects = {"orders.>"}}));
+  for (int i = 0; i < 4; ++i) REQUIRE(transport->publish(letter("orders.placed", "p"), 1s));
+  REQUIRE(transport->publish(letter("orders.paid", "q"), 1s));
+  auto store = transport->stream_store("DLQ");
+  REQUIRE(store.has_value());
+  std::uint64_t last_progress = 0;
+  const auto counts = dlq::replay_matching(
+      *transport, **store, {.subject = "orders.placed", .limit = 3}, "dlq.", {},
+      fleet::schemas::Registry::builtin(),
+      {.progress = [&](std::uint64_t done, std::uint64_t) { last_progress = done; }});
+  CHECK(counts.done == 3);
+  CHECK(counts.failed == 0);
+  CHECK_FALSE(counts.scan_failed);
+  CHECK(last_progress == 3);
+  auto left = dlq::select(**store, {}, "dlq.");
+  REQUIRE(left.has_value());
+  REQUIRE(left->size() == 2);
+  CHECK(left->at(0).original_subject == "orders.placed");
+  CHECK(left->at(1).original_subject == "orders.paid");
+}

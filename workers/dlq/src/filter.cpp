@@ -57,14 +57,22 @@ bool matches(const Filter& filter, const DeadLetter& entry) {
   return true;
 }
 
+Status scan_matching(broker::StreamStore& store, const Filter& filter,
+                     std::string_view subject_prefix,
+                     const std::function<bool(const DeadLetter&)>& visit) {
+  const std::string scan_subject =
+      filter.subject.empty() ? "" : std::string(subject_prefix) + filter.subject;
+  return store.scan(1, scan_subject, [&](const broker::StoredMessage& stored) {
+    const DeadLetter entry = read_dead_letter(stored, subject_prefix);
+    return !matches(filter, entry) || visit(entry);
+  });
+}
+
 Result<std::vector<DeadLetter>> select(broker::StreamStore& store, const Filter& filter,
                                        std::string_view subject_prefix) {
   std::vector<DeadLetter> out;
-  const std::string scan_subject =
-      filter.subject.empty() ? "" : std::string(subject_prefix) + filter.subject;
-  auto scanned = store.scan(1, scan_subject, [&](const broker::StoredMessage& stored) {
-    DeadLetter entry = read_dead_letter(stored, subject_prefix);
-    if (matches(filter, entry)) out.push_back(std::move(entry));
+  auto scanned = scan_matching(store, filter, subject_prefix, [&](const DeadLetter& entry) {
+    out.push_back(entry);
     return filter.limit == 0 || out.size() < filter.limit;
   });
   if (!scanned) return fail(scanned.error());

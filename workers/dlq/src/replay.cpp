@@ -31,12 +31,6 @@ struct Tally {
   }
 };
 
-void pace(double rate, std::chrono::steady_clock::time_point start, std::uint64_t sent) {
-  if (rate <= 0) return;
-  std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            std::chrono::duration<double>(sent / rate)));
-}
-
 // Removes `sequence` and counts the entry done once the store confirmed it.
 void remove_after_publish(broker::StreamStore& store, Tally& tally, std::uint64_t sequence) {
   auto sent = store.remove_async(sequence, [&tally, sequence](const Status& removed) {
@@ -50,44 +44,97 @@ void remove_after_publish(broker::StreamStore& store, Tally& tally, std::uint64_
   if (!sent) tally.fail(sequence, "replayed but still in the DLQ: " + sent.error().describe());
 }
 
+// One replay run: entries are added one by one (from a list or while a scan goes on) and
+// published at once; finish waits for every confirmation and removal.
+class Replayer {
+ public:
+  Replayer(broker::Transport& transport, broker::StreamStore& store, const ReplayOptions& options,
+           const schemas::Registry& registry, const ReplayRun& run, std::uint64_t total)
+      : transport_(transport),
+        store_(store),
+        options_(options),
+        registry_(registry),
+        run_(run),
+        total_(total),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void add(const DeadLetter& entry) {
+    Planned plan = plan_replay(entry, options_, registry_);
+    if (plan.action == Planned::Action::skip) {
+      ++skipped_;
+    } else if (plan.action == Planned::Action::fail) {
+      tally_.fail(entry.sequence, plan.reason);
+    } else {
+      pace();
+      const std::uint64_t sequence = entry.sequence;
+      // The removal is requested from the broker's callback thread: only a confirmed publish
+      // may take the entry out of the store.
+      auto ok = transport_.publish_async(
+          plan.message, [this, sequence](const Result<broker::PublishAck>& ack) {
+            if (ack) {
+              remove_after_publish(store_, tally_, sequence);
+            } else {
+              tally_.fail(sequence, "publish failed: " + ack.error().describe());
+            }
+          });
+      if (!ok) tally_.fail(sequence, "publish failed: " + ok.error().describe());
+    }
+    if (run_.progress) run_.progress(++handled_, total_);
+  }
+
+  Counts finish() {
+    if (auto flushed = transport_.flush(run_.timeout); !flushed) {
+      tally_.note("not every replay was confirmed: " + flushed.error().describe());
+    }
+    if (auto flushed = store_.flush(run_.timeout); !flushed) {
+      tally_.note("not every removal was confirmed: " + flushed.error().describe());
+    }
+    return tally_.counts(skipped_);
+  }
+
+ private:
+  void pace() {
+    const std::uint64_t n = sent_++;
+    if (run_.rate <= 0) return;
+    std::this_thread::sleep_until(start_ + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::duration<double>(n / run_.rate)));
+  }
+
+  broker::Transport& transport_;
+  broker::StreamStore& store_;
+  const ReplayOptions& options_;
+  const schemas::Registry& registry_;
+  const ReplayRun& run_;
+  std::uint64_t total_;
+  std::chrono::steady_clock::time_point start_;
+  Tally tally_;
+  std::uint64_t skipped_ = 0, handled_ = 0, sent_ = 0;
+};
+
 }  // namespace
 
 Counts replay(broker::Transport& transport, broker::StreamStore& store,
               const std::vector<DeadLetter>& entries, const ReplayOptions& options,
               const schemas::Registry& registry, const ReplayRun& run) {
-  Tally tally;
-  std::uint64_t skipped = 0, handled = 0, sent = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (const auto& entry : entries) {
-    Planned plan = plan_replay(entry, options, registry);
-    if (plan.action == Planned::Action::skip) {
-      ++skipped;
-    } else if (plan.action == Planned::Action::fail) {
-      tally.fail(entry.sequence, plan.reason);
-    } else {
-      pace(run.rate, start, sent++);
-      const std::uint64_t sequence = entry.sequence;
-      // The removal is requested from the broker's callback thread: only a confirmed publish
-      // may take the entry out of the store.
-      auto ok = transport.publish_async(
-          plan.message, [&store, &tally, sequence](const Result<broker::PublishAck>& ack) {
-            if (ack) {
-              remove_after_publish(store, tally, sequence);
-            } else {
-              tally.fail(sequence, "publish failed: " + ack.error().describe());
-            }
-          });
-      if (!ok) tally.fail(sequence, "publish failed: " + ok.error().describe());
-    }
-    if (run.progress) run.progress(++handled, entries.size());
-  }
-  if (auto flushed = transport.flush(run.timeout); !flushed) {
-    tally.note("not every replay was confirmed: " + flushed.error().describe());
-  }
-  if (auto flushed = store.flush(run.timeout); !flushed) {
-    tally.note("not every removal was confirmed: " + flushed.error().describe());
-  }
-  return tally.counts(skipped);
+  Replayer replayer(transport, store, options, registry, run, entries.size());
+  for (const auto& entry : entries) replayer.add(entry);
+  return replayer.finish();
+}
+
+Counts replay_matching(broker::Transport& transport, broker::StreamStore& store,
+                       const Filter& filter, std::string_view subject_prefix,
+                       const ReplayOptions& options, const schemas::Registry& registry,
+                       const ReplayRun& run) {
+  Replayer replayer(transport, store, options, registry, run, 0);
+  std::size_t matched = 0;
+  auto scanned = scan_matching(store, filter, subject_prefix, [&](const DeadLetter& entry) {
+    replayer.add(entry);
+    return filter.limit == 0 || ++matched < filter.limit;
+  });
+  Counts counts = replayer.finish();
+  if (!scanned) counts.errors.push_back("reading the DLQ stopped: " + scanned.error().describe());
+  counts.scan_failed = !scanned;
+  return counts;
 }
 
 Counts purge(broker::StreamStore& store, const std::vector<DeadLetter>& entries,

@@ -20,8 +20,9 @@ struct StoredMessage {
   Message message;             // headers, body and dedup id as stored
 };
 
-// Not thread-safe: use one store from one thread. remove_async callbacks run on a transport
-// thread.
+// scan, get, remove and flush belong to one thread. remove_async may be called from any thread,
+// also while a scan runs (the replay removes entries from publish-confirmation callbacks); its
+// callbacks run on a transport thread.
 class StreamStore {
  public:
   virtual ~StreamStore() = default;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,12 @@ struct Filter {
 bool subject_matches(std::string_view pattern, std::string_view subject);
 
 bool matches(const Filter& filter, const DeadLetter& entry);
+
+// Calls `visit` with each match in sequence order until it returns false (the subject filter is
+// applied by the store; Filter::limit is the caller's business here).
+Status scan_matching(broker::StreamStore& store, const Filter& filter,
+                     std::string_view subject_prefix,
+                     const std::function<bool(const DeadLetter&)>& visit);
 
 // Reads the store in sequence order and returns the matches (the subject filter is applied by
 // the store, the rest here).
