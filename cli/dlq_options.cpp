@@ -3,6 +3,33 @@
 #include "fleet/dlq/time.hpp"
 
 namespace fleet::cli {
+namespace {
+
+// The dead-letter stream is created by the first worker; before that it holds nothing, which is
+// an answer (0 entries, nothing to replay), not an error.
+class NeverCreated final : public broker::StreamStore {
+ public:
+  explicit NeverCreated(std::string stream) : stream_(std::move(stream)) {}
+  Status scan(std::uint64_t, const std::string&,
+              const std::function<bool(const broker::StoredMessage&)>&) override {
+    return {};
+  }
+  Result<broker::StoredMessage> get(std::uint64_t sequence) override {
+    return fail(Errc::not_found, "no " + stream_ + " message " + std::to_string(sequence) +
+                                     " (stream " + stream_ + " does not exist yet)");
+  }
+  Status remove(std::uint64_t) override { return fail(gone()); }
+  Status remove_async(std::uint64_t, std::function<void(const Status&)>) override {
+    return fail(gone());
+  }
+  Status flush(std::chrono::milliseconds) override { return {}; }
+
+ private:
+  Error gone() const { return {Errc::not_found, "stream " + stream_ + " does not exist"}; }
+  std::string stream_;
+};
+
+}  // namespace
 
 void add_dlq_options(CLI::App& command, DlqOptions& options) {
   add_nats_options(command, options.nats);
@@ -46,6 +73,9 @@ dlq::Filter to_filter(const FilterOptions& options) {
 std::unique_ptr<broker::StreamStore> open_store(broker::Transport& transport,
                                                 const DlqOptions& options) {
   auto store = transport.stream_store(options.stream);
+  if (!store && store.error().code == Errc::not_found) {
+    return std::make_unique<NeverCreated>(options.stream);
+  }
   if (!store) {
     throw CommandError("cannot open dead-letter stream " + options.stream + ": " +
                        store.error().message);

@@ -506,3 +506,19 @@ TEST_CASE(
   REQUIRE(left.size() == 1);
   CHECK(left[0]["subject"] == "tests.script.b");
 }
+
+TEST_CASE("before any worker created the DLQ stream, list, stats and replay report it empty") {
+  Fixture f;
+  auto list = f.dlq({"list", "--json", "--stream", "NEVER_CREATED"});
+  CHECK(list.exit_code == 0);
+  CHECK(json::parse(list.out).empty());
+  auto stats = f.dlq({"stats", "--stream", "NEVER_CREATED", "--fail-above", "0"});
+  CHECK(stats.exit_code == 0);
+  CHECK(stats.out.find("total 0") != std::string::npos);
+  auto replay = f.dlq({"replay", "--stream", "NEVER_CREATED", "--yes"});
+  CHECK(replay.exit_code == 0);
+  CHECK(replay.out.find("replayed 0, skipped 0, failed 0") != std::string::npos);
+  auto show = f.dlq({"show", "1", "--stream", "NEVER_CREATED"});
+  CHECK(show.exit_code == 1);
+  CHECK(lines(show.err) == 1);
+}
