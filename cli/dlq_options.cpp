@@ -11,7 +11,7 @@ class NeverCreated final : public broker::StreamStore {
  public:
   explicit NeverCreated(std::string stream) : stream_(std::move(stream)) {}
   Status scan(std::uint64_t, const std::string&,
-              const std::function<bool(const broker::StoredMessage&)>&) override {
+              const std::function<bool(broker::StoredMessage&)>&) override {
     return {};
   }
   Result<broker::StoredMessage> get(std::uint64_t sequence) override {

@@ -135,7 +135,7 @@ class JetStreamStreamStore final : public StreamStore {
   }
 
   Status scan(std::uint64_t from, const std::string& subject_filter,
-              const std::function<bool(const StoredMessage&)>& visit) override {
+              const std::function<bool(StoredMessage&)>& visit) override {
     jsStreamInfo* raw_info = nullptr;
     jsErrCode code{};
     natsStatus s = js_GetStreamInfo(&raw_info, connection_->js(), stream_.c_str(), nullptr, &code);

@@ -48,10 +48,10 @@ class MemoryStreamStore final : public StreamStore {
       : broker_(std::move(broker)), stream_(std::move(stream)) {}
 
   Status scan(std::uint64_t from, const std::string& subject_filter,
-              const std::function<bool(const StoredMessage&)>& visit) override {
+              const std::function<bool(StoredMessage&)>& visit) override {
     auto all = broker_->stored(stream_, from, subject_filter);
     if (!all) return fail(all.error());
-    for (const auto& stored : *all) {
+    for (auto& stored : *all) {
       if (!visit(stored)) break;
     }
     return {};

@@ -22,15 +22,15 @@ std::uint64_t number(const Headers& headers, std::string_view name) {
 
 }  // namespace
 
-DeadLetter read_dead_letter(const broker::StoredMessage& stored, std::string_view subject_prefix) {
+DeadLetter read_dead_letter(broker::StoredMessage stored, std::string_view subject_prefix) {
   namespace h = runtime::dlq_header;
-  const Headers& headers = stored.message.headers;
   DeadLetter entry;
   entry.sequence = stored.sequence;
-  entry.message = stored.message;
+  entry.message = std::move(stored.message);
+  const Headers& headers = entry.message.headers;
   entry.original_subject = text(headers, h::original_subject);
-  if (entry.original_subject.empty() && stored.message.subject.starts_with(subject_prefix)) {
-    entry.original_subject = stored.message.subject.substr(subject_prefix.size());
+  if (entry.original_subject.empty() && entry.message.subject.starts_with(subject_prefix)) {
+    entry.original_subject = entry.message.subject.substr(subject_prefix.size());
   }
   entry.id = text(headers, schemas::header::id);
   entry.type = text(headers, schemas::header::type);

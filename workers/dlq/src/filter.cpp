@@ -59,11 +59,11 @@ bool matches(const Filter& filter, const DeadLetter& entry) {
 
 Status scan_matching(broker::StreamStore& store, const Filter& filter,
                      std::string_view subject_prefix,
-                     const std::function<bool(const DeadLetter&)>& visit) {
+                     const std::function<bool(DeadLetter&)>& visit) {
   const std::string scan_subject =
       filter.subject.empty() ? "" : std::string(subject_prefix) + filter.subject;
-  return store.scan(1, scan_subject, [&](const broker::StoredMessage& stored) {
-    const DeadLetter entry = read_dead_letter(stored, subject_prefix);
+  return store.scan(1, scan_subject, [&](broker::StoredMessage& stored) {
+    DeadLetter entry = read_dead_letter(std::move(stored), subject_prefix);
     return !matches(filter, entry) || visit(entry);
   });
 }
@@ -71,8 +71,8 @@ Status scan_matching(broker::StreamStore& store, const Filter& filter,
 Result<std::vector<DeadLetter>> select(broker::StreamStore& store, const Filter& filter,
                                        std::string_view subject_prefix) {
   std::vector<DeadLetter> out;
-  auto scanned = scan_matching(store, filter, subject_prefix, [&](const DeadLetter& entry) {
-    out.push_back(entry);
+  auto scanned = scan_matching(store, filter, subject_prefix, [&](DeadLetter& entry) {
+    out.push_back(std::move(entry));
     return filter.limit == 0 || out.size() < filter.limit;
   });
   if (!scanned) return fail(scanned.error());

@@ -58,15 +58,23 @@ class Replayer {
         total_(total),
         start_(std::chrono::steady_clock::now()) {}
 
+  // Copies the entry's headers and body into the replayed message.
   void add(const DeadLetter& entry) {
-    Planned plan = plan_replay(entry, options_, registry_);
+    add(plan_replay(entry, options_, registry_), entry.sequence);
+  }
+  // Moves them.
+  void add(DeadLetter&& entry) {
+    const std::uint64_t sequence = entry.sequence;
+    add(plan_replay(std::move(entry), options_, registry_), sequence);
+  }
+
+  void add(Planned plan, std::uint64_t sequence) {
     if (plan.action == Planned::Action::skip) {
       ++skipped_;
     } else if (plan.action == Planned::Action::fail) {
-      tally_.fail(entry.sequence, plan.reason);
+      tally_.fail(sequence, plan.reason);
     } else {
       pace();
-      const std::uint64_t sequence = entry.sequence;
       // The removal is requested from the broker's callback thread: only a confirmed publish
       // may take the entry out of the store.
       auto ok = transport_.publish_async(
@@ -127,8 +135,8 @@ Counts replay_matching(broker::Transport& transport, broker::StreamStore& store,
                        const ReplayRun& run) {
   Replayer replayer(transport, store, options, registry, run, 0);
   std::size_t matched = 0;
-  auto scanned = scan_matching(store, filter, subject_prefix, [&](const DeadLetter& entry) {
-    replayer.add(entry);
+  auto scanned = scan_matching(store, filter, subject_prefix, [&](DeadLetter& entry) {
+    replayer.add(std::move(entry));
     return filter.limit == 0 || ++matched < filter.limit;
   });
   Counts counts = replayer.finish();

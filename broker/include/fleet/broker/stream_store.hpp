@@ -30,9 +30,9 @@ class StreamStore {
   // Calls `visit` with every message whose sequence is >= `from` and whose subject matches
   // `subject_filter` ("" = all; wildcards allowed), in sequence order, until `visit` returns
   // false or the messages stored when the scan began are exhausted. Messages removed during the
-  // scan may or may not be visited.
+  // scan may or may not be visited. `visit` may move from the message it is given.
   virtual Status scan(std::uint64_t from, const std::string& subject_filter,
-                      const std::function<bool(const StoredMessage&)>& visit) = 0;
+                      const std::function<bool(StoredMessage&)>& visit) = 0;
 
   // One message; Errc::not_found when there is none at `sequence`.
   virtual Result<StoredMessage> get(std::uint64_t sequence) = 0;

@@ -36,6 +36,6 @@ struct DeadLetter {
 };
 
 // `subject_prefix` ("dlq.") gives the original subject when the header is missing.
-DeadLetter read_dead_letter(const broker::StoredMessage& stored, std::string_view subject_prefix);
+DeadLetter read_dead_letter(broker::StoredMessage stored, std::string_view subject_prefix);
 
 }  // namespace fleet::dlq

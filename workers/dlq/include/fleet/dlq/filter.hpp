@@ -28,10 +28,11 @@ bool subject_matches(std::string_view pattern, std::string_view subject);
 bool matches(const Filter& filter, const DeadLetter& entry);
 
 // Calls `visit` with each match in sequence order until it returns false (the subject filter is
-// applied by the store; Filter::limit is the caller's business here).
+// applied by the store; Filter::limit is the caller's business here). `visit` may move from the
+// entry.
 Status scan_matching(broker::StreamStore& store, const Filter& filter,
                      std::string_view subject_prefix,
-                     const std::function<bool(const DeadLetter&)>& visit);
+                     const std::function<bool(DeadLetter&)>& visit);
 
 // Reads the store in sequence order and returns the matches (the subject filter is applied by
 // the store, the rest here).

@@ -37,5 +37,8 @@ struct Planned {
 // the event's schema fails the entry.
 Planned plan_replay(const DeadLetter& entry, const ReplayOptions& options,
                     const schemas::Registry& registry);
+// The same, moving the entry's headers and body into the planned message.
+Planned plan_replay(DeadLetter&& entry, const ReplayOptions& options,
+                    const schemas::Registry& registry);
 
 }  // namespace fleet::dlq
