@@ -167,12 +167,24 @@ class JetStreamStreamStore final : public StreamStore {
     // A push consumer starts delivering at once: what is not pending any more was delivered.
     if (consumer->NumPending == 0 && consumer->Delivered.Consumer == 0) return {};
 
-    for (;;) {
+    for (int quiet = 0;;) {
       natsMsg* raw = nullptr;
-      s = natsSubscription_NextMsg(&raw, sub.get(), 5'000);
+      s = natsSubscription_NextMsg(&raw, sub.get(), 2'000);
       MsgPtr msg(raw);
-      // Nothing more arrives: the remaining messages were removed while scanning.
-      if (s == NATS_TIMEOUT) return {};
+      if (s == NATS_TIMEOUT) {
+        // Either the rest was removed while scanning (done), or the server is slow: ask it.
+        // A scan that ends early would look complete, so a silent server is an error.
+        jsConsumerInfo* raw_now = nullptr;
+        const natsStatus is = natsSubscription_GetConsumerInfo(&raw_now, sub.get(), nullptr, &code);
+        ConsumerInfoPtr now(raw_now);
+        if (is == NATS_OK && now->NumPending == 0) return {};
+        if (++quiet == 5) {
+          return fleet::fail(Errc::timeout, "scan " + stream_ + ": no message for 10 s while " +
+                                                "the consumer still had some pending");
+        }
+        continue;
+      }
+      quiet = 0;
       if (s != NATS_OK) return fail(s, "scan " + stream_);
       jsMsgMetaData* raw_meta = nullptr;
       if (natsMsg_GetMetaData(&raw_meta, msg.get()) != NATS_OK) continue;
