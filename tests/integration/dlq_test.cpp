@@ -523,3 +523,25 @@ TEST_CASE("before any worker created the DLQ stream, list, stats and replay repo
   CHECK(show.exit_code == 1);
   CHECK(lines(show.err) == 1);
 }
+
+TEST_CASE("on a terminal replay asks first: 'n' changes nothing, 'y' replays with a progress bar") {
+  Fixture f;
+  f.publish(
+      dead_letter(event("tests.tty.x", 1, "x"), "timeout", "billing", "2026-01-15T08:00:00Z"));
+  // script(1) gives the command a pseudo-terminal and feeds it our input.
+  const std::string command = std::string(FLEET_CLI) + " dlq replay --nats " + f.url();
+  auto no = fleet::test::run({"script", "-qec", command, "/dev/null"}, "n\n");
+  CHECK(no.exit_code == 1);
+  CHECK(no.out.find("Replay 1 dead letters to their original subjects? [y/N]") !=
+        std::string::npos);
+  CHECK(no.out.find("replay cancelled") != std::string::npos);
+  CHECK(f.entries().size() == 1);
+  CHECK(f.stored("TESTS").empty());
+
+  auto yes = fleet::test::run({"script", "-qec", command, "/dev/null"}, "y\n");
+  CHECK(yes.exit_code == 0);
+  CHECK(yes.out.find("replaying [") != std::string::npos);
+  CHECK(yes.out.find("replayed 1, skipped 0, failed 0") != std::string::npos);
+  CHECK(f.entries().empty());
+  CHECK(f.stored("TESTS").size() == 1);
+}
