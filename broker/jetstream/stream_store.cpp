@@ -14,6 +14,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The server's words for "that sequence holds no message" (already removed, perhaps by a
+// concurrent replay or purge): "no message found" on nats-server 2.9, "not found" elsewhere.
+bool says_gone(std::string_view description) {
+  return description.find("no message found") != std::string_view::npos ||
+         description.find("not found") != std::string_view::npos;
+}
+
 // Answers to delete requests, matched by the last token of their reply subject.
 class Removals {
  public:
@@ -94,8 +101,7 @@ class Removals {
       description = reply["error"].value("description", description);
       code = reply["error"].value("code", 0);
     }
-    // Already removed (by a concurrent replay or purge, say): the server says "not found".
-    const bool gone = code == 404 || description.find("not found") != std::string::npos;
+    const bool gone = code == 404 || says_gone(description);
     return fleet::fail(gone ? Errc::not_found : Errc::rejected,
                        "stream message delete: " + description);
   }
@@ -221,7 +227,7 @@ class JetStreamStreamStore final : public StreamStore {
     const std::string what = stream_ + " message " + std::to_string(sequence);
     if (s == NATS_OK) return {};
     auto error = to_error(s, code, "remove " + what);
-    if (s == NATS_NOT_FOUND || error.message.find("not found") != std::string::npos) {
+    if (s == NATS_NOT_FOUND || code == JSNoMessageFoundErr || says_gone(error.message)) {
       error.code = Errc::not_found;
     }
     return fleet::fail(std::move(error));
