@@ -545,3 +545,26 @@ TEST_CASE("on a terminal replay asks first: 'n' changes nothing, 'y' replays wit
   CHECK(f.entries().empty());
   CHECK(f.stored("TESTS").size() == 1);
 }
+
+TEST_CASE("two replays of the same entries at once store each event once and empty the DLQ") {
+  Fixture f;
+  constexpr int count = 500;
+  for (int i = 0; i < count; ++i) {
+    f.publish(dead_letter(event("tests.twice.x", static_cast<std::uint64_t>(i), "x"), "timeout",
+                          "billing", "2026-01-15T08:00:00Z"));
+  }
+  const std::vector<std::string> argv = {FLEET_CLI, "dlq", "replay", "--yes", "--nats", f.url()};
+  auto& one = f.start(argv);
+  auto& two = f.start(argv);
+  const auto first = one.wait(120s);
+  const auto second = two.wait(120s);
+  REQUIRE(first.has_value());
+  REQUIRE(second.has_value());
+  CHECK_MESSAGE(first->code == 0, f.logs());
+  CHECK_MESSAGE(second->code == 0, f.logs());
+  CHECK(f.entries().empty());
+  std::multiset<std::string> ids;
+  for (const auto& m : f.stored("TESTS")) ids.insert(id_of(m));
+  CHECK(ids.size() == static_cast<std::size_t>(count));
+  for (const auto& id : ids) CHECK(ids.count(id) == 1);
+}
