@@ -257,3 +257,29 @@ TEST_CASE("replay_matching publishes matches while it reads and honours filter a
   CHECK(left->at(0).original_subject == "orders.placed");
   CHECK(left->at(1).original_subject == "orders.paid");
 }
+
+namespace {
+
+struct UnsettledHandle final : fleet::broker::Delivery::Handle {
+  fleet::Status ack() override { return {}; }
+  fleet::Status retry_after(std::chrono::milliseconds) override { return {}; }
+  fleet::Status in_progress() override { return {}; }
+  fleet::Status terminate() override { return {}; }
+};
+
+}  // namespace
+
+TEST_CASE("the runtime's dead letter of a replayed event keeps its replay count for the guard") {
+  auto replayed = letter("orders.placed", "x");
+  const auto plan = dlq::plan_replay(entry(replayed), {}, fleet::schemas::Registry::builtin());
+  REQUIRE(plan.action == dlq::Planned::Action::publish);
+  // The replayed event fails again: the runtime dead-letters the delivery it got.
+  fleet::broker::Delivery delivery(plan.message, 5, 99, std::make_unique<UnsettledHandle>());
+  const auto again = fleet::runtime::dead_letter_message(
+      {}, delivery, {.error_class = "permanent", .message = "still broken", .role = "billing"});
+  const auto e = entry(again, 2);
+  CHECK(e.replay_count == 1);
+  CHECK(e.error_message == "still broken");
+  CHECK(e.id == entry(replayed).id);
+  CHECK(e.original_subject == "orders.placed");
+}
