@@ -41,7 +41,8 @@ void add_filter_options(CLI::App& command, FilterOptions& options) {
                      "Original subject; NATS wildcards allowed (orders.*, orders.>)");
   command.add_option("--type,-t", options.type, "Event type, e.g. orders.OrderPlaced");
   command.add_option("--error,-e", options.error,
-                     "Text in the error class or message (case-insensitive)");
+                     "Text in \"error class: message\" (case-insensitive; a stats --by error "
+                     "line fits)");
   command.add_option("--role,-r", options.role, "Role whose handler failed");
   command.add_option("--since", options.since,
                      "Failed at or after: RFC 3339 or a span back from now (30m, 1h, 2d)");

@@ -105,6 +105,7 @@ TEST_CASE("a filter selects on subject, type, error text, role and failure time 
   CHECK_FALSE(dlq::matches({.type = "orders.OrderPlaced"}, e));
   CHECK(dlq::matches({.error = "TIMEOUT"}, e));
   CHECK(dlq::matches({.error = "on purpose"}, e));
+  CHECK(dlq::matches({.error = "timeout: failed on purpose"}, e));  // a stats --by error key
   CHECK_FALSE(dlq::matches({.error = "decode"}, e));
   CHECK(dlq::matches({.role = "billing"}, e));
   CHECK_FALSE(dlq::matches({.role = "shipping"}, e));

@@ -43,9 +43,9 @@ bool matches(const Filter& filter, const DeadLetter& entry) {
   if (!filter.type.empty() && filter.type != entry.type) return false;
   if (!filter.role.empty() && filter.role != entry.role) return false;
   if (!filter.error.empty()) {
+    // "class: message" is the group key of `stats --by error`, so a group can be pasted here.
     const std::string needle = lower(filter.error);
-    if (lower(entry.error_class).find(needle) == std::string::npos &&
-        lower(entry.error_message).find(needle) == std::string::npos) {
+    if (lower(entry.error_class + ": " + entry.error_message).find(needle) == std::string::npos) {
       return false;
     }
   }

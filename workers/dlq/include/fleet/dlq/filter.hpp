@@ -15,7 +15,7 @@ namespace fleet::dlq {
 struct Filter {
   std::string subject;        // original subject; NATS wildcards (`*`, trailing `>`) allowed
   std::string type;           // exact event type
-  std::string error;          // case-insensitive substring of error class or message
+  std::string error;          // case-insensitive substring of "error class: error message"
   std::string role;           // exact role
   std::optional<Time> since;  // failed at or after
   std::optional<Time> until;  // failed before
