@@ -228,6 +228,7 @@ TEST_CASE("filters select exactly the matching entries, and replay and purge tou
   CHECK(f.sequences({"--subject", "tests.b.one"}) == S{3});
   CHECK(f.sequences({"--type", "demo.Note"}) == S{4});
   CHECK(f.sequences({"--error", "TIMEOUT"}) == S{1, 3});
+  CHECK(f.sequences({"--error", "decode: decode on purpose"}) == S{2});  // a stats --by error key
   CHECK(f.sequences({"--role", "shipping"}) == S{3, 4});
   CHECK(f.sequences({"--since", "2026-01-15T09:00:00Z"}) == S{2, 3, 4});
   CHECK(f.sequences({"--until", "2026-01-15T10:00:00+01:00"}) == S{1});
