@@ -46,5 +46,6 @@ void bench_consume(const Options& options);
 void bench_pipeline(const Options& options);
 void bench_outbox(const Options& options);
 void bench_outbox_pg(const Options& options);
+void bench_replay(const Options& options);
 
 }  // namespace fleet::bench

@@ -7,6 +7,7 @@
 //   scripts/bench consume [--count N] [--size B] [--rounds R]
 //   scripts/bench outbox [--count N] [--batches-in-flight K]      (relay from SQLite)
 //   scripts/bench outbox-pg [--count N]                           (relay from PostgreSQL)
+//   scripts/bench replay [--count N] [--size B] [--rounds R]
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
   app.add_subcommand("pipeline",
                      "Consume, decode, handle, publish one follow-up, ack after its confirmation")
       ->callback([&] { bench_pipeline(options); });
+  app.add_subcommand("replay",
+                     "Read dead letters, republish each to its original subject, remove it from "
+                     "the DLQ once acked")
+      ->callback([&] { bench_replay(options); });
   app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")->callback([&] {
     bench_consume(options);
   });

@@ -11,5 +11,6 @@ void add_orders_command(CLI::App& app);
 void add_projection_command(CLI::App& app);
 void add_status_command(CLI::App& app);
 void add_outbox_command(CLI::App& app);
+void add_dlq_command(CLI::App& app);
 
 }  // namespace fleet::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   fleet::cli::add_projection_command(app);
   fleet::cli::add_status_command(app);
   fleet::cli::add_outbox_command(app);
+  fleet::cli::add_dlq_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -10,6 +10,7 @@
 #include "nats_message.hpp"
 #include "publish_tracker.hpp"
 #include "status.hpp"
+#include "stream_store.hpp"
 #include "subscription.hpp"
 
 namespace fleet::broker::jetstream {
@@ -87,6 +88,10 @@ class JetStreamTransport final : public Transport {
 
   Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) override {
     return open_key_value(connection_, config);
+  }
+
+  Result<std::unique_ptr<StreamStore>> stream_store(const std::string& stream) override {
+    return open_stream_store(connection_, stream);
   }
 
  private:

@@ -55,6 +55,12 @@ class Broker {
   Result<std::map<std::string, std::uint64_t>> subject_counts(const std::string& stream,
                                                               const std::string& filter);
 
+  // Stored messages by sequence (memory/stream_store.cpp).
+  Result<std::vector<StoredMessage>> stored(std::string_view stream, std::uint64_t from,
+                                            std::string_view subject_filter);
+  Result<StoredMessage> stored_at(std::string_view stream, std::uint64_t sequence);
+  Status remove(std::string_view stream, std::uint64_t sequence);
+
   // Key-value buckets (memory/key_value.cpp). Creates the bucket or updates its config.
   Status ensure_bucket(const BucketConfig& config);
   Result<std::optional<Entry>> kv_get(std::string_view bucket, std::string_view key);
@@ -118,6 +124,9 @@ class Broker {
   std::mutex kv_mutex_;  // buckets never touch streams, so they need not wait on mutex_
   std::map<std::string, Bucket, std::less<>> buckets_;
 };
+
+Result<std::unique_ptr<StreamStore>> open_stream_store(std::shared_ptr<Broker> broker,
+                                                       const std::string& stream);
 
 Result<std::unique_ptr<KeyValue>> open_key_value(std::shared_ptr<Broker> broker,
                                                  const BucketConfig& config);

@@ -103,6 +103,10 @@ class MemoryTransport final : public Transport {
     return open_key_value(broker_, config);
   }
 
+  Result<std::unique_ptr<StreamStore>> stream_store(const std::string& stream) override {
+    return open_stream_store(broker_, stream);
+  }
+
  private:
   std::shared_ptr<Broker> broker_;
 };

@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers, "Processes per role")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  app.add_flag("--chaos", o.chaos, "SIGKILL a random worker every second and restart it");
+  app.add_flag("--chaos", o.chaos, "SIGKILL a random worker every half second and restart it");
   app.add_flag("--json", o.json, "Print the summary as one JSON object");
   app.add_option("--stall-seconds", o.stall_seconds, "Give up when no saga ends for this long")
       ->check(CLI::PositiveNumber)
@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
     chaos = std::thread([&] {
       std::mt19937_64 random{std::random_device{}()};
       while (!stop_chaos) {
-        std::this_thread::sleep_for(1s);
+        std::this_thread::sleep_for(500ms);
         if (stop_chaos) break;
         processes.kill_and_restart(random);
         ++kills;

@@ -63,6 +63,17 @@ Outcome permanent(const Payload& event, Context& context) {
   return record_ok(event, context);
 }
 
+// A deployed bug: every event fails permanently while FLEET_TEST_BROKEN is set; the "fixed"
+// deployment is the same role started without it.
+Outcome broken(const Payload& event, Context& context) {
+  static const bool is_broken = [] {
+    const char* flag = std::getenv("FLEET_TEST_BROKEN");
+    return flag != nullptr && *flag != '\0';
+  }();
+  if (is_broken) return Outcome::permanent("broken deployment (FLEET_TEST_BROKEN)");
+  return record_ok(event, context);
+}
+
 Outcome crash(const Payload& event, Context& context) {
   if (event.data == "crash") {
     // Let the work running beside this one settle, so only the pill itself keeps coming back.
@@ -126,6 +137,7 @@ int main(int argc, char** argv) {
       role("record", "records every event", record_ok),
       role("flaky", "retryable failure while attempt <= N for data \"fail:N\"", flaky),
       role("permanent", "permanent failure for data \"bad\"", permanent),
+      role("broken", "permanent failure while FLEET_TEST_BROKEN is set", broken),
       role("crash", "aborts the process for data \"crash\"", crash),
       role("slow", "sleeps data ms, heartbeating; stops at its deadline", slow),
       role("ordered", "records, then sleeps 3 ms", ordered),

@@ -15,6 +15,7 @@
 #include "fleet/broker/delivery.hpp"
 #include "fleet/broker/key_value.hpp"
 #include "fleet/broker/message.hpp"
+#include "fleet/broker/stream_store.hpp"
 #include "fleet/error.hpp"
 
 namespace fleet::broker {
@@ -87,6 +88,12 @@ class Transport {
 
   // Opens the bucket, creating it (or updating its TTL / history) if needed.
   virtual Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) = 0;
+
+  // Reads and prunes `stream` by sequence (dead-letter tooling). Errc::not_found if the stream
+  // does not exist; transports that cannot do this keep the default, Errc::rejected.
+  virtual Result<std::unique_ptr<StreamStore>> stream_store(const std::string& stream) {
+    return fail(Errc::rejected, "this transport cannot read stream " + stream + " by sequence");
+  }
 };
 
 }  // namespace fleet::broker
