@@ -17,7 +17,9 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <span>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +34,7 @@
 #include "orders.hpp"
 #include "processes.hpp"
 #include "roles.hpp"
+#include "shop.hpp"
 
 namespace {
 
@@ -48,7 +51,8 @@ struct Options {
   int stall_seconds = 60;
   std::string worker_binary;
   std::string summary_db = "order_summary.db";
-  double rate = 0;  // orders per second; 0 = as fast as the broker takes them
+  double rate = 0;             // orders per second; 0 = as fast as the broker takes them
+  std::string via = "outbox";  // outbox: committed with the shop's order rows, then relayed
 };
 
 // Unix ms of an RFC 3339 UTC time with milliseconds ("2026-11-25T08:12:49.864Z"); -1 if not.
@@ -76,6 +80,12 @@ std::string random_run_id() {
   char id[7];
   std::snprintf(id, sizeof id, "%06llx", static_cast<unsigned long long>(random() & 0xffffff));
   return id;
+}
+
+// The folder of this program (the build's cli/, where `fleet` lives too).
+std::filesystem::path binary_dir() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
 }
 
 std::filesystem::path default_worker_binary() {
@@ -226,6 +236,11 @@ int main(int argc, char** argv) {
   app.add_option("--rate", o.rate, "Orders placed per second (0 = all at once)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--via", o.via,
+                 "outbox: each order row and its OrderPlaced commit together in SQLite and "
+                 "`fleet outbox relay` publishes them; broker: publish directly")
+      ->check(CLI::IsMember({"outbox", "broker"}))
+      ->capture_default_str();
   app.add_option("--summary-db", o.summary_db, "The order_summary read model's SQLite file")
       ->capture_default_str();
   app.add_option("--worker-binary", o.worker_binary, "fleet-worker to run (default: the build's)");
@@ -293,6 +308,21 @@ int main(int argc, char** argv) {
   }
   processes.start("order_summary", 1);  // SQLite: one writer
 
+  // Orders go through the shop's outbox: a relay process publishes them (killed by --chaos
+  // too; a short lease lets its replacement take over quickly).
+  std::optional<demo::Shop> shop;
+  if (o.via == "outbox") {
+    const auto path = (log_dir / "shop.db").string();
+    auto opened = demo::Shop::open(path);
+    if (!opened) {
+      std::cerr << "fleet-demo: " << opened.error().describe() << "\n";
+      return 1;
+    }
+    shop.emplace(std::move(*opened));
+    processes.start_command("relay", {(binary_dir() / "fleet").string(), "outbox", "relay", "--db",
+                                      "sqlite:" + path, "--nats", o.nats, "--lease", "3"});
+  }
+
   // Latency counts from the order placed: wait until every role has bound its durable.
   if (!ready(transport, {"orders-start", "inventory", "payment", "shipping", "order_summary"},
              60s)) {
@@ -324,14 +354,31 @@ int main(int argc, char** argv) {
   std::atomic<bool> placing = true;
   std::thread placer([&] {
     const auto begin = Clock::now();
+    const auto pace = [&](std::uint64_t n) {
+      if (o.rate <= 0) return;
+      std::this_thread::sleep_until(
+          begin + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(n) / o.rate)));
+    };
+    if (shop) {
+      // Paced orders commit one by one; a burst commits 100 per transaction.
+      const std::size_t batch = o.rate > 0 ? 1 : 100;
+      for (std::size_t first = 0; first < orders.size(); first += batch) {
+        pace(first);
+        const std::size_t n = std::min(batch, orders.size() - first);
+        if (auto ok = shop->place(std::span(orders).subspan(first, n)); ok) {
+          placed += n;
+        } else {
+          publish_failed += n;
+          std::cerr << "fleet-demo: " << ok.error().describe() << "\n";
+        }
+      }
+      placing = false;
+      return;
+    }
     std::uint64_t n = 0;
     for (const auto& order : orders) {
-      if (o.rate > 0) {
-        std::this_thread::sleep_until(
-            begin + std::chrono::duration_cast<Clock::duration>(
-                        std::chrono::duration<double>(static_cast<double>(n) / o.rate)));
-      }
-      ++n;
+      pace(n++);
       auto meta = schemas::new_metadata(std::string(schemas::OrderPlaced::type_name));
       meta.ordering_key = order.order_id;
       auto sent = transport.publish_async(

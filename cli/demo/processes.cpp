@@ -23,8 +23,8 @@ Processes::~Processes() {
   (void)stop_all();
 }
 
-pid_t Processes::spawn(const std::string& role) {
-  const auto log = log_dir_ / (role + "-" + std::to_string(++spawned_) + ".log");
+pid_t Processes::spawn(const Worker& worker) {
+  const auto log = log_dir_ / (worker.role + "-" + std::to_string(++spawned_) + ".log");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
@@ -37,19 +37,27 @@ pid_t Processes::spawn(const std::string& role) {
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string bin = binary_.string(), flag = "--role", name = role;
-  char* argv[] = {bin.data(), flag.data(), name.data(), nullptr};
+  std::vector<std::string> args = worker.argv;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
 
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv, envp.data());
+  const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + bin + ": " + std::strerror(rc));
+  if (rc != 0) throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(rc));
   return pid;
 }
 
 void Processes::start(const std::string& role, int count) {
+  for (int i = 0; i < count; ++i) start_command(role, {binary_.string(), "--role", role});
+}
+
+void Processes::start_command(const std::string& name, std::vector<std::string> argv) {
   std::lock_guard lock(mutex_);
-  for (int i = 0; i < count; ++i) workers_.push_back({role, spawn(role)});
+  Worker worker{name, std::move(argv)};
+  worker.pid = spawn(worker);
+  workers_.push_back(std::move(worker));
 }
 
 std::string Processes::kill_and_restart(std::mt19937_64& random) {
@@ -59,7 +67,7 @@ std::string Processes::kill_and_restart(std::mt19937_64& random) {
       workers_[std::uniform_int_distribution<std::size_t>(0, workers_.size() - 1)(random)];
   ::kill(victim.pid, SIGKILL);
   ::waitpid(victim.pid, nullptr, 0);
-  victim.pid = spawn(victim.role);
+  victim.pid = spawn(victim);
   return victim.role;
 }
 

@@ -21,6 +21,9 @@ class Processes {
   Processes& operator=(const Processes&) = delete;
 
   void start(const std::string& role, int count);
+  // Another program under the same care (killed and restarted by --chaos too): argv[0] is the
+  // binary, `name` names its log.
+  void start_command(const std::string& name, std::vector<std::string> argv);
   // SIGKILLs one random worker and starts a replacement with the same role. Returns its role.
   std::string kill_and_restart(std::mt19937_64& random);
   // SIGTERM to all, then waits (each drains); true if every one exited 0.
@@ -32,9 +35,10 @@ class Processes {
  private:
   struct Worker {
     std::string role;
+    std::vector<std::string> argv;
     pid_t pid = -1;
   };
-  pid_t spawn(const std::string& role);
+  pid_t spawn(const Worker& worker);
 
   std::filesystem::path binary_;
   std::filesystem::path log_dir_;
