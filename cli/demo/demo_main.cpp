@@ -3,7 +3,8 @@
 // placed, completed, compensated, dead-lettered, lost (must be 0), sagas/s, latency
 // percentiles, and orders whose ending the demo rules do not allow (must be none).
 //
-//   fleet-demo [--orders 10000] [--workers 2] [--chaos] [--json] [--nats URL]
+//   fleet-demo [--orders 10000] [--workers 2] [--chaos] [--json] [--nats URL[,URL...]]
+//              [--stream-replicas 3] [--keep-logs]
 //
 // Exit 0 when nothing was lost and every ending matches the rules; 1 otherwise; 2 bad usage.
 #include <unistd.h>
@@ -19,11 +20,13 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/jetstream_flags.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -40,7 +43,8 @@ using namespace fleet;
 using namespace std::chrono_literals;
 
 struct Options {
-  std::string nats = "nats://127.0.0.1:4222";
+  broker::jetstream::Config nats{.name = "fleet-demo"};
+  bool keep_logs = false;
   std::uint64_t orders = 10'000;
   int workers = 2;
   bool chaos = false;
@@ -180,12 +184,31 @@ void progress(std::uint64_t placed, std::uint64_t total, std::size_t ended, int 
   std::fflush(stderr);
 }
 
+// The workers connect the way the demo did: the same servers, replicas and credentials.
+std::vector<std::string> worker_environment(const Options& o) {
+  std::vector<std::string> env{
+      "FLEET_NATS_URL=" + o.nats.url, "FLEET_STREAM_REPLICAS=" + std::to_string(o.nats.replicas),
+      "FLEET_ACK_WAIT_MS=3000",       "FLEET_BACKOFF_MS=50",
+      "FLEET_MAX_BACKOFF_MS=2000",    "FLEET_ORDER_SUMMARY_DB=" + o.summary_db};
+  const auto& c = o.nats.credentials;
+  const std::pair<const char*, const std::string*> secrets[] = {
+      {"FLEET_NATS_USER", &c.user},   {"FLEET_NATS_PASSWORD", &c.password},
+      {"FLEET_NATS_TOKEN", &c.token}, {"FLEET_NATS_CREDS", &c.creds_file},
+      {"FLEET_NATS_CA", &c.ca_file},  {"FLEET_NATS_CERT", &c.cert_file},
+      {"FLEET_NATS_KEY", &c.key_file}};
+  for (const auto& [name, value] : secrets) {
+    if (!value->empty()) env.push_back(std::string(name) + "=" + *value);
+  }
+  if (c.tls) env.push_back("FLEET_NATS_TLS=1");
+  return env;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"fleet-demo: the order-fulfilment saga demo (reserve -> charge -> ship)"};
-  app.add_option("--nats", o.nats, "NATS server URL")->envname("FLEET_NATS_URL");
+  broker::jetstream::add_connection_flags(app, o.nats);
   app.add_option("--orders", o.orders, "Orders to place")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -194,6 +217,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--chaos", o.chaos, "SIGKILL a random worker every second and restart it");
   app.add_flag("--json", o.json, "Print the summary as one JSON object");
+  app.add_flag("--keep-logs", o.keep_logs, "Keep the worker logs also when the run succeeded");
   app.add_option("--stall-seconds", o.stall_seconds, "Give up when no saga ends for this long")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -224,10 +248,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto connected = broker::jetstream::connect({.url = o.nats, .name = "fleet-demo"});
+  auto connected = broker::jetstream::connect(o.nats);
   if (!connected) {
-    std::cerr << "fleet-demo: cannot connect to " << o.nats << ": " << connected.error().message
-              << "\n";
+    std::cerr << "fleet-demo: cannot connect to " << broker::jetstream::without_secrets(o.nats.url)
+              << ": " << connected.error().message << "\n";
     return 1;
   }
   auto& transport = **connected;
@@ -258,10 +282,7 @@ int main(int argc, char** argv) {
   // before their saga gives up on them.
   const auto log_dir = std::filesystem::temp_directory_path() / ("fleet-demo-" + run);
   std::filesystem::create_directories(log_dir);
-  demo::Processes processes(
-      binary, log_dir,
-      {"FLEET_NATS_URL=" + o.nats, "FLEET_ACK_WAIT_MS=3000", "FLEET_BACKOFF_MS=50",
-       "FLEET_MAX_BACKOFF_MS=2000", "FLEET_ORDER_SUMMARY_DB=" + o.summary_db});
+  demo::Processes processes(binary, log_dir, worker_environment(o));
   for (const char* role : {"orders", "inventory", "payment", "shipping"}) {
     processes.start(role, o.workers);
   }
@@ -418,6 +439,6 @@ int main(int argc, char** argv) {
   for (const auto& e : exits) std::cerr << "fleet-demo: worker exited on its own: " << e << "\n";
   if (!clean_stop) std::cerr << "fleet-demo: a worker did not stop cleanly on SIGTERM\n";
   const bool ok = lost == 0 && wrong.empty() && publish_failed == 0 && exits.empty();
-  if (ok) std::filesystem::remove_all(log_dir);
+  if (ok && !o.keep_logs) std::filesystem::remove_all(log_dir);
   return ok ? 0 : 1;
 }

@@ -9,7 +9,7 @@ FLEET_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
   doctest-dev nlohmann-json3-dev libcli11-dev
-  nats-server
+  nats-server curl jq openssl docker-compose
 )
 
 fleet_missing_packages() {

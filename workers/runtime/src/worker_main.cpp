@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/jetstream_flags.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/worker.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 
 struct Flags {
   std::string role;
-  std::string nats = "nats://127.0.0.1:4222";
+  broker::jetstream::Config nats;
   RoleSettings settings;
   std::int64_t backoff_ms = 200;
   std::int64_t max_backoff_ms = 30'000;
@@ -63,9 +64,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   app.add_option("--role", flags.role, "Role to run (see Roles below)")
       ->envname("FLEET_ROLE")
       ->required();
-  app.add_option("--nats", flags.nats, "NATS server URL(s), comma-separated")
-      ->envname("FLEET_NATS_URL")
-      ->capture_default_str();
+  broker::jetstream::add_connection_flags(app, flags.nats);
   app.add_option("--concurrency", s.concurrency, "Handler lanes in this process")
       ->envname("FLEET_CONCURRENCY")
       ->check(CLI::Range(1, 4096))
@@ -146,11 +145,20 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   std::stop_source stop;
   auto signals = watch_signals(stop);
 
-  auto transport =
-      broker::jetstream::connect({.url = flags.nats, .name = program + "/" + role->name});
+  const std::string servers = broker::jetstream::without_secrets(flags.nats.url);
+  flags.nats.name = program + "/" + role->name;
+  flags.nats.on_connection_event = [role = role->name](broker::jetstream::ConnectionEvent event,
+                                                       const std::string& server) {
+    if (event == broker::jetstream::ConnectionEvent::disconnected) {
+      log::write(spdlog::level::warn, "nats disconnected", {{"role", role}, {"server", server}});
+    } else {
+      log::write(spdlog::level::info, "nats reconnected", {{"role", role}, {"server", server}});
+    }
+  };
+  auto transport = broker::jetstream::connect(flags.nats);
   if (!transport) {
-    std::cerr << program << ": cannot connect to " << flags.nats << ": "
-              << transport.error().message << "\n";
+    std::cerr << program << ": cannot connect to " << servers << ": " << transport.error().message
+              << "\n";
     return 1;
   }
   Worker worker(**transport, {.worker_id = flags.worker_id,
@@ -173,7 +181,10 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
     }
   }
   log::write(spdlog::level::info, "worker started",
-             {{"role", role->name}, {"worker", worker.worker_id()}, {"nats", flags.nats}});
+             {{"role", role->name},
+              {"worker", worker.worker_id()},
+              {"nats", servers},
+              {"stream_replicas", flags.nats.replicas}});
   if (auto ok = worker.run(stop.get_token()); !ok) {
     std::cerr << program << ": " << ok.error().describe() << "\n";
     return 1;
