@@ -317,6 +317,10 @@ int main(int argc, char** argv) {
   }
 
   std::atomic<bool> placing = true;
+  // Publishes refused while the broker fails over (a stream leader election answers "no
+  // responders") are placed again afterwards with the same dedup id, so none is doubled.
+  std::mutex refused_mutex;
+  std::vector<broker::Message> refused;
   std::thread placer([&] {
     const auto begin = Clock::now();
     std::uint64_t n = 0;
@@ -329,15 +333,38 @@ int main(int argc, char** argv) {
       ++n;
       auto meta = schemas::new_metadata(std::string(schemas::OrderPlaced::type_name));
       meta.ordering_key = order.order_id;
-      auto sent = transport.publish_async(
-          {.subject = demo::placed_subject,
-           .headers = schemas::to_headers(meta),
-           .body = schemas::encode(order),
-           .dedup_id = meta.id},
-          [&](const Result<broker::PublishAck>& ack) { ++(ack ? placed : publish_failed); });
-      if (!sent) ++publish_failed;
+      broker::Message message{.subject = demo::placed_subject,
+                              .headers = schemas::to_headers(meta),
+                              .body = schemas::encode(order),
+                              .dedup_id = meta.id};
+      auto sent =
+          transport.publish_async(message, [&, message](const Result<broker::PublishAck>& ack) {
+            if (ack) {
+              ++placed;
+            } else {
+              std::lock_guard lock(refused_mutex);
+              refused.push_back(message);
+            }
+          });
+      if (!sent) {
+        std::lock_guard lock(refused_mutex);
+        refused.push_back(std::move(message));
+      }
     }
     (void)transport.flush(60s);
+    std::vector<broker::Message> again;
+    {
+      std::lock_guard lock(refused_mutex);
+      again.swap(refused);
+    }
+    for (const auto& message : again) {
+      bool ok = false;
+      for (int attempt = 0; attempt < 30 && !ok; ++attempt) {
+        ok = transport.publish(message, 5s).has_value();
+        if (!ok) std::this_thread::sleep_for(1s);
+      }
+      ++(ok ? placed : publish_failed);
+    }
     placing = false;
   });
 

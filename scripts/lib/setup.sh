@@ -8,7 +8,7 @@ FLEET_BUILD="$FLEET_ROOT/build"
 FLEET_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
-  doctest-dev nlohmann-json3-dev libcli11-dev
+  doctest-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev
   nats-server curl jq openssl docker-compose
 )
 

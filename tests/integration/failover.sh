@@ -64,7 +64,14 @@ else
   replicas=1
 fi
 
-# A fixed offered load keeps orders flowing while the server is down and comes back.
+# A fixed offered load keeps orders flowing while the server is down and comes back. While a
+# stream elects a new leader (seconds) publishes are refused ("no responders") and a worker's
+# follow-up failure costs the input an attempt: the retry budget must outlast the election, or
+# those inputs end in the DLQ. (The workers inherit this from the demo.)
+# Likewise a saga step's timeout: a step stalled by the election would time out and compensate,
+# which the demo's rules count as a violation.
+export FLEET_MAX_ATTEMPTS=30
+export FLEET_DEMO_STEP_TIMEOUT_MS=60000
 "$demo" --json --keep-logs --nats "$urls" --stream-replicas "$replicas" --orders "$orders" \
   --rate 40 --stall-seconds 90 --summary-db "$work/summary.db" \
   >"$work/summary.json" 2>"$work/demo.err" &
