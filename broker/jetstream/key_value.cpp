@@ -240,6 +240,11 @@ Result<std::unique_ptr<KeyValue>> open_key_value(std::shared_ptr<Connection> con
   if (auto ok = check(config); !ok) return fleet::fail(ok.error());
   jsCtx* js = connection->js();
   auto kv = bind(js, config);
+  // On a busy cluster a stream update (reconcile) goes through the meta leader and may outlast
+  // the request timeout while many processes start at once; it is idempotent, so try again.
+  for (int attempt = 1; attempt < 4 && !kv && kv.error().code == Errc::timeout; ++attempt) {
+    kv = bind(js, config);
+  }
   if (!kv && kv.error().code == Errc::not_found) {
     kv = create(js, config);
     // Another process may have created it since, with another TTL or history; the server then

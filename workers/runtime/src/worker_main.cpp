@@ -143,7 +143,9 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
 
   log::configure({.level = spdlog::level::from_str(flags.log_level), .redact = flags.redact});
   std::stop_source stop;
-  auto signals = watch_signals(stop);
+  // Detached: it may wait in sigwait forever, and joining it would keep an early error return
+  // (cannot connect, a bucket that cannot be opened) from ever exiting.
+  watch_signals(stop).detach();
 
   const std::string servers = broker::jetstream::without_secrets(flags.nats.url);
   flags.nats.name = program + "/" + role->name;
@@ -191,8 +193,6 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   }
   log::write(spdlog::level::info, "worker stopped", {{"role", role->name}});
   spdlog::default_logger()->flush();
-  // The signal thread may still be waiting for a signal that never comes.
-  signals.detach();
   return 0;
 }
 
