@@ -54,6 +54,25 @@ std::jthread watch_signals(std::stop_source stop) {
   });
 }
 
+// Start-up on a busy cluster: creating and updating streams and buckets goes through the meta
+// leader and races with the other processes starting at once, so a timeout or a "not found"
+// (the stream another process is still creating) is retried for up to a minute.
+template <class Step>
+auto retry_start_up(const std::stop_source& stop, const std::string& what, Step step) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  for (;;) {
+    auto result = step();
+    if (result || stop.stop_requested() || std::chrono::steady_clock::now() > deadline) {
+      return result;
+    }
+    const Error& error = result.error();
+    if (!error.retriable() && error.code != Errc::not_found) return result;
+    log::write(spdlog::level::warn, "start-up step failed; retrying",
+               {{"step", what}, {"error", error.describe()}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 }  // namespace
 
 int worker_main(int argc, char** argv, const std::string& program, const std::vector<Role>& roles) {
@@ -166,12 +185,15 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   Worker worker(**transport, {.worker_id = flags.worker_id,
                               .drain_timeout = std::chrono::milliseconds(flags.drain_timeout_ms)});
   for (const auto& stream : role->streams) {
-    if (auto ok = (*transport)->ensure_stream(stream); !ok) {
+    auto ok = retry_start_up(stop, "stream " + stream.name,
+                             [&] { return (*transport)->ensure_stream(stream); });
+    if (!ok) {
       std::cerr << program << ": stream " << stream.name << ": " << ok.error().describe() << "\n";
       return 1;
     }
   }
-  auto bindings = role->bindings(**transport, s);
+  auto bindings =
+      retry_start_up(stop, "role " + role->name, [&] { return role->bindings(**transport, s); });
   if (!bindings) {
     std::cerr << program << ": role " << role->name << ": " << bindings.error().describe() << "\n";
     return 1;
