@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Connection security: fleet and fleet-worker against a nats-server that requires a user and
-# password, then one that serves TLS with a CA made here with openssl.
+# password, one that requires a token, then one that serves TLS with a CA made here with openssl.
 #
 #   nats_security.sh FLEET FLEET_WORKER
 #
 # Checks: no credentials -> refused; credentials from the environment -> connected; the password
-# appears neither in --help, nor in the worker's log, nor in an error message; TLS with
+# appears neither in --help, nor in the worker's log, nor in an error message; FLEET_NATS_TOKEN
+# -> connected; TLS with
 # FLEET_NATS_CA -> connected, without it -> refused.
 set -euo pipefail
 
@@ -90,6 +91,12 @@ kill "$worker_pid" 2>/dev/null || true
 wait "$worker_pid" 2>/dev/null || true
 grep -q '"worker started"' "$work/worker.log" || fail "worker did not start: $(cat "$work/worker.log")"
 grep -q "$password" "$work/worker.log" && fail "password in the worker log"
+
+# --- token
+start_server --auth "$password"
+if "$fleet" streams --nats "$url" >"$work/out" 2>&1; then fail "connected without the token"; fi
+FLEET_NATS_TOKEN=$password "$fleet" streams --nats "$url" >"$work/out" 2>&1 ||
+  fail "fleet streams with the token: $(cat "$work/out")"
 
 # --- TLS: a CA and a server certificate for 127.0.0.1, made now
 (
