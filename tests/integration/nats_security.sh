@@ -6,8 +6,8 @@
 #
 # Checks: no credentials -> refused; credentials from the environment -> connected; the password
 # appears neither in --help, nor in the worker's log, nor in an error message; FLEET_NATS_TOKEN
-# -> connected; TLS with
-# FLEET_NATS_CA -> connected, without it -> refused.
+# -> connected; TLS with FLEET_NATS_CA -> connected, without it -> refused; mutual TLS with
+# FLEET_NATS_CERT/KEY -> connected, without them -> refused.
 set -euo pipefail
 
 fleet=$1
@@ -107,6 +107,9 @@ FLEET_NATS_TOKEN=$password "$fleet" streams --nats "$url" >"$work/out" 2>&1 ||
   printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
     -extfile san.ext -out server.pem
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=fleet-worker" -keyout client.key -out client.csr
+  openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+    -out client.pem
 ) >"$work/openssl.log" 2>&1 || fail "openssl: $(cat "$work/openssl.log")"
 
 start_server --tls --tlscert "$work/server.pem" --tlskey "$work/server.key"
@@ -118,6 +121,16 @@ if "$fleet" streams --nats "$url" >"$work/out" 2>&1; then
 fi
 if "$fleet" streams --nats "$url" --nats-tls >"$work/out" 2>&1; then
   fail "trusted a certificate from an unknown CA"
+fi
+
+# --- mutual TLS: the server also wants a client certificate from the CA
+start_server --tlsverify --tlscert "$work/server.pem" --tlskey "$work/server.key" \
+  --tlscacert "$work/ca.pem"
+FLEET_NATS_CA=$work/ca.pem FLEET_NATS_CERT=$work/client.pem FLEET_NATS_KEY=$work/client.key \
+  "$fleet" streams --nats "$url" >"$work/out" 2>&1 ||
+  fail "fleet streams with a client certificate: $(cat "$work/out")"
+if FLEET_NATS_CA=$work/ca.pem "$fleet" streams --nats "$url" >"$work/out" 2>&1; then
+  fail "connected to a mutual-TLS server without a client certificate"
 fi
 
 echo "nats_security: PASS" >&2
