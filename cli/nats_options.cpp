@@ -1,19 +1,19 @@
 #include "nats_options.hpp"
 
-#include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/jetstream_flags.hpp"
 
 namespace fleet::cli {
 
 void add_nats_options(CLI::App& command, NatsOptions& options) {
-  command.add_option("--nats", options.url, "NATS server URL(s), comma-separated")
-      ->envname("FLEET_NATS_URL")
-      ->capture_default_str();
+  broker::jetstream::add_connection_flags(command, options.connection);
 }
 
 std::unique_ptr<broker::Transport> connect_or_throw(const NatsOptions& options) {
-  auto transport = broker::jetstream::connect({.url = options.url, .name = "fleet-cli"});
+  auto transport = broker::jetstream::connect(options.connection);
   if (!transport) {
-    throw CommandError("cannot connect to " + options.url + ": " + transport.error().message);
+    throw CommandError("cannot connect to " +
+                       broker::jetstream::without_secrets(options.connection.url) + ": " +
+                       transport.error().message);
   }
   return std::move(*transport);
 }

@@ -1,4 +1,5 @@
-// The --nats option every `fleet` subcommand shares, and connecting with it.
+// The NATS connection options every `fleet` subcommand shares (--nats, credentials, TLS; see
+// fleet/broker/jetstream_flags.hpp), and connecting with them.
 #pragma once
 
 #include <memory>
@@ -6,17 +7,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include "fleet/broker/jetstream.hpp"
 #include "fleet/broker/transport.hpp"
 
 namespace fleet::cli {
 
 struct NatsOptions {
-  std::string url = "nats://127.0.0.1:4222";  // --nats, or FLEET_NATS_URL
+  broker::jetstream::Config connection{.name = "fleet-cli"};  // --nats etc., or FLEET_NATS_*
 };
 
 void add_nats_options(CLI::App& command, NatsOptions& options);
 
-// Connects or throws CommandError naming the URL and the reason.
+// Connects or throws CommandError naming the servers (without secrets) and the reason.
 std::unique_ptr<broker::Transport> connect_or_throw(const NatsOptions& options);
 
 // A failure to report as one line on stderr with exit code `exit_code`.

@@ -75,7 +75,8 @@ void run_relay(const OutboxOptions& options) {
     config.before_mark_sent = [](auto) { ::raise(SIGKILL); };
   }
   outbox::Relay relay(*store, *transport, config);
-  spdlog::info("outbox relay: started on {} to {}", options.db, options.nats.url);
+  spdlog::info("outbox relay: started on {} to {}", options.db,
+               broker::jetstream::without_secrets(options.nats.connection.url));
   Status result;
   std::thread worker([&] { result = relay.run(); });
   int received = 0;

@@ -1,5 +1,11 @@
 #include "connection.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +29,98 @@ std::vector<std::string> split_urls(std::string_view list) {
   return urls;
 }
 
-Result<OptionsPtr> make_options(const Config& config) {
+// "nats://user:pass@host:4222" -> "nats://host:4222": addresses go to logs, secrets must not.
+std::string without_userinfo(std::string url) {
+  const auto scheme = url.find("://");
+  const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = url.find('@', start);
+  if (at != std::string::npos && url.find('/', start) > at) url.erase(start, at + 1 - start);
+  return url;
+}
+
+std::string connected_url(natsConnection* nc) {
+  char buffer[256] = {};
+  if (natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) != NATS_OK) return "";
+  return without_userinfo(buffer);
+}
+
+Status apply_credentials(natsOptions* options, const Credentials& c) {
+  natsStatus s = NATS_OK;
+  if (!c.user.empty() || !c.password.empty()) {
+    s = natsOptions_SetUserInfo(options, c.user.c_str(), c.password.c_str());
+  }
+  if (s == NATS_OK && !c.token.empty()) s = natsOptions_SetToken(options, c.token.c_str());
+  if (s == NATS_OK && !c.creds_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(options, c.creds_file.c_str(), nullptr);
+  }
+  if (s != NATS_OK) return fail(s, "NATS credentials");
+  const bool tls = c.tls || !c.ca_file.empty() || !c.cert_file.empty();
+  if (tls) s = natsOptions_SetSecure(options, true);
+  if (s == NATS_OK && !c.ca_file.empty()) {
+    s = natsOptions_LoadCATrustedCertificates(options, c.ca_file.c_str());
+  }
+  if (s == NATS_OK && (!c.cert_file.empty() || !c.key_file.empty())) {
+    if (c.cert_file.empty() || c.key_file.empty()) {
+      return fleet::fail(Errc::invalid_argument, "TLS client certificate needs cert and key");
+    }
+    s = natsOptions_LoadCertificatesChain(options, c.cert_file.c_str(), c.key_file.c_str());
+  }
+  if (s != NATS_OK) return fail(s, "NATS TLS files");
+  return {};
+}
+
+}  // namespace
+
+// Lives on the heap apart from the Connection: cnats may run the disconnected and closed
+// callbacks on its own thread after natsConnection_Destroy returned. The closed callback, always
+// the last one, deletes it.
+struct Connection::Events {
+  ConnectionListener listener;
+  std::chrono::milliseconds wait, max_wait;
+  std::atomic<bool> closing = false;
+  std::mt19937 random{std::random_device{}()};
+  std::mutex mutex;
+  std::string server;  // the last one connected to; cnats forgets it once disconnected
+
+  void connected_to(std::string url) {
+    std::lock_guard lock(mutex);
+    if (!url.empty()) server = std::move(url);
+  }
+  std::string last_server() {
+    std::lock_guard lock(mutex);
+    return server;
+  }
+
+  static Events* of(void* closure) { return static_cast<Events*>(closure); }
+  static void disconnected(natsConnection* nc, void* closure) {
+    notify(closure, ConnectionEvent::disconnected, nc);
+  }
+  static void reconnected(natsConnection* nc, void* closure) {
+    notify(closure, ConnectionEvent::reconnected, nc);
+  }
+  static void closed(natsConnection*, void* closure) { delete of(closure); }
+  static void notify(void* closure, ConnectionEvent event, natsConnection* nc) {
+    Events* self = of(closure);
+    // The disconnected callback may run after cnats already reconnected elsewhere: only a
+    // reconnect names the new server.
+    if (event == ConnectionEvent::reconnected) self->connected_to(connected_url(nc));
+    if (self->closing || !self->listener) return;
+    self->listener(event, self->last_server());
+  }
+  // After each failed pass over the server list (attempts counts them from 1).
+  static std::int64_t delay(natsConnection*, int attempts, void* closure) {
+    Events* self = of(closure);
+    const int doublings = std::min(attempts - 1, 16);
+    const std::chrono::milliseconds backoff = std::min<std::chrono::milliseconds>(
+        self->wait * (1 << std::max(doublings, 0)), self->max_wait);
+    // Only the cnats reconnect thread of this connection calls this: no lock needed.
+    return backoff.count() + std::uniform_int_distribution<int>(0, 100)(self->random);
+  }
+};
+
+namespace {
+
+Result<OptionsPtr> make_options(const Config& config, void* events) {
   const std::vector<std::string> urls = split_urls(config.url);
   if (urls.empty()) return fleet::fail(Errc::invalid_argument, "no NATS server url given");
   std::vector<const char*> servers;
@@ -41,33 +138,65 @@ Result<OptionsPtr> make_options(const Config& config) {
   if (s == NATS_OK) s = natsOptions_SetAllowReconnect(options.get(), true);
   // Negative = reconnect forever.
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(options.get(), config.max_reconnect);
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(options.get(), config.reconnect_wait.count());
+  if (s == NATS_OK) {
+    s = natsOptions_SetCustomReconnectDelay(options.get(), &Connection::Events::delay, events);
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetDisconnectedCB(options.get(), &Connection::Events::disconnected, events);
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetReconnectedCB(options.get(), &Connection::Events::reconnected, events);
+  }
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(options.get(), &Connection::Events::closed, events);
   // Publishes (and acks) made while reconnecting wait here and are sent after the reconnect.
   if (s == NATS_OK) {
     s = natsOptions_SetReconnectBufSize(options.get(), config.reconnect_buffer_bytes);
   }
-  if (s != NATS_OK) return fail(s, "NATS options for " + config.url);
+  if (s != NATS_OK) return fail(s, "NATS options for " + without_secrets(config.url));
+  if (auto ok = apply_credentials(options.get(), config.credentials); !ok) {
+    return std::unexpected(ok.error());
+  }
   return options;
 }
 
 }  // namespace
 
+std::string without_secrets(std::string_view url_list) {
+  std::string shown;
+  for (const auto& url : split_urls(url_list)) {
+    if (!shown.empty()) shown += ',';
+    shown += without_userinfo(url);
+  }
+  return shown;
+}
+
 Connection::Connection(std::size_t in_flight)
     : publishes_(std::make_unique<PublishTracker>(in_flight)) {}
 
 Result<std::shared_ptr<Connection>> Connection::open(const Config& config) {
-  auto options = make_options(config);
-  if (!options) return std::unexpected(options.error());
-
   if (config.max_in_flight <= 0) {
     return fleet::fail(Errc::invalid_argument, "max_in_flight must be positive");
   }
+  auto events = std::make_unique<Events>();
+  events->listener = config.on_connection_event;
+  events->wait = config.reconnect_wait;
+  events->max_wait = std::max(config.max_reconnect_wait, config.reconnect_wait);
+  auto options = make_options(config, events.get());
+  if (!options) return std::unexpected(options.error());
+
   std::shared_ptr<Connection> connection(
       new Connection(static_cast<std::size_t>(config.max_in_flight)));
   natsConnection* nc = nullptr;
   natsStatus s = natsConnection_Connect(&nc, options->get());
+  if (s != NATS_OK) {
+    // A failed first connect never runs the closed callback; should a cnats version do so
+    // anyway, leaking the few bytes is the safe side.
+    (void)events.release();
+    return fail(s, "connect to " + without_secrets(config.url));
+  }
+  events->connected_to(connected_url(nc));
+  connection->events_ = events.release();  // from here the closed callback deletes it
   connection->nc_.reset(nc);
-  if (s != NATS_OK) return fail(s, "connect to " + config.url);
 
   jsOptions js_options;
   jsOptions_Init(&js_options);
@@ -79,7 +208,7 @@ Result<std::shared_ptr<Connection>> Connection::open(const Config& config) {
   jsCtx* js = nullptr;
   s = natsConnection_JetStream(&js, nc, &js_options);
   connection->js_.reset(js);
-  if (s != NATS_OK) return fail(s, "JetStream context on " + config.url);
+  if (s != NATS_OK) return fail(s, "JetStream context on " + without_secrets(config.url));
   return connection;
 }
 
@@ -90,6 +219,7 @@ Connection::~Connection() {
   // the wire, so finished work is not redelivered.
   if (connected()) natsConnection_FlushTimeout(nc_.get(), 1'000);
   js_.reset();
+  if (events_ != nullptr) events_->closing = true;  // a shutdown is not a disconnect to report
   nc_.reset();
 }
 

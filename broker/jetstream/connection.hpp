@@ -9,6 +9,7 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
@@ -86,6 +87,8 @@ class Connection {
   PublishTracker& publishes() const { return *publishes_; }
   bool connected() const;
 
+  struct Events;  // connection event callbacks and the reconnect backoff (connection.cpp)
+
  private:
   explicit Connection(std::size_t in_flight);
 
@@ -93,6 +96,7 @@ class Connection {
   std::unique_ptr<PublishTracker> publishes_;
   NatsConnectionPtr nc_;
   JsCtxPtr js_;
+  Events* events_ = nullptr;  // owned by cnats' closed callback once connected
 };
 
 }  // namespace fleet::broker::jetstream

@@ -43,7 +43,10 @@ Status check(const BucketConfig& config) {
 }
 
 // Brings an existing bucket's TTL and history to `config`, through the stream behind it: cnats
-// has no "update key-value" call.
+// has no "update key-value" call. A replicated bucket also loses AllowDirect: a direct get may be
+// answered by any replica, and one that is catching up (a node just restarted) returns an old
+// revision. The saga orchestrator would then take a current reply for a late one and drop it.
+// Without it every get goes to the stream leader.
 Status reconcile(jsCtx* js, const BucketConfig& config) {
   const std::string stream = stream_of(config);
   jsStreamInfo* raw = nullptr;
@@ -53,9 +56,14 @@ Status reconcile(jsCtx* js, const BucketConfig& config) {
   if (s != NATS_OK) return fail(s, code, "read bucket " + config.name);
   jsStreamConfig& current = *info->Config;
   const std::int64_t max_age = nanos(config.ttl);
-  if (current.MaxAge == max_age && current.MaxMsgsPerSubject == config.history) return {};
+  const bool direct = current.AllowDirect && current.Replicas <= 1;
+  if (current.MaxAge == max_age && current.MaxMsgsPerSubject == config.history &&
+      current.AllowDirect == direct) {
+    return {};
+  }
   current.MaxAge = max_age;
   current.MaxMsgsPerSubject = config.history;
+  current.AllowDirect = direct;
   // The duplicate window may not exceed MaxAge, and the server derived the current one from the
   // old TTL; 0 makes it derive the window again.
   current.Duplicates = 0;
@@ -68,11 +76,12 @@ Status reconcile(jsCtx* js, const BucketConfig& config) {
 }
 
 Result<KvStorePtr> bind(jsCtx* js, const BucketConfig& config) {
+  // Before binding: cnats decides at bind time whether gets are direct.
+  if (auto ok = reconcile(js, config); !ok) return fleet::fail(ok.error());
   kvStore* raw = nullptr;
   const natsStatus s = js_KeyValue(&raw, js, config.name.c_str());
   KvStorePtr kv(raw);
   if (s != NATS_OK) return fail(s, "open bucket " + config.name);
-  if (auto ok = reconcile(js, config); !ok) return fleet::fail(ok.error());
   return kv;
 }
 
@@ -89,6 +98,7 @@ Result<KvStorePtr> create(jsCtx* js, const BucketConfig& config) {
   const natsStatus s = js_CreateKeyValue(&raw, js, &cfg);
   KvStorePtr kv(raw);
   if (s != NATS_OK) return fail(s, "create bucket " + config.name);
+  if (config.replicas > 1) return bind(js, config);  // without direct gets (see reconcile)
   return kv;
 }
 
@@ -230,6 +240,11 @@ Result<std::unique_ptr<KeyValue>> open_key_value(std::shared_ptr<Connection> con
   if (auto ok = check(config); !ok) return fleet::fail(ok.error());
   jsCtx* js = connection->js();
   auto kv = bind(js, config);
+  // On a busy cluster a stream update (reconcile) goes through the meta leader and may outlast
+  // the request timeout while many processes start at once; it is idempotent, so try again.
+  for (int attempt = 1; attempt < 4 && !kv && kv.error().code == Errc::timeout; ++attempt) {
+    kv = bind(js, config);
+  }
   if (!kv && kv.error().code == Errc::not_found) {
     kv = create(js, config);
     // Another process may have created it since, with another TTL or history; the server then

@@ -26,8 +26,8 @@ jsPubOptions publish_options(const Message& message) {
 
 class JetStreamTransport final : public Transport {
  public:
-  explicit JetStreamTransport(std::shared_ptr<Connection> connection)
-      : connection_(std::move(connection)) {}
+  JetStreamTransport(std::shared_ptr<Connection> connection, int replicas)
+      : connection_(std::move(connection)), replicas_(replicas) {}
 
   // Outstanding async publishes fail (Errc::unavailable) before this returns; no callback runs
   // afterwards. Subscriptions and deliveries may outlive the transport: they share the
@@ -35,7 +35,10 @@ class JetStreamTransport final : public Transport {
   ~JetStreamTransport() override { connection_->publishes().shutdown(connection_->js()); }
 
   Status ensure_stream(const StreamConfig& config) override {
-    return jetstream::ensure_stream(connection_->js(), config);
+    if (replicas_ <= 0) return jetstream::ensure_stream(connection_->js(), config);
+    StreamConfig replicated = config;
+    replicated.replicas = replicas_;
+    return jetstream::ensure_stream(connection_->js(), replicated);
   }
 
   Status ensure_consumer(const ConsumerConfig& config) override {
@@ -87,7 +90,10 @@ class JetStreamTransport final : public Transport {
   Result<std::vector<StreamInfo>> streams() override { return list_streams(connection_->js()); }
 
   Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) override {
-    return open_key_value(connection_, config);
+    if (replicas_ <= 0) return open_key_value(connection_, config);
+    BucketConfig replicated = config;
+    replicated.replicas = replicas_;
+    return open_key_value(connection_, replicated);
   }
 
   Result<std::unique_ptr<StreamStore>> stream_store(const std::string& stream) override {
@@ -96,6 +102,7 @@ class JetStreamTransport final : public Transport {
 
  private:
   std::shared_ptr<Connection> connection_;
+  int replicas_;
 };
 
 }  // namespace
@@ -103,7 +110,7 @@ class JetStreamTransport final : public Transport {
 Result<std::unique_ptr<Transport>> connect(const Config& config) {
   auto connection = Connection::open(config);
   if (!connection) return std::unexpected(connection.error());
-  return std::make_unique<JetStreamTransport>(std::move(*connection));
+  return std::make_unique<JetStreamTransport>(std::move(*connection), config.replicas);
 }
 
 }  // namespace fleet::broker::jetstream

@@ -3,7 +3,8 @@
 // placed, completed, compensated, dead-lettered, lost (must be 0), sagas/s, latency
 // percentiles, and orders whose ending the demo rules do not allow (must be none).
 //
-//   fleet-demo [--orders 10000] [--workers 2] [--chaos] [--json] [--nats URL]
+//   fleet-demo [--orders 10000] [--workers 2] [--chaos] [--json] [--nats URL[,URL...]]
+//              [--stream-replicas 3] [--keep-logs]
 //
 // Exit 0 when nothing was lost and every ending matches the rules; 1 otherwise; 2 bad usage.
 #include <unistd.h>
@@ -21,11 +22,13 @@
 #include <random>
 #include <span>
 #include <thread>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/jetstream_flags.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -43,7 +46,8 @@ using namespace fleet;
 using namespace std::chrono_literals;
 
 struct Options {
-  std::string nats = "nats://127.0.0.1:4222";
+  broker::jetstream::Config nats{.name = "fleet-demo"};
+  bool keep_logs = false;
   std::uint64_t orders = 10'000;
   int workers = 2;
   bool chaos = false;
@@ -216,12 +220,31 @@ void progress(std::uint64_t placed, std::uint64_t total, std::size_t ended, int 
   std::fflush(stderr);
 }
 
+// The workers connect the way the demo did: the same servers, replicas and credentials.
+std::vector<std::string> worker_environment(const Options& o) {
+  std::vector<std::string> env{
+      "FLEET_NATS_URL=" + o.nats.url, "FLEET_STREAM_REPLICAS=" + std::to_string(o.nats.replicas),
+      "FLEET_ACK_WAIT_MS=3000",       "FLEET_BACKOFF_MS=50",
+      "FLEET_MAX_BACKOFF_MS=2000",    "FLEET_ORDER_SUMMARY_DB=" + o.summary_db};
+  const auto& c = o.nats.credentials;
+  const std::pair<const char*, const std::string*> secrets[] = {
+      {"FLEET_NATS_USER", &c.user},   {"FLEET_NATS_PASSWORD", &c.password},
+      {"FLEET_NATS_TOKEN", &c.token}, {"FLEET_NATS_CREDS", &c.creds_file},
+      {"FLEET_NATS_CA", &c.ca_file},  {"FLEET_NATS_CERT", &c.cert_file},
+      {"FLEET_NATS_KEY", &c.key_file}};
+  for (const auto& [name, value] : secrets) {
+    if (!value->empty()) env.push_back(std::string(name) + "=" + *value);
+  }
+  if (c.tls) env.push_back("FLEET_NATS_TLS=1");
+  return env;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"fleet-demo: the order-fulfilment saga demo (reserve -> charge -> ship)"};
-  app.add_option("--nats", o.nats, "NATS server URL")->envname("FLEET_NATS_URL");
+  broker::jetstream::add_connection_flags(app, o.nats);
   app.add_option("--orders", o.orders, "Orders to place")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -230,6 +253,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--chaos", o.chaos, "SIGKILL a random worker every half second and restart it");
   app.add_flag("--json", o.json, "Print the summary as one JSON object");
+  app.add_flag("--keep-logs", o.keep_logs, "Keep the worker logs also when the run succeeded");
   app.add_option("--stall-seconds", o.stall_seconds, "Give up when no saga ends for this long")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -265,10 +289,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto connected = broker::jetstream::connect({.url = o.nats, .name = "fleet-demo"});
+  auto connected = broker::jetstream::connect(o.nats);
   if (!connected) {
-    std::cerr << "fleet-demo: cannot connect to " << o.nats << ": " << connected.error().message
-              << "\n";
+    std::cerr << "fleet-demo: cannot connect to " << broker::jetstream::without_secrets(o.nats.url)
+              << ": " << connected.error().message << "\n";
     return 1;
   }
   auto& transport = **connected;
@@ -299,17 +323,15 @@ int main(int argc, char** argv) {
   // before their saga gives up on them.
   const auto log_dir = std::filesystem::temp_directory_path() / ("fleet-demo-" + run);
   std::filesystem::create_directories(log_dir);
-  demo::Processes processes(
-      binary, log_dir,
-      {"FLEET_NATS_URL=" + o.nats, "FLEET_ACK_WAIT_MS=3000", "FLEET_BACKOFF_MS=50",
-       "FLEET_MAX_BACKOFF_MS=2000", "FLEET_ORDER_SUMMARY_DB=" + o.summary_db});
+  demo::Processes processes(binary, log_dir, worker_environment(o));
   for (const char* role : {"orders", "inventory", "payment", "shipping"}) {
     processes.start(role, o.workers);
   }
   processes.start("order_summary", 1);  // SQLite: one writer
 
   // Orders go through the shop's outbox: a relay process publishes them (killed by --chaos
-  // too; a short lease lets its replacement take over quickly).
+  // too; a short lease lets its replacement take over quickly). It reaches the broker through
+  // the same FLEET_NATS_* environment as the workers.
   std::optional<demo::Shop> shop;
   if (o.via == "outbox") {
     const auto path = (log_dir / "shop.db").string();
@@ -320,7 +342,7 @@ int main(int argc, char** argv) {
     }
     shop.emplace(std::move(*opened));
     processes.start_command("relay", {(binary_dir() / "fleet").string(), "outbox", "relay", "--db",
-                                      "sqlite:" + path, "--nats", o.nats, "--lease", "3"});
+                                      "sqlite:" + path, "--lease", "3"});
   }
 
   // Latency counts from the order placed: wait until every role has bound its durable.
@@ -352,6 +374,10 @@ int main(int argc, char** argv) {
   }
 
   std::atomic<bool> placing = true;
+  // Publishes refused while the broker fails over (a stream leader election answers "no
+  // responders") are placed again afterwards with the same dedup id, so none is doubled.
+  std::mutex refused_mutex;
+  std::vector<broker::Message> refused;
   std::thread placer([&] {
     const auto begin = Clock::now();
     const auto pace = [&](std::uint64_t n) {
@@ -381,15 +407,38 @@ int main(int argc, char** argv) {
       pace(n++);
       auto meta = schemas::new_metadata(std::string(schemas::OrderPlaced::type_name));
       meta.ordering_key = order.order_id;
-      auto sent = transport.publish_async(
-          {.subject = demo::placed_subject,
-           .headers = schemas::to_headers(meta),
-           .body = schemas::encode(order),
-           .dedup_id = meta.id},
-          [&](const Result<broker::PublishAck>& ack) { ++(ack ? placed : publish_failed); });
-      if (!sent) ++publish_failed;
+      broker::Message message{.subject = demo::placed_subject,
+                              .headers = schemas::to_headers(meta),
+                              .body = schemas::encode(order),
+                              .dedup_id = meta.id};
+      auto sent =
+          transport.publish_async(message, [&, message](const Result<broker::PublishAck>& ack) {
+            if (ack) {
+              ++placed;
+            } else {
+              std::lock_guard lock(refused_mutex);
+              refused.push_back(message);
+            }
+          });
+      if (!sent) {
+        std::lock_guard lock(refused_mutex);
+        refused.push_back(std::move(message));
+      }
     }
     (void)transport.flush(60s);
+    std::vector<broker::Message> again;
+    {
+      std::lock_guard lock(refused_mutex);
+      again.swap(refused);
+    }
+    for (const auto& message : again) {
+      bool ok = false;
+      for (int attempt = 0; attempt < 30 && !ok; ++attempt) {
+        ok = transport.publish(message, 5s).has_value();
+        if (!ok) std::this_thread::sleep_for(1s);
+      }
+      ++(ok ? placed : publish_failed);
+    }
     placing = false;
   });
 
@@ -495,6 +544,6 @@ int main(int argc, char** argv) {
   for (const auto& e : exits) std::cerr << "fleet-demo: worker exited on its own: " << e << "\n";
   if (!clean_stop) std::cerr << "fleet-demo: a worker did not stop cleanly on SIGTERM\n";
   const bool ok = lost == 0 && wrong.empty() && publish_failed == 0 && exits.empty();
-  if (ok) std::filesystem::remove_all(log_dir);
+  if (ok && !o.keep_logs) std::filesystem::remove_all(log_dir);
   return ok ? 0 : 1;
 }

@@ -10,7 +10,7 @@ FLEET_PACKAGES=(
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
   doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libsqlite3-dev libpq-dev
-  nats-server
+  nats-server curl jq openssl docker-compose
   # PostgreSQL 15 server binaries: outbox integration tests and bench start their own instance.
   postgresql
 )

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "fleet/broker/jetstream.hpp"
@@ -268,4 +269,45 @@ TEST_CASE("publishes while the server is down are reported, and work again after
     CHECK(outcome->error().code == Errc::unavailable);
     server().start();
   }
+}
+
+TEST_CASE("the connection listener hears a disconnect and the reconnect, without secrets") {
+  std::mutex mutex;
+  std::vector<std::pair<jetstream::ConnectionEvent, std::string>> events;
+  jetstream::Config config;
+  config.reconnect_wait = 20ms;
+  config.max_reconnect_wait = 200ms;
+  config.url = "nats://someone:hunter2@" + server().url().substr(std::string("nats://").size());
+  config.on_connection_event = [&](jetstream::ConnectionEvent event, const std::string& server) {
+    std::lock_guard lock(mutex);
+    events.emplace_back(event, server);
+  };
+  // A server without authorization ignores the user and password.
+  auto transport = jetstream::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  server().stop();
+  server().start();
+  auto heard = [&](jetstream::ConnectionEvent wanted) {
+    std::lock_guard lock(mutex);
+    for (const auto& [event, address] : events) {
+      if (event == wanted) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 200 && !heard(jetstream::ConnectionEvent::reconnected); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(heard(jetstream::ConnectionEvent::disconnected));
+  REQUIRE(heard(jetstream::ConnectionEvent::reconnected));
+  std::lock_guard lock(mutex);
+  for (const auto& [event, address] : events) {
+    CHECK(address.find("hunter2") == std::string::npos);
+    CHECK(address.find(std::to_string(server().port())) != std::string::npos);
+  }
+}
+
+TEST_CASE("without_secrets drops user:password@ from every URL of a list") {
+  CHECK(jetstream::without_secrets("nats://u:p@a:4222, nats://b:4222,tls://t@c:1") ==
+        "nats://a:4222,nats://b:4222,tls://c:1");
+  CHECK(jetstream::without_secrets("nats://a:4222") == "nats://a:4222");
 }

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/jetstream_flags.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/worker.hpp"
 #include "metrics_server.hpp"
@@ -20,7 +21,7 @@ namespace {
 
 struct Flags {
   std::string role;
-  std::string nats = "nats://127.0.0.1:4222";
+  broker::jetstream::Config nats;
   RoleSettings settings;
   std::int64_t backoff_ms = 200;
   std::int64_t max_backoff_ms = 30'000;
@@ -56,6 +57,25 @@ std::jthread watch_signals(std::stop_source stop) {
   });
 }
 
+// Start-up on a busy cluster: creating and updating streams and buckets goes through the meta
+// leader and races with the other processes starting at once, so a timeout or a "not found"
+// (the stream another process is still creating) is retried for up to a minute.
+template <class Step>
+auto retry_start_up(const std::stop_source& stop, const std::string& what, Step step) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  for (;;) {
+    auto result = step();
+    if (result || stop.stop_requested() || std::chrono::steady_clock::now() > deadline) {
+      return result;
+    }
+    const Error& error = result.error();
+    if (!error.retriable() && error.code != Errc::not_found) return result;
+    log::write(spdlog::level::warn, "start-up step failed; retrying",
+               {{"step", what}, {"error", error.describe()}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 }  // namespace
 
 int worker_main(int argc, char** argv, const std::string& program, const std::vector<Role>& roles) {
@@ -66,9 +86,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   app.add_option("--role", flags.role, "Role to run (see Roles below)")
       ->envname("FLEET_ROLE")
       ->required();
-  app.add_option("--nats", flags.nats, "NATS server URL(s), comma-separated")
-      ->envname("FLEET_NATS_URL")
-      ->capture_default_str();
+  broker::jetstream::add_connection_flags(app, flags.nats);
   app.add_option("--concurrency", s.concurrency, "Handler lanes in this process")
       ->envname("FLEET_CONCURRENCY")
       ->check(CLI::Range(1, 4096))
@@ -150,13 +168,24 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
 
   log::configure({.level = spdlog::level::from_str(flags.log_level), .redact = flags.redact});
   std::stop_source stop;
-  auto signals = watch_signals(stop);
+  // Detached: it may wait in sigwait forever, and joining it would keep an early error return
+  // (cannot connect, a bucket that cannot be opened) from ever exiting.
+  watch_signals(stop).detach();
 
-  auto transport =
-      broker::jetstream::connect({.url = flags.nats, .name = program + "/" + role->name});
+  const std::string servers = broker::jetstream::without_secrets(flags.nats.url);
+  flags.nats.name = program + "/" + role->name;
+  flags.nats.on_connection_event = [role = role->name](broker::jetstream::ConnectionEvent event,
+                                                       const std::string& server) {
+    if (event == broker::jetstream::ConnectionEvent::disconnected) {
+      log::write(spdlog::level::warn, "nats disconnected", {{"role", role}, {"server", server}});
+    } else {
+      log::write(spdlog::level::info, "nats reconnected", {{"role", role}, {"server", server}});
+    }
+  };
+  auto transport = broker::jetstream::connect(flags.nats);
   if (!transport) {
-    std::cerr << program << ": cannot connect to " << flags.nats << ": "
-              << transport.error().message << "\n";
+    std::cerr << program << ": cannot connect to " << servers << ": " << transport.error().message
+              << "\n";
     return 1;
   }
   auto metrics = std::make_shared<Metrics>();
@@ -175,12 +204,15 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
     metrics_server = std::move(*started);
   }
   for (const auto& stream : role->streams) {
-    if (auto ok = (*transport)->ensure_stream(stream); !ok) {
+    auto ok = retry_start_up(stop, "stream " + stream.name,
+                             [&] { return (*transport)->ensure_stream(stream); });
+    if (!ok) {
       std::cerr << program << ": stream " << stream.name << ": " << ok.error().describe() << "\n";
       return 1;
     }
   }
-  auto bindings = role->bindings(**transport, s);
+  auto bindings =
+      retry_start_up(stop, "role " + role->name, [&] { return role->bindings(**transport, s); });
   if (!bindings) {
     std::cerr << program << ": role " << role->name << ": " << bindings.error().describe() << "\n";
     return 1;
@@ -195,7 +227,8 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   log::write(spdlog::level::info, "worker started",
              {{"role", role->name},
               {"worker", worker.worker_id()},
-              {"nats", flags.nats},
+              {"nats", servers},
+              {"stream_replicas", flags.nats.replicas},
               {"metrics", metrics_server ? metrics_server->address() : "off"}});
   if (auto ok = worker.run(stop.get_token()); !ok) {
     std::cerr << program << ": " << ok.error().describe() << "\n";
@@ -203,8 +236,6 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   }
   log::write(spdlog::level::info, "worker stopped", {{"role", role->name}});
   spdlog::default_logger()->flush();
-  // The signal thread may still be waiting for a signal that never comes.
-  signals.detach();
   return 0;
 }
 

@@ -23,7 +23,7 @@ runtime::Binding participant_binding(const Definition& definition, std::size_t s
           .stream = stream,
           .subject = prefix + ".>",
           .handler = runtime::typed<schemas::StepCommand>(std::move(handle)),
-          .retry = s.retry,
+          .retry = s.retry.value_or(settings.retry),
           .concurrency = settings.concurrency,
           .max_in_flight = settings.max_in_flight,
           .ack_wait = settings.ack_wait,

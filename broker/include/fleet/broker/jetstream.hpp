@@ -2,12 +2,31 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "fleet/broker/transport.hpp"
 
 namespace fleet::broker::jetstream {
+
+// How the connection proves who it is and checks the server. Empty fields are not used. The
+// secrets are never logged.
+struct Credentials {
+  std::string user, password;  // user/password authentication
+  std::string token;           // token authentication
+  std::string creds_file;      // NATS .creds file (JWT + NKey seed)
+  std::string ca_file;         // PEM CA bundle to verify the server; implies TLS
+  std::string cert_file;       // PEM client certificate (with key_file); implies TLS
+  std::string key_file;        // PEM client private key
+  bool tls = false;            // TLS with the system's trusted CAs
+};
+
+enum class ConnectionEvent { disconnected, reconnected };
+// Called on a cnats thread; `server` is the address (without credentials) now in use, or the one
+// just lost. Not called while the transport is being destroyed.
+using ConnectionListener = std::function<void(ConnectionEvent, const std::string& server)>;
 
 struct Config {
   std::string url = "nats://127.0.0.1:4222";  // comma-separated server list allowed
@@ -15,13 +34,26 @@ struct Config {
   // Async publishes awaiting acks; publish_async blocks beyond it (up to request_timeout).
   int max_in_flight = 4'096;
   std::chrono::milliseconds connect_timeout{2'000};
+  // Wait after a failed pass over the server list: doubles from reconnect_wait up to
+  // max_reconnect_wait, plus up to 100 ms of jitter so a fleet of workers does not reconnect
+  // in lockstep.
   std::chrono::milliseconds reconnect_wait{250};
+  std::chrono::milliseconds max_reconnect_wait{4'000};
   int max_reconnect = -1;                            // -1 = keep trying forever
   std::chrono::milliseconds request_timeout{5'000};  // JetStream API calls (stream/consumer info)
   int reconnect_buffer_bytes = 64 << 20;  // publishes buffered while reconnecting (cnats: 8 MiB)
+  // When > 0, every stream and KV bucket this transport creates gets this many replicas,
+  // whatever its own config says: 3 on a 3-node cluster. 0 = as each config says (1).
+  int replicas = 0;
+  Credentials credentials;
+  ConnectionListener on_connection_event;  // optional
 };
 
-// Connects and returns a transport; Errc::unavailable when no server answers.
+// Connects and returns a transport; Errc::unavailable when no server answers. After that it
+// reconnects forever (any server of the list) and reports it to config.on_connection_event.
 Result<std::unique_ptr<Transport>> connect(const Config& config);
+
+// The server list without "user:password@" parts, for logs and messages.
+std::string without_secrets(std::string_view url_list);
 
 }  // namespace fleet::broker::jetstream

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,9 @@ struct Step {
   std::string command_subject;                // e.g. "payment.charge"
   std::string compensation_subject;           // e.g. "payment.refund"; "" = nothing to undo
   std::chrono::milliseconds timeout{10'000};  // no reply by then: the saga compensates
-  runtime::RetryPolicy retry;                 // for the participant handling the step's commands
+  // For the participant handling the step's commands; unset = the worker's own policy
+  // (--max-attempts, --backoff-ms, ... of fleet-worker).
+  std::optional<runtime::RetryPolicy> retry;
 };
 
 // Reply outcomes: the success and failure "reply types" of every step, and of an undo.

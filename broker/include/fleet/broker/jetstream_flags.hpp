@@ -1,0 +1,50 @@
+// The NATS connection flags every fleet program shares (fleet-worker, fleet, fleet-demo), each
+// also read from the environment. Header-only; the including target links CLI11.
+//
+//   --nats URL[,URL...]      FLEET_NATS_URL         servers; any of them will do
+//   --stream-replicas N      FLEET_STREAM_REPLICAS  replicas of created streams and KV buckets
+//   --nats-user / --nats-password  FLEET_NATS_USER / FLEET_NATS_PASSWORD
+//   --nats-token             FLEET_NATS_TOKEN
+//   --nats-creds FILE        FLEET_NATS_CREDS       NATS .creds file
+//   --nats-tls               FLEET_NATS_TLS         TLS with the system's CAs
+//   --nats-ca FILE           FLEET_NATS_CA          CA bundle (implies TLS)
+//   --nats-cert / --nats-key FLEET_NATS_CERT / FLEET_NATS_KEY  client certificate (mutual TLS)
+//
+// Secrets have no default shown in --help; prefer the environment to flags for them (flags are
+// visible in the process list).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "fleet/broker/jetstream.hpp"
+
+namespace fleet::broker::jetstream {
+
+inline void add_connection_flags(CLI::App& app, Config& config) {
+  app.add_option("--nats", config.url, "NATS server URL(s), comma-separated")
+      ->envname("FLEET_NATS_URL")
+      ->capture_default_str();
+  app.add_option("--stream-replicas", config.replicas,
+                 "Replicas of the streams and KV buckets created (3 on a 3-node cluster; "
+                 "0 = each one's default, 1)")
+      ->envname("FLEET_STREAM_REPLICAS")
+      ->check(CLI::Range(0, 5))
+      ->capture_default_str();
+  auto& c = config.credentials;
+  app.add_option("--nats-user", c.user, "NATS user (with --nats-password)")
+      ->envname("FLEET_NATS_USER");
+  app.add_option("--nats-password", c.password, "NATS password")->envname("FLEET_NATS_PASSWORD");
+  app.add_option("--nats-token", c.token, "NATS authentication token")->envname("FLEET_NATS_TOKEN");
+  app.add_option("--nats-creds", c.creds_file, "NATS credentials file (JWT and NKey seed)")
+      ->envname("FLEET_NATS_CREDS");
+  app.add_flag("--nats-tls", c.tls, "Connect with TLS (system CAs unless --nats-ca)")
+      ->envname("FLEET_NATS_TLS");
+  app.add_option("--nats-ca", c.ca_file, "CA certificates (PEM) to verify the server; TLS")
+      ->envname("FLEET_NATS_CA");
+  app.add_option("--nats-cert", c.cert_file, "Client certificate (PEM) for mutual TLS")
+      ->envname("FLEET_NATS_CERT");
+  app.add_option("--nats-key", c.key_file, "Client private key (PEM) for mutual TLS")
+      ->envname("FLEET_NATS_KEY");
+}
+
+}  // namespace fleet::broker::jetstream
