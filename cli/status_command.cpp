@@ -1,6 +1,7 @@
 // fleet status: one screen for the operator — streams, durables with backlog and consumers,
-// dead letters per original subject, and sagas by status when the order_summary read model is
-// at hand. --watch redraws it in place every --interval seconds, like top.
+// dead letters per original subject, the outbox backlog when given its database, and sagas by
+// status when the order_summary read model is at hand. --watch redraws it in place every --interval
+// seconds, like top.
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "fleet/outbox/store.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "nats_options.hpp"
 
@@ -27,6 +29,7 @@ struct StatusOptions {
   double interval = 2;
   std::string dlq_stream = "DLQ";
   std::string summary_db;
+  std::string outbox_db;
 };
 
 std::string time_text(std::int64_t unix_ms) {
@@ -68,6 +71,15 @@ nlohmann::json collect(broker::Transport& transport, const StatusOptions& o) {
     }
   }
   status["dead_letters"] = {{"total", dlq_total}, {"by_subject", per_subject}};
+  if (!o.outbox_db.empty()) {
+    auto store = outbox::open_store(o.outbox_db);
+    if (!store)
+      throw CommandError("cannot open outbox " + o.outbox_db + ": " + store.error().message);
+    auto counts = (*store)->counts();
+    if (!counts) throw CommandError("cannot read outbox: " + counts.error().message);
+    status["outbox"] = {
+        {"pending", counts->pending}, {"flagged", counts->flagged}, {"sent", counts->sent}};
+  }
   if (!o.summary_db.empty() && std::filesystem::exists(o.summary_db)) {
     if (auto summary = projection::OrderSummary::open(o.summary_db)) {
       if (auto rows = summary->query({})) {
@@ -99,6 +111,12 @@ void print(const nlohmann::json& s) {
   std::printf("\nDEAD LETTERS  %llu\n", s["dead_letters"]["total"].get<unsigned long long>());
   for (const auto& [subject, count] : s["dead_letters"]["by_subject"].items()) {
     std::printf("  %-40s %10llu\n", subject.c_str(), count.get<unsigned long long>());
+  }
+  if (s.contains("outbox")) {
+    std::printf("\nOUTBOX  pending %llu  flagged %llu  sent %llu\n",
+                s["outbox"]["pending"].get<unsigned long long>(),
+                s["outbox"]["flagged"].get<unsigned long long>(),
+                s["outbox"]["sent"].get<unsigned long long>());
   }
   if (s.contains("sagas")) {
     std::printf("\nSAGAS");
@@ -139,6 +157,10 @@ void add_status_command(CLI::App& app) {
       ->check(CLI::Range(0.2, 3600.0))
       ->capture_default_str();
   command->add_option("--dlq-stream", o->dlq_stream, "Dead-letter stream")->capture_default_str();
+  command
+      ->add_option("--outbox-db", o->outbox_db,
+                   "Outbox backlog too: sqlite:PATH or postgres://... (env FLEET_OUTBOX_DB)")
+      ->envname("FLEET_OUTBOX_DB");
   command->add_option("--summary-db", o->summary_db,
                       "order_summary read model for saga counts (env FLEET_ORDER_SUMMARY_DB)");
   command->callback([o] { run(*o); });

@@ -7,7 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/outbox/sqlite.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/events/orders.hpp"
@@ -214,6 +217,24 @@ TEST_CASE("fleet status --json reports streams, durable backlogs and dead letter
   CHECK(status["dead_letters"]["total"] == 3);
   CHECK(status["dead_letters"]["by_subject"]["dlq.cli.a"] == 2);
   CHECK(status["dead_letters"]["by_subject"]["dlq.cli.b"] == 1);
+
+  // With the outbox's database: its backlog too.
+  const auto db = fleet::test::make_temp_dir("fleet-status") / "shop.db";
+  {
+    auto opened = fleet::outbox::sqlite::open_database(db.string());
+    REQUIRE(opened.has_value());
+    auto box = fleet::outbox::sqlite::Outbox::open(opened->get());
+    REQUIRE(box.has_value());
+    REQUIRE(box->append({.subject = "cli.status.y",
+                         .meta = fleet::schemas::new_metadata("orders.OrderPlaced"),
+                         .body = "x"})
+                .has_value());
+  }
+  auto with_outbox = run({FLEET_CLI, "status", "--json", "--nats", server().url(), "--outbox-db",
+                          "sqlite:" + db.string()});
+  REQUIRE_MESSAGE(with_outbox.exit_code == 0, with_outbox.err);
+  CHECK(nlohmann::json::parse(with_outbox.out)["outbox"]["pending"] == 1);
+  std::filesystem::remove_all(db.parent_path());
 
   auto table = run({FLEET_CLI, "status", "--nats", server().url()});
   CHECK(table.exit_code == 0);
