@@ -87,7 +87,7 @@ bool Processes::stop_all() {
   return clean;
 }
 
-std::vector<std::string> Processes::unexpected_exits() {
+std::vector<std::string> Processes::restart_exited() {
   std::lock_guard lock(mutex_);
   std::vector<std::string> exits;
   for (auto& w : workers_) {
@@ -96,7 +96,7 @@ std::vector<std::string> Processes::unexpected_exits() {
     exits.push_back(w.role + " (" + std::to_string(w.pid) + "): " +
                     (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
                                        : "signal " + std::to_string(WTERMSIG(status))));
-    w.pid = -1;
+    w.pid = spawn(w);
   }
   return exits;
 }

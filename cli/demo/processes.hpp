@@ -28,8 +28,9 @@ class Processes {
   std::string kill_and_restart(std::mt19937_64& random);
   // SIGTERM to all, then waits (each drains); true if every one exited 0.
   bool stop_all();
-  // Processes that exited on their own since start, as "role (pid): status" lines.
-  std::vector<std::string> unexpected_exits();
+  // Processes that exited on their own since the last call, as "role (pid): status" lines;
+  // each is started again, as a supervisor's restart policy would.
+  std::vector<std::string> restart_exited();
   const std::filesystem::path& log_dir() const { return log_dir_; }
 
  private:
