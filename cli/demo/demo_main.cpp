@@ -102,7 +102,12 @@ std::filesystem::path default_worker_binary() {
 // (from the saga's previous lifecycle event to the step's completed / failed event).
 class Endings {
  public:
+  // Only sagas whose id starts with `prefix` (this run's orders) count: the lifecycle stream may
+  // hold earlier runs' sagas when the server is reused.
+  explicit Endings(std::string prefix) : prefix_(std::move(prefix)) {}
+
   void record(const schemas::SagaLifecycle& event, const std::string& occurred_at) {
+    if (!event.saga_id.starts_with(prefix_)) return;
     const double at = unix_ms(occurred_at);
     std::lock_guard lock(mutex_);
     if (event.kind == "started") {
@@ -144,6 +149,7 @@ class Endings {
   }
 
  private:
+  std::string prefix_;
   std::mutex mutex_;
   std::map<std::string, demo::Ending> endings_;
   std::map<std::string, double> last_;  // saga id -> time of its latest lifecycle event
@@ -351,7 +357,7 @@ int main(int argc, char** argv) {
     std::cerr << "fleet-demo: workers did not start; see " << log_dir << "\n";
     return 1;
   }
-  Endings endings;
+  Endings endings("o-" + run + "-");  // plan_orders' ids
   std::atomic<bool> stop_following = false;
   std::thread follower([&] { follow(**subscription, endings, stop_following); });
 
@@ -481,7 +487,8 @@ int main(int argc, char** argv) {
       if (s.name == "DLQ") dead = s.messages;
     }
   }
-  const std::uint64_t lost = orders.size() - std::min<std::uint64_t>(orders.size(), ended.size());
+  std::uint64_t lost = 0;
+  for (const auto& order : orders) lost += ended.contains(order.order_id) ? 0 : 1;
   auto wrong = demo::check_rules(orders, ended, rules);
   // The read model must tell the same story as the lifecycle events.
   std::map<std::string, std::uint64_t> model;
