@@ -11,8 +11,9 @@
 
 namespace fleet::demo {
 
-// `count` orders with ids "o-<run>-<n>" (the demo recognises its own sagas by that prefix): 100 SKUs, quantities 1..3, about 1 in 20 above the
-// payment limit and 1 in 25 to the refused region. Deterministic for a given run id.
+// `count` orders with ids "o-<run>-<n>" (the demo recognises its own sagas by that prefix): 100
+// SKUs, quantities 1..3, about 1 in 20 above the payment limit and 1 in 25 to the refused region.
+// Deterministic for a given run id.
 std::vector<schemas::OrderPlaced> plan_orders(std::uint64_t count, const std::string& run,
                                               const Rules& rules);
 

@@ -109,23 +109,22 @@ fleet::runtime::Role role(std::string name, std::string description, Handle hand
   return {
       .name = name,
       .description = std::move(description),
-      .bindings =
-          [name, subject, handle](fleet::broker::Transport&,
-                                  const fleet::runtime::RoleSettings& settings)
+      .bindings = [name, subject, handle](fleet::broker::Transport&,
+                                          const fleet::runtime::RoleSettings& settings)
           -> fleet::Result<std::vector<fleet::runtime::Binding>> {
-            return std::vector<fleet::runtime::Binding>{{
-                .role = name,
-                .stream = "TESTS",
-                .subject = subject,
-                .handler = fleet::runtime::typed<Payload>(handle),
-                .retry = settings.retry,
-                .concurrency = settings.concurrency,
-                .max_in_flight = settings.max_in_flight,
-                .ack_wait = settings.ack_wait,
-                .timeout = settings.timeout,
-                .inbox = settings.inbox,
-            }};
-          },
+        return std::vector<fleet::runtime::Binding>{{
+            .role = name,
+            .stream = "TESTS",
+            .subject = subject,
+            .handler = fleet::runtime::typed<Payload>(handle),
+            .retry = settings.retry,
+            .concurrency = settings.concurrency,
+            .max_in_flight = settings.max_in_flight,
+            .ack_wait = settings.ack_wait,
+            .timeout = settings.timeout,
+            .inbox = settings.inbox,
+        }};
+      },
       .streams = {{.name = "TESTS", .subjects = {"tests.>"}}},
   };
 }
