@@ -22,11 +22,6 @@ struct OrdersOptions {
   bool json = false;
 };
 
-std::string default_db() {
-  const char* path = std::getenv("FLEET_ORDER_SUMMARY_DB");
-  return path && *path ? path : "order_summary.db";
-}
-
 projection::OrderSummary open_or_throw(const std::string& path) {
   auto summary = projection::OrderSummary::open(path);
   if (!summary) throw CommandError("cannot open " + path + ": " + summary.error().message);
@@ -83,7 +78,7 @@ void run_rebuild(const RebuildOptions& o) {
 
 void add_orders_command(CLI::App& app) {
   auto o = std::make_shared<OrdersOptions>();
-  o->db = default_db();
+  o->db = projection::default_path();
   auto* command = app.add_subcommand("orders", "Orders and their saga status (order_summary)");
   command->add_option("--db", o->db, "Read model file (env FLEET_ORDER_SUMMARY_DB)")
       ->capture_default_str();
@@ -97,7 +92,7 @@ void add_orders_command(CLI::App& app) {
 
 void add_projection_command(CLI::App& app) {
   auto o = std::make_shared<RebuildOptions>();
-  o->db = default_db();
+  o->db = projection::default_path();
   auto* projection = app.add_subcommand("projection", "Read models fed by the event log");
   projection->require_subcommand(1);
   auto* rebuild =

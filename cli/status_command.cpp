@@ -4,7 +4,6 @@
 // seconds, like top.
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -15,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "fleet/dlq/time.hpp"
 #include "fleet/outbox/store.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "nats_options.hpp"
@@ -34,12 +34,7 @@ struct StatusOptions {
 
 std::string time_text(std::int64_t unix_ms) {
   if (unix_ms <= 0) return "-";
-  const std::time_t seconds = unix_ms / 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
+  return dlq::format_time(dlq::Time(std::chrono::milliseconds(unix_ms)));
 }
 
 nlohmann::json collect(broker::Transport& transport, const StatusOptions& o) {

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -29,6 +28,7 @@
 
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/broker/jetstream_flags.hpp"
+#include "fleet/dlq/time.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -59,17 +59,11 @@ struct Options {
   std::string via = "outbox";  // outbox: committed with the shop's order rows, then relayed
 };
 
-// Unix ms of an RFC 3339 UTC time with milliseconds ("2026-11-25T08:12:49.864Z"); -1 if not.
+// Unix ms of an RFC 3339 time (the envelope's occurred-at); -1 if it does not parse.
 double unix_ms(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return -1;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<double>(timegm(&tm)) * 1000.0 + ms;
+  auto time = dlq::parse_rfc3339(text);
+  if (!time) return -1;
+  return std::chrono::duration<double, std::milli>(time->time_since_epoch()).count();
 }
 
 double percentile(std::vector<double> values, double p) {

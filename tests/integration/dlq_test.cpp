@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eventually.hpp"
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/dlq/dead_letter.hpp"
 #include "fleet/runtime/dead_letter.hpp"
@@ -26,6 +27,7 @@
 #include "fleet/schemas/events/bench.hpp"
 #include "nats_server.hpp"
 #include "process.hpp"
+#include "test_events.hpp"
 #include "worker_process.hpp"
 
 namespace {
@@ -37,29 +39,12 @@ using fleet::test::WorkerProcess;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
+using fleet::test::event;
+using fleet::test::eventually;
+using fleet::test::id_of;
 
 int lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
-
-std::string id_of(const Message& m) {
-  return std::string(fleet::header(m.headers, fleet::schemas::header::id).value_or(""));
-}
-
-Message event(const std::string& subject, std::uint64_t seq, std::string data) {
-  auto meta = fleet::schemas::new_metadata(std::string(Payload::type_name));
-  return {.subject = subject,
-          .headers = fleet::schemas::to_headers(meta),
-          .body = fleet::schemas::encode(Payload{.seq = seq, .data = std::move(data)}),
-          .dedup_id = meta.id};
 }
 
 // The dead letter the runtime would write for `original`.

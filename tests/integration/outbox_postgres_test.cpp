@@ -16,8 +16,8 @@
 namespace ob = fleet::outbox;
 namespace pg = fleet::outbox::postgres;
 using fleet::test::counts_of;
-using fleet::test::eventually;
 using fleet::test::outbox_event;
+using fleet::test::settles;
 using fleet::test::stored_ids;
 using namespace std::chrono_literals;
 
@@ -136,7 +136,7 @@ TEST_CASE("postgres: two relays on one outbox lose no event and publish none twi
   std::thread b([&] { (void)relay_b.run(); });
   for (int i = 0; i < 1'000; ++i) ids.push_back(app.place_order("pgtwo"));  // while they run
   auto store = store_at(url);
-  const bool done = eventually([&] { return counts_of(*store).sent == ids.size(); });
+  const bool done = settles([&] { return counts_of(*store).sent == ids.size(); });
   relay_a.stop();
   relay_b.stop();
   a.join();
@@ -172,9 +172,9 @@ TEST_CASE("postgres: a transaction that commits late with a lower id is still re
   // Polling practically off: only NOTIFY at commit can wake the relay once it is idle.
   ob::Relay relay(*store, *transport, {.poll_interval = 3'600s});
   std::thread running([&] { (void)relay.run(); });
-  const bool first = eventually([&] { return counts_of(*observer).sent == 1; });
+  const bool first = settles([&] { return counts_of(*observer).sent == 1; });
   exec(slow.conn.get(), "COMMIT");
-  const bool second = eventually([&] { return counts_of(*observer).sent == 2; });
+  const bool second = settles([&] { return counts_of(*observer).sent == 2; });
   relay.stop();
   running.join();
   REQUIRE(first);

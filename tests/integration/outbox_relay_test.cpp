@@ -18,8 +18,8 @@
 
 namespace ob = fleet::outbox;
 using fleet::test::counts_of;
-using fleet::test::eventually;
 using fleet::test::outbox_event;
+using fleet::test::settles;
 using fleet::test::stored_ids;
 using namespace std::chrono_literals;
 
@@ -146,7 +146,7 @@ TEST_CASE(
   CHECK_FALSE(stored_ids(*transport, "OUTBOX_CRASH").empty());
 
   fleet::test::WorkerProcess relay(relay_args, {}, app.dir / "relay.log");
-  REQUIRE_MESSAGE(eventually([&] { return counts_of(*store).sent == ids.size(); }), relay.log());
+  REQUIRE_MESSAGE(settles([&] { return counts_of(*store).sent == ids.size(); }), relay.log());
   relay.signal(SIGTERM);
   auto exit = relay.wait(60s);
   REQUIRE(exit.has_value());
@@ -166,13 +166,13 @@ TEST_CASE("the relay catches up after the broker was down for 5 s and loses noth
   ob::Relay relay(*store, *transport,
                   {.publish_timeout = 2s, .backoff_initial = 50ms, .backoff_max = 1s});
   std::thread running([&] { (void)relay.run(); });
-  const bool before = eventually([&] { return counts_of(*observer).sent == ids.size(); });
+  const bool before = settles([&] { return counts_of(*observer).sent == ids.size(); });
 
   broker.stop();
   for (int i = 0; i < 200; ++i) ids.push_back(app.place_order("outage"));
   std::this_thread::sleep_for(5s);
   broker.start();
-  const bool caught_up = eventually([&] { return counts_of(*observer).sent == ids.size(); });
+  const bool caught_up = settles([&] { return counts_of(*observer).sent == ids.size(); });
   relay.stop();
   running.join();
   REQUIRE(before);
@@ -196,7 +196,7 @@ TEST_CASE("a poison row is flagged after 3 attempts while other events flow") {
   auto store = app.store(), observer = app.store();
   ob::Relay relay(*store, *transport, {.retry_delay = 0ms});
   std::thread running([&] { (void)relay.run(); });
-  const bool settled = eventually([&] {
+  const bool settled = settles([&] {
     auto counts = counts_of(*observer);
     return counts.pending == 0 && counts.flagged == 1;
   });

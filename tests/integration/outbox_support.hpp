@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/outbox/event.hpp"
 #include "fleet/outbox/store.hpp"
@@ -61,17 +62,12 @@ inline std::vector<std::string> stored_ids(broker::Transport& transport,
   return ids;
 }
 
-inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds guard = std::chrono::seconds(120)) {
-  // A failed check inside `done` ends the wait with false, so the caller can stop and join its
-  // relay threads before reporting.
+// eventually() that also ends, with false, when a check inside `done` fails, so the caller can
+// stop and join its relay threads before reporting.
+inline bool settles(const std::function<bool()>& done,
+                    std::chrono::milliseconds guard = std::chrono::seconds(120)) {
   try {
-    const auto deadline = std::chrono::steady_clock::now() + guard;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return done();
+    return eventually(done, guard);
   } catch (...) {
     return false;
   }

@@ -29,6 +29,7 @@
 #include "fleet/schemas/events/bench.hpp"
 #include "nats_server.hpp"
 #include "process.hpp"
+#include "test_events.hpp"
 #include "worker_process.hpp"
 
 namespace {
@@ -54,24 +55,9 @@ std::string hostname() {
   return name;
 }
 
-std::string header_of(const Message& message, std::string_view name) {
-  return std::string(fleet::header(message.headers, name).value_or(""));
-}
-
-// A fleet event on `subject`: envelope headers, Payload body, dedup id = event id.
-Message event(const std::string& subject, std::uint64_t seq, std::string data,
-              std::string key = {}) {
-  auto meta = fleet::schemas::new_metadata(std::string(Payload::type_name));
-  meta.ordering_key = std::move(key);
-  return {.subject = subject,
-          .headers = fleet::schemas::to_headers(meta),
-          .body = fleet::schemas::encode(Payload{.seq = seq, .data = std::move(data)}),
-          .dedup_id = meta.id};
-}
-
-std::string id_of(const Message& message) {
-  return header_of(message, fleet::schemas::header::id);
-}
+using fleet::test::event;
+using fleet::test::header_of;
+using fleet::test::id_of;
 
 class Fixture {
  public:

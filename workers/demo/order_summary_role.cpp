@@ -1,6 +1,5 @@
 // order_summary: keeps the SQLite read model (workers/projection/) of every order's saga,
 // at FLEET_ORDER_SUMMARY_DB (default order_summary.db in the working directory).
-#include <cstdlib>
 #include <memory>
 
 #include "fleet/projection/order_summary.hpp"
@@ -9,17 +8,12 @@
 
 namespace fleet::demo {
 
-std::string order_summary_path() {
-  const char* path = std::getenv("FLEET_ORDER_SUMMARY_DB");
-  return path && *path ? path : "order_summary.db";
-}
-
 runtime::Role order_summary_role() {
   return {.name = "order_summary",
           .description = "SQLite read model of every order's saga (FLEET_ORDER_SUMMARY_DB)",
           .bindings = [](broker::Transport&, const runtime::RoleSettings& settings)
               -> Result<std::vector<runtime::Binding>> {
-            auto opened = projection::OrderSummary::open(order_summary_path());
+            auto opened = projection::OrderSummary::open(projection::default_path());
             if (!opened) return fail(opened.error());
             auto summary = std::make_shared<projection::OrderSummary>(std::move(*opened));
             return std::vector<runtime::Binding>{{

@@ -30,8 +30,6 @@ runtime::Role inventory_role(const Rules& rules);
 runtime::Role payment_role(const Rules& rules);
 runtime::Role shipping_role(const Rules& rules);
 runtime::Role order_summary_role();
-// Where the order_summary role keeps its read model: FLEET_ORDER_SUMMARY_DB or order_summary.db.
-std::string order_summary_path();
 
 std::vector<runtime::Role> roles(const Rules& rules);
 

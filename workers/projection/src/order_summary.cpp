@@ -1,5 +1,6 @@
 #include "fleet/projection/order_summary.hpp"
 
+#include <cstdlib>
 #include <mutex>
 
 #include "fleet/schemas/codec.hpp"
@@ -49,6 +50,11 @@ WHERE excluded.version > order_summary.version
 )sql";
 
 }  // namespace
+
+std::string default_path() {
+  const char* path = std::getenv("FLEET_ORDER_SUMMARY_DB");
+  return path != nullptr && *path != '\0' ? path : "order_summary.db";
+}
 
 OrderSummary::OrderSummary(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 OrderSummary::~OrderSummary() = default;

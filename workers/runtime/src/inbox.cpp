@@ -23,12 +23,6 @@ Result<bool> Inbox::seen(std::string_view event_id) {
   return entry->has_value();
 }
 
-Status Inbox::remember(std::string_view event_id) {
-  auto revision = kv_->put(key_for("handled.", event_id), "");
-  if (!revision) return std::unexpected(revision.error());
-  return {};
-}
-
 void Inbox::remember_async(std::string_view event_id, std::function<void(const Status&)> done) {
   auto started = kv_->put_async(key_for("handled.", event_id), "",
                                 [done](const Result<std::uint64_t>& revision) {

@@ -42,6 +42,10 @@ struct OrderQuery {
   std::size_t limit = 0;  // 0 = no limit
 };
 
+// Where the read model lives unless told otherwise: FLEET_ORDER_SUMMARY_DB, else
+// order_summary.db in the working directory. The worker role and `fleet orders` agree on it.
+std::string default_path();
+
 class OrderSummary {
  public:
   // Opens (creating the file and schema if needed) the read model at `path`.

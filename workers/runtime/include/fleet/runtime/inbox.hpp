@@ -27,9 +27,8 @@ class Inbox {
                             std::string_view role);
 
   Result<bool> seen(std::string_view event_id);
-  Status remember(std::string_view event_id);
-  // remember() without waiting: `done` runs once with the outcome, on a broker thread (it must
-  // not block), or at once if the write could not be started.
+  // Records the event as handled without waiting: `done` runs once with the outcome, on a
+  // broker thread (it must not block), or at once if the write could not be started.
   void remember_async(std::string_view event_id, std::function<void(const Status&)> done);
 
   // When the event first failed, kept beside the inbox entries ("" if it never failed here).
