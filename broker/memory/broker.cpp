@@ -5,15 +5,6 @@
 namespace fleet::broker::memory {
 namespace {
 
-// Splits off the next `.`-separated token; false when `rest` is exhausted.
-bool next_token(std::string_view& rest, std::string_view& token) {
-  if (rest.data() == nullptr) return false;
-  const auto dot = rest.find('.');
-  token = rest.substr(0, dot);
-  rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-  return true;
-}
-
 bool valid_stream_name(std::string_view name) {
   return !name.empty() && name.find_first_of(". *>\t") == std::string_view::npos;
 }
@@ -25,17 +16,6 @@ std::uint64_t message_bytes(const Message& message) {
 }
 
 }  // namespace
-
-bool subject_matches(std::string_view pattern, std::string_view subject) {
-  std::string_view want, got;
-  for (;;) {
-    const bool has_want = next_token(pattern, want);
-    const bool has_got = next_token(subject, got);
-    if (has_want && want == ">") return has_got;
-    if (!has_want || !has_got) return has_want == has_got;
-    if (want != "*" && want != got) return false;
-  }
-}
 
 Status Broker::ensure_stream(const StreamConfig& config) {
   if (!valid_stream_name(config.name) || config.subjects.empty()) {

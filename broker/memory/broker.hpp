@@ -20,14 +20,14 @@
 #include "fleet/broker/key_value.hpp"
 #include "fleet/broker/memory.hpp"
 #include "fleet/broker/message.hpp"
+#include "fleet/broker/subject.hpp"
 #include "fleet/broker/transport.hpp"
 
 namespace fleet::broker::memory {
 
 using Clock = std::chrono::steady_clock;
 
-// NATS subject matching: `*` matches one token, a trailing `>` one or more.
-bool subject_matches(std::string_view pattern, std::string_view subject);
+using broker::subject_matches;
 
 // A message handed to one fetcher; (sequence, attempt) identifies it when it is settled.
 struct Claim {

@@ -64,9 +64,10 @@ TEST_CASE_TEMPLATE_DEFINE("a consumer's filter subject selects messages by wildc
   const auto names = unique_names("FILTER");
   auto transport = connect_with_stream(env, names);
   for (const char* suffix : {".a.x", ".b.x", ".a.y.z", ".a.last"}) {
-    ok(transport->publish(message(names.prefix + suffix, suffix), 5s));
+    ok(transport->publish(keyed(message(names.prefix + suffix, suffix), names), 5s));
   }
-  // Delivery is in stream order, so once ".a.last" arrives every earlier match has too.
+  // Delivery is in stream order (one partition key), so once ".a.last" arrives every earlier
+  // match has too.
   auto seen_by = [&](const std::string& durable, const std::string& filter) {
     auto config = consumer_config(names, 30s);
     config.durable = durable;
@@ -298,7 +299,9 @@ TEST_CASE_TEMPLATE_DEFINE("a durable consumer resumes where it left off after it
   const auto config = consumer_config(names, 400ms);
   auto publisher = connect_with_stream(env, names);
   ok(publisher->ensure_consumer(config));
-  for (int i = 0; i < 10; ++i) ok(publisher->publish(message(names, std::to_string(i)), 5s));
+  for (int i = 0; i < 10; ++i) {
+    ok(publisher->publish(keyed(message(names, std::to_string(i)), names), 5s));
+  }
 
   std::set<std::string> acked_before;
   {
@@ -470,7 +473,9 @@ TEST_CASE_TEMPLATE_DEFINE("max_ack_pending caps deliveries awaiting an ack", Env
   auto config = consumer_config(names, 30s);
   config.max_ack_pending = 3;
   auto subscription = subscribe(*transport, config);
-  for (int i = 0; i < 5; ++i) ok(transport->publish(message(names, std::to_string(i)), 5s));
+  for (int i = 0; i < 5; ++i) {
+    ok(transport->publish(keyed(message(names, std::to_string(i)), names), 5s));
+  }
 
   std::vector<Delivery> held;
   drain(*subscription, 10s, [&](Delivery& d) {
@@ -531,7 +536,7 @@ TEST_CASE_TEMPLATE_DEFINE("streams() reports messages and consumer counts", Env,
   auto counts = [&] {
     for (const auto& stream : ok(transport->streams())) {
       if (stream.name != names.stream) continue;
-      CHECK(stream.last_sequence == last);
+      if (Env::features.stream_wide_sequences) CHECK(stream.last_sequence == last);
       for (const auto& consumer : stream.consumers) {
         if (consumer.name == names.durable) {
           return Counts{stream.messages, consumer.pending, consumer.ack_pending,
@@ -550,6 +555,12 @@ TEST_CASE_TEMPLATE_DEFINE("streams() reports messages and consumer counts", Env,
   std::optional<Delivery> held;
   REQUIRE(drain(
       *subscription, 10s, [&](Delivery& d) { return held.emplace(std::move(d)), true; }, 1));
+  if (!offers<Env>(Env::features.broker_tracks_deliveries, "delivery counts on the broker")) {
+    CHECK(eventually({3, 3, 0, 0}));  // pending: not yet acked, the one in flight included
+    ok(held->ack());
+    CHECK(eventually({3, 2, 0, 0}));
+    return;
+  }
   CHECK(eventually({3, 2, 1, 0}));
   held.reset();  // unsettled: comes back after the ack wait
   REQUIRE(drain(

@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/kafka.hpp"
 #include "fleet/broker/memory.hpp"
 #include "fleet/broker/transport.hpp"
 #include "nats_server.hpp"
@@ -45,6 +48,12 @@ struct Features {
   bool broker_dedup = true;               // the broker drops a repeated dedup id in the window
   bool per_message_retry_delay = true;    // retry_after delays that one message only
   bool progress_extends_ack_wait = true;  // in_progress restarts the ack-wait clock
+  // Sequences grow in publish order across the whole stream (not per partition).
+  bool stream_wide_sequences = true;
+  // The broker knows which messages are delivered and awaiting an ack (ack_pending,
+  // redelivered); otherwise only the consuming processes do, and pending counts everything not
+  // yet acked.
+  bool broker_tracks_deliveries = true;
 };
 
 // Fails the test case with the error text and the caller's line.
@@ -87,7 +96,38 @@ struct JetStreamEnv {
   }
 };
 
-using Transports = std::tuple<MemoryEnv, JetStreamEnv>;
+struct KafkaEnv {
+  static constexpr const char* name = "kafka";
+  // The mock cluster lives in this process and cannot be restarted with its data; Kafka has no
+  // broker-side dedup window (the idempotent producer drops only its own retries).
+  static constexpr Features features{.survives_server_restart = false,
+                                     .broker_dedup = false,
+                                     .stream_wide_sequences = false,
+                                     .broker_tracks_deliveries = false};
+
+  // One mock cluster per test binary, like the nats-server.
+  static broker::kafka::MockCluster& cluster() {
+    static auto instance = ok(broker::kafka::MockCluster::start(1));
+    return *instance;
+  }
+  static const std::string& state_dir() {
+    static const std::string dir = [] {
+      char path[] = "/tmp/fleet-kafka-state-XXXXXX";
+      return std::string(mkdtemp(path));
+    }();
+    return dir;
+  }
+
+  std::unique_ptr<Transport> connect() {
+    broker::kafka::Config config;
+    config.brokers = cluster().bootstrap_servers();
+    config.state_url = "sqlite:" + state_dir() + "/state.db";
+    return ok(broker::kafka::connect(config));
+  }
+  void restart_server() {}
+};
+
+using Transports = std::tuple<MemoryEnv, JetStreamEnv, KafkaEnv>;
 
 // Names no other test case uses, so cases on one server cannot see each other's messages.
 struct Names {
@@ -127,6 +167,13 @@ inline Message message(std::string subject, std::string body) {
 
 inline Message message(const Names& names, std::string body) {
   return message(names.prefix + ".events", std::move(body));
+}
+
+// One partitioning key for the test's messages, so a partitioned transport (Kafka) keeps them
+// in publish order as a JetStream stream does.
+inline Message keyed(Message m, const Names& names) {
+  m.key = names.prefix;
+  return m;
 }
 
 // Sets up the stream and returns a transport connected to it.
@@ -170,3 +217,4 @@ inline std::string join(const std::vector<std::string>& items) {
 
 DOCTEST_TYPE_TO_STRING_AS("memory", fleet::test::acceptance::MemoryEnv);
 DOCTEST_TYPE_TO_STRING_AS("jetstream", fleet::test::acceptance::JetStreamEnv);
+DOCTEST_TYPE_TO_STRING_AS("kafka", fleet::test::acceptance::KafkaEnv);

@@ -13,28 +13,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::vector<std::string_view> tokens(std::string_view s) {
-  std::vector<std::string_view> out;
-  std::size_t pos = 0;
-  for (;;) {
-    const auto dot = s.find('.', pos);
-    out.push_back(s.substr(pos, dot == std::string_view::npos ? s.npos : dot - pos));
-    if (dot == std::string_view::npos) return out;
-    pos = dot + 1;
-  }
-}
-
 }  // namespace
-
-bool subject_matches(std::string_view pattern, std::string_view subject) {
-  const auto want = tokens(pattern);
-  const auto have = tokens(subject);
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (want[i] == ">") return i < have.size();
-    if (i >= have.size() || (want[i] != "*" && want[i] != have[i])) return false;
-  }
-  return want.size() == have.size();
-}
 
 bool matches(const Filter& filter, const DeadLetter& entry) {
   if (!filter.subject.empty() && !subject_matches(filter.subject, entry.original_subject)) {

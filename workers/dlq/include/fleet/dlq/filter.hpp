@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fleet/broker/stream_store.hpp"
+#include "fleet/broker/subject.hpp"
 #include "fleet/dlq/dead_letter.hpp"
 
 namespace fleet::dlq {
@@ -22,8 +23,7 @@ struct Filter {
   std::size_t limit = 0;      // 0 = all; the oldest `limit` matches otherwise
 };
 
-// NATS subject matching: `*` one token, trailing `>` one or more.
-bool subject_matches(std::string_view pattern, std::string_view subject);
+using broker::subject_matches;
 
 bool matches(const Filter& filter, const DeadLetter& entry);
 

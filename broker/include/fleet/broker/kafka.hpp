@@ -1,0 +1,68 @@
+// Kafka transport (librdkafka). How JetStream ideas map onto Kafka:
+//
+//   stream            a topic of the same name (created with `partitions` partitions)
+//   subject           the record header Fleet-Subject; a consumer's filter is applied by the
+//                     consumer, which skips (and commits past) records that do not match
+//   durable consumer  a consumer group "fleet.<stream>.<durable>" (cooperative-sticky)
+//   sequence          (partition << 40) | (offset + 1), so one-partition topics count 1, 2, 3...
+//   dedup id          header Fleet-Msg-Id; the idempotent producer removes its own retries, the
+//                     inbox removes the rest (Kafka has no broker-side dedup window)
+//   ordering          the record key (Message::key, else the Fleet-Ordering-Key header), so one
+//                     key stays in one partition, in order
+//   ack / terminate   the offset may be committed past the record (commits only ever move to
+//                     the lowest offset not yet settled: at-least-once)
+//   retry_after       the record is held by the consumer and delivered again after the delay;
+//                     other records and partitions keep flowing
+//   attempt count     kept with the committed offset (commit metadata), so a crash or rebalance
+//                     costs each record the process held one attempt, as on JetStream
+//   key-value         an SQL state store (see state_store.hpp): Kafka has none
+//
+// Which streams exist and which subjects they take is kept in the compacted topic
+// "fleet.registry", so any process can publish to a subject without having created the stream.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "fleet/broker/transport.hpp"
+
+namespace fleet::broker::kafka {
+
+struct Config {
+  std::string brokers = "127.0.0.1:9092";  // bootstrap.servers, comma-separated
+  std::string name = "fleet";              // client.id shown by the brokers
+  // Partitions of the topics this transport creates: the most processes of one role that can
+  // share the work. Topics the broker auto-creates get the broker's default instead.
+  int partitions = 4;
+  int replication_factor = 1;  // 3 on a production cluster
+  // Where key-value buckets (inbox, saga state) live: "sqlite:PATH" or "postgresql://...".
+  std::string state_url = "sqlite:fleet-state.db";
+  std::chrono::milliseconds request_timeout{10'000};  // metadata, commits, admin calls
+  // Records awaiting delivery reports; publish_async blocks beyond it.
+  int max_in_flight = 100'000;
+  std::chrono::milliseconds linger{2};  // producer batching delay
+  // Longest a rebalance waits for in-flight records of revoked partitions to be settled before
+  // handing the partitions over (the new owner then redelivers them).
+  std::chrono::milliseconds revoke_wait{5'000};
+  // Further librdkafka properties, e.g. {"security.protocol", "SASL_SSL"}.
+  std::map<std::string, std::string> properties;
+};
+
+// Connects and returns a transport; Errc::unavailable when no broker answers within
+// request_timeout. After that librdkafka reconnects by itself.
+Result<std::unique_ptr<Transport>> connect(const Config& config);
+
+// librdkafka's mock cluster: real Kafka protocol on 127.0.0.1 with `brokers` brokers, in this
+// process. For tests and `fleet dev-kafka` only: it keeps a few MB per partition, does not store
+// transactional offsets, and forgets everything when destroyed. Topics are created on first use
+// with 4 partitions.
+class MockCluster {
+ public:
+  static Result<std::unique_ptr<MockCluster>> start(int brokers = 1);
+  virtual ~MockCluster() = default;
+  virtual std::string bootstrap_servers() const = 0;
+};
+
+}  // namespace fleet::broker::kafka

@@ -1,0 +1,67 @@
+// The bookkeeping of one consumer for one assigned partition: how often each record from the
+// committed offset on was delivered, which are settled, and what may be committed.
+//
+// Kafka counts no deliveries, so the counts travel with the committed offset as commit metadata
+// ("start-end:count,..."): a consumer that takes the partition over after a crash or rebalance
+// reads them and continues counting, and a record that keeps killing its worker reaches max
+// attempts as it does on JetStream. The commit offset only ever moves to the lowest record not
+// yet settled, so nothing unsettled is ever committed past (at-least-once). No locking: the
+// subscription owning the ledger serialises access.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fleet::broker::kafka {
+
+class PartitionLedger {
+ public:
+  // `committed`: the group's committed offset, or < 0 when it has none (then the first fetched
+  // record sets it). `metadata`: the counts committed with it ("" = none).
+  PartitionLedger(std::int64_t committed, std::string_view metadata);
+
+  // A record seen for the first time by this owner; returns its attempt (1 = first delivery).
+  std::uint32_t fetched(std::int64_t offset);
+  // The same record delivered again (retry or expired ack wait); returns its attempt.
+  std::uint32_t redelivered(std::int64_t offset);
+  // Handled, dead-lettered, terminated or filtered out: may be committed past.
+  void settle(std::int64_t offset);
+
+  // The offset to commit (the next record a new owner should read); < 0 when unknown.
+  std::int64_t commit_offset() const;
+  // Delivery counts of the records at or after commit_offset(), as commit metadata (at most
+  // `max_bytes`; runs are merged, keeping the higher count, to fit).
+  std::string metadata(std::size_t max_bytes = 3'000) const;
+
+  // True when deliveries were counted that the last commit does not hold: commit before handing
+  // the records out, or a crash now would not count as an attempt.
+  bool counts_unsaved() const { return counts_unsaved_; }
+  // True when commit_offset() moved past the last commit.
+  bool offset_unsaved() const { return commit_offset() != saved_offset_; }
+  void saved() {
+    counts_unsaved_ = false;
+    saved_offset_ = commit_offset();
+  }
+
+ private:
+  struct Run {
+    std::int64_t first, last;
+    std::uint32_t count;
+  };
+  struct Entry {
+    std::uint32_t deliveries = 0;
+    bool settled = false;
+  };
+  std::uint32_t prior_count(std::int64_t offset) const;
+
+  std::int64_t base_;                      // everything below is settled (or not ours)
+  std::map<std::int64_t, Entry> entries_;  // fetched by this owner, at or above base_
+  std::vector<Run> prior_;                 // counts the previous owner committed
+  bool counts_unsaved_ = false;
+  std::int64_t saved_offset_;
+};
+
+}  // namespace fleet::broker::kafka

@@ -1,0 +1,25 @@
+// A durable pull subscription on Kafka: a consumer in the durable's group (cooperative-sticky),
+// with JetStream's delivery semantics rebuilt on top (see fleet/broker/kafka.hpp):
+//
+// - Every delivery waits in `outstanding` until settled. One not settled within the ack wait
+//   (restarted by in_progress) is delivered again; retry_after delivers it again after the delay.
+//   Neither blocks the partition: later records keep flowing.
+// - Offsets and delivery counts are committed together (PartitionLedger). New deliveries are
+//   committed before they are handed out, so a crash counts as an attempt.
+// - On a rebalance, revoked partitions wait (up to revoke_wait) for their deliveries to be
+//   settled, commit, and are handed over; later settles of them are ignored. Records still held
+//   for a retry are left to the new owner, which delivers them again from the committed offset.
+#pragma once
+
+#include <memory>
+
+#include "fleet/broker/kafka.hpp"
+#include "fleet/broker/transport.hpp"
+
+namespace fleet::broker::kafka {
+
+Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
+                                                const ConsumerConfig& consumer,
+                                                const std::string& group);
+
+}  // namespace fleet::broker::kafka

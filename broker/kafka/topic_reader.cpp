@@ -1,0 +1,100 @@
+#include "kafka/topic_reader.hpp"
+
+namespace fleet::broker::kafka {
+
+Result<std::vector<std::int32_t>> topic_partitions(rd_kafka_t* handle, const std::string& topic,
+                                                   std::chrono::milliseconds timeout) {
+  TopicPtr named(rd_kafka_topic_new(handle, topic.c_str(), nullptr));
+  const struct rd_kafka_metadata* raw = nullptr;
+  const auto err =
+      rd_kafka_metadata(handle, 0, named.get(), &raw, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return fail(kafka_error(err, "metadata of " + topic));
+  MetadataPtr metadata(raw);
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    const auto& found = metadata->topics[t];
+    if (topic != found.topic) continue;
+    if (found.err != RD_KAFKA_RESP_ERR_NO_ERROR || found.partition_cnt == 0) {
+      return fail(kafka_error(found.err == RD_KAFKA_RESP_ERR_NO_ERROR
+                                  ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                                  : found.err,
+                              "topic " + topic));
+    }
+    std::vector<std::int32_t> partitions;
+    for (int p = 0; p < found.partition_cnt; ++p) partitions.push_back(found.partitions[p].id);
+    return partitions;
+  }
+  return fail(Errc::not_found, "topic " + topic + " does not exist");
+}
+
+Result<TopicReader> TopicReader::open(const Config& config) {
+  std::map<std::string, std::string> properties = {
+      {"bootstrap.servers", config.brokers},
+      {"client.id", config.name + "-reader"},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "true"},
+      // Needed by assign(); nothing is committed under it.
+      {"group.id", "fleet-reader"},
+  };
+  for (const auto& [name, value] : config.properties) properties[name] = value;
+  auto conf = make_conf(properties);
+  if (!conf) return fail(conf.error());
+  auto handle = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!handle) return fail(handle.error());
+  return TopicReader(std::move(*handle), config.request_timeout);
+}
+
+Result<std::map<std::int32_t, Watermarks>> TopicReader::watermarks(const std::string& topic) {
+  auto partitions = topic_partitions(handle_.get(), topic, timeout_);
+  if (!partitions) return fail(partitions.error());
+  std::map<std::int32_t, Watermarks> marks;
+  for (std::int32_t p : *partitions) {
+    Watermarks w;
+    const auto err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), p, &w.low,
+                                                      &w.high, static_cast<int>(timeout_.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return fail(kafka_error(err, "offsets of " + topic));
+    marks[p] = w;
+  }
+  return marks;
+}
+
+Status TopicReader::read(const std::string& topic, const std::map<std::int32_t, std::int64_t>& from,
+                         const std::function<bool(const rd_kafka_message_t&)>& visit) {
+  auto marks = watermarks(topic);
+  if (!marks) return fail(marks.error());
+  for (const auto& [partition, mark] : *marks) {
+    std::int64_t start = mark.low;
+    if (auto it = from.find(partition); it != from.end()) start = std::max(start, it->second);
+    if (start >= mark.high) continue;
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = start;
+    if (auto err = rd_kafka_assign(handle_.get(), list.get())) {
+      return fail(kafka_error(err, "read " + topic));
+    }
+    std::int64_t next = start;
+    auto deadline = std::chrono::steady_clock::now() + timeout_;
+    bool stop = false;
+    while (next < mark.high && !stop) {
+      MessagePtr record(rd_kafka_consumer_poll(handle_.get(), 100));
+      if (!record) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          rd_kafka_assign(handle_.get(), nullptr);
+          return fail(Errc::timeout, "reading " + topic + " stalled");
+        }
+        continue;
+      }
+      if (record->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+      if (record->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_assign(handle_.get(), nullptr);
+        return fail(kafka_error(record->err, "read " + topic));
+      }
+      deadline = std::chrono::steady_clock::now() + timeout_;
+      next = record->offset + 1;
+      if (record->offset < mark.high) stop = !visit(*record);
+    }
+    rd_kafka_assign(handle_.get(), nullptr);
+    if (stop) break;
+  }
+  return {};
+}
+
+}  // namespace fleet::broker::kafka
