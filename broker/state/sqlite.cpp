@@ -1,5 +1,8 @@
 #include "state/sqlite.hpp"
 
+#include <chrono>
+#include <thread>
+
 namespace fleet::broker::state::sqlite {
 namespace {
 
@@ -29,11 +32,28 @@ Result<Database> open_database(const std::string& path) {
   Database db(raw);  // sqlite3_open_v2 may hand back a handle even on failure
   if (rc != SQLITE_OK) return fail(error_of(db.get(), rc, "open " + path));
   sqlite3_busy_timeout(db.get(), busy_timeout_ms);
-  if (auto ok = exec(db.get(), "PRAGMA journal_mode=WAL"); !ok) return fail(ok.error());
+  // A new file starts in rollback-journal mode, where two connections switching it to WAL at
+  // once can deadlock; SQLite then fails one at once, without the busy handler.
+  if (auto ok = retry_while_busy([&] { return exec(db.get(), "PRAGMA journal_mode=WAL"); }); !ok) {
+    return fail(ok.error());
+  }
   // In WAL mode NORMAL is safe against process crashes; a power loss may lose the last commits
   // but never corrupts the file.
   if (auto ok = exec(db.get(), "PRAGMA synchronous=NORMAL"); !ok) return fail(ok.error());
   return db;
+}
+
+Status retry_while_busy(const std::function<Status()>& attempt) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    Status result = attempt();
+    if (result || result.error().code != Errc::unavailable ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return result;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Status exec(sqlite3* db, const char* sql) {

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,11 @@ Error error_of(sqlite3* db, int rc, std::string_view what);
 // Opens (creating if missing) `path` in WAL mode with a busy timeout, so readers never wait and
 // writers of several processes queue for the file lock instead of failing at once.
 Result<Database> open_database(const std::string& path);
+
+// Runs `attempt` again while it fails with Errc::unavailable, for up to the busy timeout: for
+// the lock conflicts SQLite reports at once instead of waiting (deadlocks between connections
+// that both want to upgrade a lock, e.g. while a new file is switched to WAL).
+Status retry_while_busy(const std::function<Status()>& attempt);
 
 Status exec(sqlite3* db, const char* sql);
 Result<Statement> prepare(sqlite3* db, std::string_view sql);

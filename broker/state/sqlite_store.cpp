@@ -251,10 +251,13 @@ class SqliteStore final : public Store {
 Result<std::shared_ptr<Store>> open_sqlite(const std::string& path) {
   auto db = sqlite::open_database(path);
   if (!db) return fail(db.error());
-  sqlite::Transaction tx(db->get());
-  if (auto ok = tx.begin(); !ok) return fail(ok.error());
-  if (auto ok = sqlite::exec(db->get(), schema); !ok) return fail(ok.error());
-  if (auto ok = tx.commit(); !ok) return fail(ok.error());
+  auto created = sqlite::retry_while_busy([&]() -> Status {
+    sqlite::Transaction tx(db->get());
+    if (auto ok = tx.begin(); !ok) return ok;
+    if (auto ok = sqlite::exec(db->get(), schema); !ok) return ok;
+    return tx.commit();
+  });
+  if (!created) return fail(created.error());
   return std::shared_ptr<Store>(std::make_shared<SqliteStore>(path));
 }
 

@@ -1,6 +1,7 @@
 // The SQL state store beyond the key-value acceptance suite (which runs on it through
 // state_store_envs.hpp): several processes on one SQLite file, put_async draining on destruction,
 // expired rows deleted from the file, and the URL forms.
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -62,32 +63,47 @@ TEST_CASE("state store: two stores on one SQLite file race update and exactly on
   }
 }
 
-TEST_CASE("state store: revisions are unique and increasing across stores on one SQLite file") {
+TEST_CASE("state store: revisions are unique across stores writing one SQLite file at once") {
   TempDir dir;
   const std::string url = "sqlite:" + (dir.path() / "state.db").string();
   const auto config = bucket_named("inbox_shared", 60s);
   constexpr int writers = 4, per_writer = 200;
   std::vector<std::vector<std::uint64_t>> seen(writers);
+  std::mutex errors_mutex;
+  std::vector<std::string> errors;  // doctest's assertions must stay on the test's thread
+  auto note = [&](const Error& error) {
+    std::lock_guard lock(errors_mutex);
+    errors.push_back(error.message);
+  };
   std::vector<std::thread> threads;
   for (int w = 0; w < writers; ++w) {
     threads.emplace_back([&, w] {
-      auto kv = ok(ok(state::open(url))->bucket(config));
+      auto store = state::open(url);  // a process of its own
+      if (!store) return note(store.error());
+      auto kv = (*store)->bucket(config);
+      if (!kv) return note(kv.error());
       std::mutex mutex;
       for (int i = 0; i < per_writer; ++i) {
         const std::string key = "evt-" + std::to_string(w) + "-" + std::to_string(i);
         if (i % 2 == 0) {
-          seen[w].push_back(ok(kv->put(key, "handled")));
+          auto revision = (*kv)->put(key, "handled");
+          if (!revision) return note(revision.error());
+          std::lock_guard lock(mutex);  // callbacks push from the writer thread
+          seen[w].push_back(*revision);
         } else {
-          ok(kv->put_async(key, "handled", [&, w](const Result<std::uint64_t>& revision) {
+          auto queued = (*kv)->put_async(key, "handled", [&, w](const Result<std::uint64_t>& r) {
             std::lock_guard lock(mutex);
-            if (revision) seen[w].push_back(*revision);
-          }));
+            if (r) seen[w].push_back(*r);
+            if (!r) note(r.error());
+          });
+          if (!queued) return note(queued.error());
         }
       }
-      kv.reset();  // waits for every put_async callback
+      kv->reset();  // waits for every put_async callback
     });
   }
   for (auto& thread : threads) thread.join();
+  CHECK(join(errors).empty());
   std::set<std::uint64_t> all;
   for (const auto& revisions : seen) {
     CHECK(revisions.size() == per_writer);
@@ -146,6 +162,40 @@ TEST_CASE("state store: expired entries are deleted from the file, not only hidd
     std::this_thread::sleep_for(50ms);
   }
   CHECK(rows_in(file, config.name) == 0);
+}
+
+// Rows of a bucket in PostgreSQL, expired or not.
+struct PostgresRows {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn;
+  explicit PostgresRows(const std::string& url) : conn(PQconnectdb(url.c_str()), &PQfinish) {
+    REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  }
+  std::int64_t operator()(const std::string& bucket) const {
+    const char* params[] = {bucket.c_str()};
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(
+        PQexecParams(conn.get(), "SELECT count(*) FROM fleet_kv_entries WHERE bucket = $1", 1,
+                     nullptr, params, nullptr, nullptr, 0),
+        &PQclear);
+    REQUIRE(PQresultStatus(result.get()) == PGRES_TUPLES_OK);
+    return std::stoll(PQgetvalue(result.get(), 0, 0));
+  }
+};
+
+TEST_CASE("state store: expired entries are deleted from PostgreSQL too") {
+  PostgresStateEnv env;
+  auto transport = env.connect();
+  const auto config = bucket_named("inbox_pg_sweep", 200ms);
+  {
+    auto kv = ok(transport->key_value(config));
+    for (int i = 0; i < 50; ++i) ok(kv->put("evt-" + std::to_string(i), "handled"));
+  }
+  const PostgresRows count(PostgresStateEnv::server().url());
+  CHECK(count(config.name) == 50);
+  std::this_thread::sleep_for(300ms);
+  auto kv = ok(transport->key_value(config));  // its writer thread sweeps when it starts
+  const auto deadline = Clock::now() + 10s;
+  while (count(config.name) > 0 && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  CHECK(count(config.name) == 0);
 }
 
 TEST_CASE("state store: urls name a SQLite file or a PostgreSQL server") {
