@@ -3,6 +3,8 @@
 // expired rows deleted from the file, and the URL forms.
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -61,6 +63,56 @@ TEST_CASE("state store: two stores on one SQLite file race update and exactly on
     CHECK(got->value == (a ? "a" : "b"));
     CHECK(got->revision == (a ? *a : *b));
   }
+}
+
+// Adds one to the counter under `key` `times` times by get + update, retrying on conflict.
+// Returns a process exit status: 0 when every increment landed.
+int increment(const std::string& url, const BucketConfig& config, int times) {
+  auto store = state::open(url);
+  if (!store) return 2;
+  auto kv = (*store)->bucket(config);
+  if (!kv) return 3;
+  if (auto created = (*kv)->create("counter", "0"); !created) {
+    if (created.error().code != Errc::conflict) return 6;  // another process was first
+  }
+  for (int done = 0; done < times;) {
+    auto current = (*kv)->get("counter");
+    if (!current || !*current) return 4;
+    const int value = std::stoi((*current)->value);
+    auto written = (*kv)->update("counter", std::to_string(value + 1), (*current)->revision);
+    if (written) {
+      ++done;
+    } else if (written.error().code != Errc::conflict) {
+      return 5;
+    }
+  }
+  return 0;
+}
+
+TEST_CASE("state store: processes incrementing one counter in a SQLite file lose no update") {
+  TempDir dir;
+  const std::string url = "sqlite:" + (dir.path() / "state.db").string();
+  const auto config = bucket_named("counter");
+  constexpr int processes = 3, times = 100;
+  // Forked before this process opens anything: a child inherits SQLite's global mutexes in
+  // whatever state the parent's threads (a bucket's writer) left them.
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) ::_exit(increment(url, config, times));  // no doctest in the child
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  auto kv = ok(ok(state::open(url))->bucket(config));
+  const auto got = ok(kv->get("counter"));
+  REQUIRE(got.has_value());
+  CHECK(got->value == std::to_string(processes * times));
 }
 
 TEST_CASE("state store: revisions are unique across stores writing one SQLite file at once") {
