@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "fleet/broker/kafka.hpp"
+#include "fleet/broker/state_store.hpp"
 #include "fleet/broker/subject.hpp"
 #include "kafka/producer.hpp"
 #include "kafka/records.hpp"
@@ -116,8 +117,16 @@ class KafkaTransport final : public Transport {
     return metadata->broker_cnt > 0;
   }
 
+  // Kafka has no key-value store: buckets live in the SQL state store (config.state_url),
+  // opened on first use and shared by this transport's buckets.
   Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& bucket) override {
-    return fail(Errc::rejected, "no state store for bucket " + bucket.name);
+    std::lock_guard lock(state_mutex_);
+    if (!state_) {
+      auto opened = state::open(config_.state_url);
+      if (!opened) return fail(opened.error());
+      state_ = std::move(*opened);
+    }
+    return state_->bucket(bucket);
   }
 
   Result<std::unique_ptr<StreamStore>> stream_store(const std::string& stream) override {
@@ -183,6 +192,8 @@ class KafkaTransport final : public Transport {
   Config config_;
   std::unique_ptr<Producer> producer_;
   Registry registry_;
+  std::mutex state_mutex_;
+  std::shared_ptr<state::Store> state_;
 };
 
 }  // namespace

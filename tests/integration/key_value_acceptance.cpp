@@ -1,12 +1,13 @@
 // Key-value acceptance: behaviours every Transport's KeyValue must show, run against each Env in
-// `Transports` (transport_acceptance.hpp). As there, timing is only asserted as a lower bound.
+// `KeyValueEnvs` (state_store_envs.hpp): every transport, and the SQL state stores that give
+// Kafka deployments their buckets. As there, timing is only asserted as a lower bound.
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 
-#include "transport_acceptance.hpp"
+#include "state_store_envs.hpp"
 
 namespace fleet::test::acceptance {
 namespace {
@@ -55,7 +56,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: put then get returns the value and its revision",
   CHECK(got->value == "paid");
   CHECK(got->revision == second);
 }
-TEST_CASE_TEMPLATE_APPLY(kv_put_get, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_put_get, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: get of a missing key is empty", Env, kv_missing) {
   Env env;
@@ -63,7 +64,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: get of a missing key is empty", Env, kv_missing) 
   auto kv = open(*transport, bucket_config("KV_MISSING"));
   CHECK_FALSE(ok(kv->get("never-written")).has_value());
 }
-TEST_CASE_TEMPLATE_APPLY(kv_missing, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_missing, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: create on an existing key is a conflict and leaves the value", Env,
                           kv_create_conflict) {
@@ -77,7 +78,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: create on an existing key is a conflict and leave
   CHECK(got->value == "first");
   CHECK(got->revision == revision);
 }
-TEST_CASE_TEMPLATE_APPLY(kv_create_conflict, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_create_conflict, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: update needs the current revision", Env, kv_update) {
   Env env;
@@ -94,7 +95,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: update needs the current revision", Env, kv_updat
   CHECK(got->value == "step-2");
   CHECK(got->revision == current);
 }
-TEST_CASE_TEMPLATE_APPLY(kv_update, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_update, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: of two writers racing on one revision exactly one wins", Env,
                           kv_race) {
@@ -129,7 +130,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: of two writers racing on one revision exactly one
     CHECK(got->revision == (a ? *a : *b));
   }
 }
-TEST_CASE_TEMPLATE_APPLY(kv_race, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_race, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: erase makes get empty and lets create work again", Env, kv_erase) {
   Env env;
@@ -145,7 +146,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: erase makes get empty and lets create work again"
   CHECK(got->value == "again");
   ok(kv->erase("never-written"));  // erasing nothing is not an error
 }
-TEST_CASE_TEMPLATE_APPLY(kv_erase, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_erase, KeyValueEnvs);
 
 // Polls until the key is gone; the time it went, or nullopt if it is still there at `deadline`.
 std::optional<Clock::time_point> gone_at(KeyValue& kv, std::string_view key,
@@ -172,7 +173,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: an entry expires after the bucket's TTL", Env, kv
   CHECK(*gone - before >= ttl);
   ok(kv->create("event-1", "seen again"));  // an expired key can be created again
 }
-TEST_CASE_TEMPLATE_APPLY(kv_ttl, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_ttl, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: reopening a bucket with a TTL applies it to its entries", Env,
                           kv_ttl_update) {
@@ -190,7 +191,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: reopening a bucket with a TTL applies it to its e
   REQUIRE(gone.has_value());
   CHECK(*gone - before >= config.ttl);
 }
-TEST_CASE_TEMPLATE_APPLY(kv_ttl_update, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_ttl_update, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: a bucket opened by another process sees the same entries", Env,
                           kv_shared) {
@@ -216,7 +217,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: a bucket opened by another process sees the same 
   CHECK(got->revision == next);
   CHECK(ok(reader->get("inbox.evt-1"))->revision == next);
 }
-TEST_CASE_TEMPLATE_APPLY(kv_shared, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_shared, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: values are bytes", Env, kv_bytes) {
   Env env;
@@ -233,7 +234,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: values are bytes", Env, kv_bytes) {
     CHECK(got->revision == revision);
   }
 }
-TEST_CASE_TEMPLATE_APPLY(kv_bytes, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_bytes, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: async puts are each confirmed once and then readable", Env,
                           kv_put_async) {
@@ -277,7 +278,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: async puts are each confirmed once and then reada
   CHECK(refused.error().code == Errc::invalid_argument);
   CHECK_FALSE(called);
 }
-TEST_CASE_TEMPLATE_APPLY(kv_put_async, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_put_async, KeyValueEnvs);
 
 TEST_CASE_TEMPLATE_DEFINE("kv: an invalid key or bucket is invalid_argument", Env, kv_invalid) {
   Env env;
@@ -296,7 +297,7 @@ TEST_CASE_TEMPLATE_DEFINE("kv: an invalid key or bucket is invalid_argument", En
   bad.name = "has.dot";
   CHECK(code_of(transport->key_value(bad)) == "invalid_argument");
 }
-TEST_CASE_TEMPLATE_APPLY(kv_invalid, Transports);
+TEST_CASE_TEMPLATE_APPLY(kv_invalid, KeyValueEnvs);
 
 }  // namespace
 }  // namespace fleet::test::acceptance

@@ -1,0 +1,106 @@
+#include "state/sqlite.hpp"
+
+#include <chrono>
+#include <thread>
+
+namespace fleet::broker::state::sqlite {
+namespace {
+
+// Long enough for a burst of writers from many processes on one host, short enough that a
+// process stuck in a transaction shows up as Errc::unavailable rather than a hang.
+constexpr int busy_timeout_ms = 10'000;
+
+Errc code_of(int rc) {
+  const int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? Errc::unavailable : Errc::io;
+}
+
+}  // namespace
+
+Error error_of(sqlite3* db, int rc, std::string_view what) {
+  std::string message(what);
+  message += ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error{code_of(rc), std::move(message)};
+}
+
+Result<Database> open_database(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Database db(raw);  // sqlite3_open_v2 may hand back a handle even on failure
+  if (rc != SQLITE_OK) return fail(error_of(db.get(), rc, "open " + path));
+  sqlite3_busy_timeout(db.get(), busy_timeout_ms);
+  // A new file starts in rollback-journal mode, where two connections switching it to WAL at
+  // once can deadlock; SQLite then fails one at once, without the busy handler.
+  if (auto ok = retry_while_busy([&] { return exec(db.get(), "PRAGMA journal_mode=WAL"); }); !ok) {
+    return fail(ok.error());
+  }
+  // In WAL mode NORMAL is safe against process crashes; a power loss may lose the last commits
+  // but never corrupts the file.
+  if (auto ok = exec(db.get(), "PRAGMA synchronous=NORMAL"); !ok) return fail(ok.error());
+  return db;
+}
+
+Status retry_while_busy(const std::function<Status()>& attempt) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    Status result = attempt();
+    if (result || result.error().code != Errc::unavailable ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return result;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Status exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+  if (rc == SQLITE_OK) return {};
+  std::string text = message != nullptr ? message : sqlite3_errstr(rc);
+  sqlite3_free(message);
+  return fail(code_of(rc), "sqlite: " + text);
+}
+
+Result<Statement> prepare(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  Statement owned(stmt);
+  if (rc != SQLITE_OK) return fail(error_of(db, rc, "sqlite prepare"));
+  return owned;
+}
+
+Result<bool> Query::step(std::string_view what) {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return fail(error_of(db_, rc, what));
+}
+
+std::string Query::bytes(int column) const {
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  const int size = sqlite3_column_bytes(stmt_, column);
+  return data != nullptr ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+Transaction::~Transaction() {
+  if (open_) (void)exec(db_, "ROLLBACK");
+}
+
+Status Transaction::begin() {
+  if (auto ok = exec(db_, "BEGIN IMMEDIATE"); !ok) return ok;
+  open_ = true;
+  return {};
+}
+
+Status Transaction::commit() {
+  if (auto ok = exec(db_, "COMMIT"); !ok) return ok;
+  open_ = false;
+  return {};
+}
+
+}  // namespace fleet::broker::state::sqlite
