@@ -12,5 +12,6 @@ void add_projection_command(CLI::App& app);
 void add_status_command(CLI::App& app);
 void add_outbox_command(CLI::App& app);
 void add_dlq_command(CLI::App& app);
+void add_dev_kafka_command(CLI::App& app);
 
 }  // namespace fleet::cli

@@ -32,7 +32,7 @@ class NeverCreated final : public broker::StreamStore {
 }  // namespace
 
 void add_dlq_options(CLI::App& command, DlqOptions& options) {
-  add_nats_options(command, options.nats);
+  add_broker_options(command, options.nats);
   command.add_option("--stream", options.stream, "Dead-letter stream")->capture_default_str();
 }
 

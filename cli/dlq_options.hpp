@@ -8,14 +8,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "broker_options.hpp"
 #include "fleet/broker/transport.hpp"
 #include "fleet/dlq/filter.hpp"
-#include "nats_options.hpp"
 
 namespace fleet::cli {
 
 struct DlqOptions {
-  NatsOptions nats;
+  BrokerOptions nats;
   std::string stream = "DLQ";
   std::string subject_prefix = "dlq.";
 };

@@ -4,8 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "broker_options.hpp"
 #include "commands.hpp"
-#include "nats_options.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fleet: publish events, inspect streams and operate a fleet of workers"};
@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   fleet::cli::add_status_command(app);
   fleet::cli::add_outbox_command(app);
   fleet::cli::add_dlq_command(app);
+  fleet::cli::add_dev_kafka_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker_options.hpp"
 #include "commands.hpp"
 #include "fleet/projection/order_summary.hpp"
-#include "nats_options.hpp"
 
 namespace fleet::cli {
 namespace {
@@ -57,7 +57,7 @@ void run_orders(const OrdersOptions& o) {
 }
 
 struct RebuildOptions {
-  NatsOptions nats;
+  BrokerOptions nats;
   std::string name;
   std::string db;
 };
@@ -102,7 +102,7 @@ void add_projection_command(CLI::App& app) {
       ->check(CLI::IsMember({"order_summary"}));
   rebuild->add_option("--db", o->db, "Read model file (env FLEET_ORDER_SUMMARY_DB)")
       ->capture_default_str();
-  add_nats_options(*rebuild, o->nats);
+  add_broker_options(*rebuild, o->nats);
   rebuild->callback([o] { run_rebuild(*o); });
 }
 

@@ -12,16 +12,16 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "broker_options.hpp"
 #include "commands.hpp"
 #include "fleet/outbox/relay.hpp"
 #include "fleet/outbox/store.hpp"
-#include "nats_options.hpp"
 
 namespace fleet::cli {
 namespace {
 
 struct OutboxOptions {
-  NatsOptions nats;
+  BrokerOptions nats;
   std::string db;
   std::size_t batch = 100;
   std::size_t batches_in_flight = 4;
@@ -76,7 +76,7 @@ void run_relay(const OutboxOptions& options) {
   }
   outbox::Relay relay(*store, *transport, config);
   spdlog::info("outbox relay: started on {} to {}", options.db,
-               broker::jetstream::without_secrets(options.nats.connection.url));
+               broker::describe(options.nats.connection));
   Status result;
   std::thread worker([&] { result = relay.run(); });
   int received = 0;
@@ -154,7 +154,7 @@ void add_outbox_command(CLI::App& app) {
   auto* relay = outbox->add_subcommand(
       "relay", "Publish committed outbox rows to the broker until SIGTERM / SIGINT");
   add_db_option(*relay, *options);
-  add_nats_options(*relay, options->nats);
+  add_broker_options(*relay, options->nats);
   relay->add_option("--batch", options->batch, "Rows per batch")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

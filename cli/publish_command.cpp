@@ -12,16 +12,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker_options.hpp"
 #include "commands.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/registry.hpp"
-#include "nats_options.hpp"
 
 namespace fleet::cli {
 namespace {
 
 struct PublishOptions {
-  NatsOptions nats;
+  BrokerOptions nats;
   std::string subject;
   std::string type;
   std::string data;
@@ -137,7 +137,7 @@ void add_publish_command(CLI::App& app) {
       "publish",
       "Publish events: JSON from --data, --file or stdin (one JSON per line), encoded as the "
       "msgpack body of --type, each confirmed by the broker");
-  add_nats_options(*command, options->nats);
+  add_broker_options(*command, options->nats);
   command->add_option("--subject,-s", options->subject, "Subject to publish to")->required();
   command->add_option("--type,-t", options->type, "Event type, e.g. orders.OrderPlaced")
       ->required();

@@ -13,17 +13,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker_options.hpp"
 #include "commands.hpp"
 #include "fleet/dlq/time.hpp"
 #include "fleet/outbox/store.hpp"
 #include "fleet/projection/order_summary.hpp"
-#include "nats_options.hpp"
 
 namespace fleet::cli {
 namespace {
 
 struct StatusOptions {
-  NatsOptions nats;
+  BrokerOptions nats;
   bool json = false;
   bool watch = false;
   double interval = 2;
@@ -145,7 +145,7 @@ void add_status_command(CLI::App& app) {
   if (const char* db = std::getenv("FLEET_ORDER_SUMMARY_DB")) o->summary_db = db;
   auto* command = app.add_subcommand(
       "status", "Streams, durable backlogs, dead letters per subject and sagas at a glance");
-  add_nats_options(*command, o->nats);
+  add_broker_options(*command, o->nats);
   command->add_flag("--json", o->json, "Print one JSON object (with --watch: one per refresh)");
   command->add_flag("--watch", o->watch, "Refresh until interrupted");
   command->add_option("--interval", o->interval, "Seconds between refreshes")

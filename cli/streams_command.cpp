@@ -6,14 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker_options.hpp"
 #include "commands.hpp"
-#include "nats_options.hpp"
 
 namespace fleet::cli {
 namespace {
 
 struct StreamsOptions {
-  NatsOptions nats;
+  BrokerOptions nats;
   bool json = false;
 };
 
@@ -80,7 +80,7 @@ void add_streams_command(CLI::App& app) {
   auto options = std::make_shared<StreamsOptions>();
   auto* command =
       app.add_subcommand("streams", "List streams and their durable consumers with backlog");
-  add_nats_options(*command, options->nats);
+  add_broker_options(*command, options->nats);
   command->add_flag("--json", options->json, "Print one JSON array instead of a table");
   command->callback([options] { run(*options); });
 }

@@ -27,7 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fleet/broker/jetstream.hpp"
-#include "fleet/broker/jetstream_flags.hpp"
+#include "fleet/broker/transport_flags.hpp"
 #include "fleet/dlq/time.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/dead_letter.hpp"
@@ -46,7 +46,11 @@ using namespace fleet;
 using namespace std::chrono_literals;
 
 struct Options {
-  broker::jetstream::Config nats{.name = "fleet-demo"};
+  broker::TransportConfig broker = [] {
+    broker::TransportConfig config;
+    broker::set_client_name(config, "fleet-demo");
+    return config;
+  }();
   bool keep_logs = false;
   std::uint64_t orders = 10'000;
   int workers = 2;
@@ -222,11 +226,19 @@ void progress(std::uint64_t placed, std::uint64_t total, std::size_t ended, int 
 
 // The workers connect the way the demo did: the same servers, replicas and credentials.
 std::vector<std::string> worker_environment(const Options& o) {
-  std::vector<std::string> env{
-      "FLEET_NATS_URL=" + o.nats.url, "FLEET_STREAM_REPLICAS=" + std::to_string(o.nats.replicas),
-      "FLEET_ACK_WAIT_MS=3000",       "FLEET_BACKOFF_MS=50",
-      "FLEET_MAX_BACKOFF_MS=2000",    "FLEET_ORDER_SUMMARY_DB=" + o.summary_db};
-  const auto& c = o.nats.credentials;
+  const auto& nats = o.broker.nats;
+  const auto& kafka = o.broker.kafka;
+  std::vector<std::string> env{"FLEET_TRANSPORT=" + o.broker.transport,
+                               "FLEET_NATS_URL=" + nats.url,
+                               "FLEET_STREAM_REPLICAS=" + std::to_string(nats.replicas),
+                               "FLEET_KAFKA_BROKERS=" + kafka.brokers,
+                               "FLEET_KAFKA_PARTITIONS=" + std::to_string(kafka.partitions),
+                               "FLEET_STATE_URL=" + kafka.state_url,
+                               "FLEET_ACK_WAIT_MS=3000",
+                               "FLEET_BACKOFF_MS=50",
+                               "FLEET_MAX_BACKOFF_MS=2000",
+                               "FLEET_ORDER_SUMMARY_DB=" + o.summary_db};
+  const auto& c = nats.credentials;
   const std::pair<const char*, const std::string*> secrets[] = {
       {"FLEET_NATS_USER", &c.user},   {"FLEET_NATS_PASSWORD", &c.password},
       {"FLEET_NATS_TOKEN", &c.token}, {"FLEET_NATS_CREDS", &c.creds_file},
@@ -244,7 +256,7 @@ std::vector<std::string> worker_environment(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"fleet-demo: the order-fulfilment saga demo (reserve -> charge -> ship)"};
-  broker::jetstream::add_connection_flags(app, o.nats);
+  broker::add_transport_flags(app, o.broker);
   app.add_option("--orders", o.orders, "Orders to place")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -289,10 +301,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto connected = broker::jetstream::connect(o.nats);
+  auto connected = broker::connect(o.broker);
   if (!connected) {
-    std::cerr << "fleet-demo: cannot connect to " << broker::jetstream::without_secrets(o.nats.url)
-              << ": " << connected.error().message << "\n";
+    std::cerr << "fleet-demo: cannot connect to " << broker::describe(o.broker) << ": "
+              << connected.error().message << "\n";
     return 1;
   }
   auto& transport = **connected;

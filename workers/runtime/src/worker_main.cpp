@@ -10,8 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "fleet/broker/jetstream.hpp"
-#include "fleet/broker/jetstream_flags.hpp"
+#include "fleet/broker/connect.hpp"
+#include "fleet/broker/transport_flags.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/worker.hpp"
 #include "metrics_server.hpp"
@@ -21,7 +21,7 @@ namespace {
 
 struct Flags {
   std::string role;
-  broker::jetstream::Config nats;
+  broker::TransportConfig broker;
   RoleSettings settings;
   std::int64_t backoff_ms = 200;
   std::int64_t max_backoff_ms = 30'000;
@@ -86,7 +86,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   app.add_option("--role", flags.role, "Role to run (see Roles below)")
       ->envname("FLEET_ROLE")
       ->required();
-  broker::jetstream::add_connection_flags(app, flags.nats);
+  broker::add_transport_flags(app, flags.broker);
   app.add_option("--concurrency", s.concurrency, "Handler lanes in this process")
       ->envname("FLEET_CONCURRENCY")
       ->check(CLI::Range(1, 4096))
@@ -172,17 +172,18 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   // (cannot connect, a bucket that cannot be opened) from ever exiting.
   watch_signals(stop).detach();
 
-  const std::string servers = broker::jetstream::without_secrets(flags.nats.url);
-  flags.nats.name = program + "/" + role->name;
-  flags.nats.on_connection_event = [role = role->name](broker::jetstream::ConnectionEvent event,
-                                                       const std::string& server) {
+  const std::string servers = broker::describe(flags.broker);
+  broker::set_client_name(flags.broker, program + "/" + role->name);
+  flags.broker.nats.on_connection_event = [role = role->name](
+                                              broker::jetstream::ConnectionEvent event,
+                                              const std::string& server) {
     if (event == broker::jetstream::ConnectionEvent::disconnected) {
       log::write(spdlog::level::warn, "nats disconnected", {{"role", role}, {"server", server}});
     } else {
       log::write(spdlog::level::info, "nats reconnected", {{"role", role}, {"server", server}});
     }
   };
-  auto transport = broker::jetstream::connect(flags.nats);
+  auto transport = broker::connect(flags.broker);
   if (!transport) {
     std::cerr << program << ": cannot connect to " << servers << ": " << transport.error().message
               << "\n";
@@ -227,8 +228,8 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   log::write(spdlog::level::info, "worker started",
              {{"role", role->name},
               {"worker", worker.worker_id()},
-              {"nats", servers},
-              {"stream_replicas", flags.nats.replicas},
+              {"broker", servers},
+              {"stream_replicas", flags.broker.nats.replicas},
               {"metrics", metrics_server ? metrics_server->address() : "off"}});
   if (auto ok = worker.run(stop.get_token()); !ok) {
     std::cerr << program << ": " << ok.error().describe() << "\n";
