@@ -405,7 +405,7 @@ Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},  // a new durable reads the stream from its start
-      {"session.timeout.ms", "10000"},
+      {"session.timeout.ms", std::to_string(config.session_timeout.count())},
       {"heartbeat.interval.ms", "1000"},
   };
   for (const auto& [name, value] : config.properties) properties[name] = value;

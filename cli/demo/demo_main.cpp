@@ -228,16 +228,18 @@ void progress(std::uint64_t placed, std::uint64_t total, std::size_t ended, int 
 std::vector<std::string> worker_environment(const Options& o) {
   const auto& nats = o.broker.nats;
   const auto& kafka = o.broker.kafka;
-  std::vector<std::string> env{"FLEET_TRANSPORT=" + o.broker.transport,
-                               "FLEET_NATS_URL=" + nats.url,
-                               "FLEET_STREAM_REPLICAS=" + std::to_string(nats.replicas),
-                               "FLEET_KAFKA_BROKERS=" + kafka.brokers,
-                               "FLEET_KAFKA_PARTITIONS=" + std::to_string(kafka.partitions),
-                               "FLEET_STATE_URL=" + kafka.state_url,
-                               "FLEET_ACK_WAIT_MS=3000",
-                               "FLEET_BACKOFF_MS=50",
-                               "FLEET_MAX_BACKOFF_MS=2000",
-                               "FLEET_ORDER_SUMMARY_DB=" + o.summary_db};
+  std::vector<std::string> env{
+      "FLEET_TRANSPORT=" + o.broker.transport,
+      "FLEET_NATS_URL=" + nats.url,
+      "FLEET_STREAM_REPLICAS=" + std::to_string(nats.replicas),
+      "FLEET_KAFKA_BROKERS=" + kafka.brokers,
+      "FLEET_KAFKA_PARTITIONS=" + std::to_string(kafka.partitions),
+      "FLEET_STATE_URL=" + kafka.state_url,
+      "FLEET_KAFKA_SESSION_TIMEOUT_MS=" + std::to_string(kafka.session_timeout.count()),
+      "FLEET_ACK_WAIT_MS=3000",
+      "FLEET_BACKOFF_MS=50",
+      "FLEET_MAX_BACKOFF_MS=2000",
+      "FLEET_ORDER_SUMMARY_DB=" + o.summary_db};
   const auto& c = nats.credentials;
   const std::pair<const char*, const std::string*> secrets[] = {
       {"FLEET_NATS_USER", &c.user},   {"FLEET_NATS_PASSWORD", &c.password},

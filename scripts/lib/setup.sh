@@ -75,6 +75,38 @@ fleet_stop_nats() {
   if [ -n "${FLEET_NATS_DIR:-}" ]; then rm -rf "$FLEET_NATS_DIR"; fi
 }
 
+# Starts `fleet dev-kafka` (librdkafka's mock cluster, real Kafka protocol on 127.0.0.1) and
+# sets FLEET_KAFKA_BROKERS and FLEET_STATE_URL (a SQLite state store beside it); stops it on
+# exit. Needs fleet_build first.
+fleet_start_dev_kafka() {
+  FLEET_KAFKA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fleet-dev-kafka.XXXXXX")
+  "$FLEET_BUILD/cli/fleet" dev-kafka >"$FLEET_KAFKA_DIR/bootstrap" 2>"$FLEET_KAFKA_DIR/log" &
+  FLEET_KAFKA_PID=$!
+  trap fleet_stop_dev_kafka EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  local i
+  for i in $(seq 1 100); do
+    [ -s "$FLEET_KAFKA_DIR/bootstrap" ] && break
+    kill -0 "$FLEET_KAFKA_PID" 2>/dev/null || { cat "$FLEET_KAFKA_DIR/log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -s "$FLEET_KAFKA_DIR/bootstrap" ] || { echo "fleet: dev-kafka did not start" >&2; exit 1; }
+  export FLEET_KAFKA_BROKERS=$(head -n1 "$FLEET_KAFKA_DIR/bootstrap")
+  export FLEET_STATE_URL="sqlite:$FLEET_KAFKA_DIR/state.db"
+  # The dev cluster rebalances a group in its session timeout less a second.
+  export FLEET_KAFKA_SESSION_TIMEOUT_MS=${FLEET_KAFKA_SESSION_TIMEOUT_MS:-3000}
+  echo "fleet: dev Kafka (mock cluster) on $FLEET_KAFKA_BROKERS, state $FLEET_STATE_URL" >&2
+}
+
+fleet_stop_dev_kafka() {
+  if [ -n "${FLEET_KAFKA_PID:-}" ]; then
+    kill "$FLEET_KAFKA_PID" 2>/dev/null
+    wait "$FLEET_KAFKA_PID" 2>/dev/null || true
+  fi
+  if [ -n "${FLEET_KAFKA_DIR:-}" ]; then rm -rf "$FLEET_KAFKA_DIR"; fi
+}
+
 # Starts a private PostgreSQL 15 (initdb into a temp dir, trust auth, a free loopback port) and
 # sets FLEET_PG_URL; stops it on exit together with nats-server. As root the server runs as the
 # `postgres` user, which PostgreSQL requires.

@@ -46,6 +46,10 @@ struct Config {
   // Longest a rebalance waits for in-flight records of revoked partitions to be settled before
   // handing the partitions over (the new owner then redelivers them).
   std::chrono::milliseconds revoke_wait{5'000};
+  // A consumer silent this long leaves its group. It also bounds how long the dev cluster takes
+  // to rebalance when a process joins (it waits the session timeout less a second), so
+  // scripts/demo uses 3 s there.
+  std::chrono::milliseconds session_timeout{10'000};
   // Further librdkafka properties, e.g. {"security.protocol", "SASL_SSL"}.
   std::map<std::string, std::string> properties;
 };

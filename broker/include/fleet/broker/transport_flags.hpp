@@ -5,6 +5,7 @@
 //   NATS: see jetstream_flags.hpp (--nats URL, credentials, TLS, --stream-replicas)
 //   --kafka HOST:PORT[,...]    FLEET_KAFKA_BROKERS  bootstrap servers
 //   --kafka-partitions N       FLEET_KAFKA_PARTITIONS  partitions of created topics
+//   --kafka-session-timeout-ms N  FLEET_KAFKA_SESSION_TIMEOUT_MS  consumer group session timeout
 //   --state URL                FLEET_STATE_URL      Kafka only: where inbox and saga state live
 //                                                   (sqlite:PATH or postgresql://...)
 #pragma once
@@ -30,6 +31,14 @@ inline void add_transport_flags(CLI::App& app, TransportConfig& config) {
       ->envname("FLEET_KAFKA_PARTITIONS")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option_function<std::int64_t>(
+         "--kafka-session-timeout-ms",
+         [&config](std::int64_t ms) {
+           config.kafka.session_timeout = std::chrono::milliseconds(ms);
+         },
+         "Kafka consumer group session timeout in ms (default 10000)")
+      ->envname("FLEET_KAFKA_SESSION_TIMEOUT_MS")
+      ->check(CLI::Range(1'000, 300'000));
   app.add_option("--state", config.kafka.state_url,
                  "Kafka: store of inbox and saga state, sqlite:PATH or postgresql://...")
       ->envname("FLEET_STATE_URL")
