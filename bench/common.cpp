@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/kafka.hpp"
 #include "fleet/schemas/envelope.hpp"
 
 namespace fleet::bench {
@@ -24,6 +25,13 @@ double timed(std::uint64_t count, const std::function<void()>& body) {
 }
 
 std::unique_ptr<fleet::broker::Transport> connect(const Options& options) {
+  if (options.transport == "kafka") {
+    fleet::broker::kafka::Config config{.brokers = options.kafka, .name = "fleet-bench"};
+    if (!options.kafka_state.empty()) config.state_url = options.kafka_state;
+    auto transport = fleet::broker::kafka::connect(config);
+    if (!transport) throw std::runtime_error("connect: " + transport.error().describe());
+    return std::move(*transport);
+  }
   auto transport = fleet::broker::jetstream::connect(
       {.url = options.url, .name = "fleet-bench", .max_in_flight = options.max_in_flight});
   if (!transport) throw std::runtime_error("connect: " + transport.error().describe());
@@ -37,9 +45,10 @@ void ensure_stream(fleet::broker::Transport& transport, const std::string& name,
   }
 }
 
-void report(const char* what, double raw, double fleet) {
-  std::printf("%s raw cnats: %10.0f msg/s\n", what, raw);
-  std::printf("%s fleet:     %10.0f msg/s\n", what, fleet);
+void report(const char* what, const Options& options, double raw, double fleet) {
+  const bool kafka = options.transport == "kafka";
+  std::printf("%s raw %s: %10.0f msg/s\n", what, kafka ? "librdkafka" : "cnats", raw);
+  std::printf("%s fleet:     %s%10.0f msg/s\n", what, kafka ? "     " : "", fleet);
   std::printf("ratio: %.2f\n", fleet / raw);
 }
 
@@ -68,7 +77,7 @@ void compare(const char* what, const Options& options, const std::function<doubl
     best_raw = std::max(best_raw, r);
     best_fleet = std::max(best_fleet, f);
   }
-  report(what, best_raw, best_fleet);
+  report(what, options, best_raw, best_fleet);
 }
 
 }  // namespace fleet::bench

@@ -11,7 +11,10 @@
 namespace fleet::bench {
 
 struct Options {
+  std::string transport = "nats";  // "nats" or "kafka" (pipeline only)
   std::string url = "nats://127.0.0.1:4222";
+  std::string kafka;        // bootstrap servers; "" = start an in-process mock cluster
+  std::string kafka_state;  // Kafka: state store of the inbox (set by the pipeline bench)
   std::uint64_t count = 100'000;
   std::size_t size = 256;
   int rounds = 3;
@@ -30,11 +33,13 @@ struct Workload {
 Workload make_workload(const Options& options);
 // Events per second of one timed run.
 double timed(std::uint64_t count, const std::function<void()>& body);
+// The transport options.transport names (JetStream or Kafka).
 std::unique_ptr<fleet::broker::Transport> connect(const Options& options);
 void ensure_stream(fleet::broker::Transport& transport, const std::string& name,
                    const std::string& subject);
-// Prints both rates and the last line `ratio: X.XX`.
-void report(const char* what, double raw, double fleet);
+// Prints both rates (the raw side named after options.transport's client library) and the last
+// line `ratio: X.XX`.
+void report(const char* what, const Options& options, double raw, double fleet);
 
 // Runs `raw` and `fleet` for options.rounds rounds, alternating who goes first so neither side
 // always meets a warmer or fuller server; the best round of each side counts.
@@ -44,6 +49,7 @@ void compare(const char* what, const Options& options, const std::function<doubl
 void bench_publish(const Options& options);
 void bench_consume(const Options& options);
 void bench_pipeline(const Options& options);
+void bench_pipeline_kafka(Options options);  // bench_pipeline with --transport kafka
 void bench_outbox(const Options& options);
 void bench_outbox_pg(const Options& options);
 void bench_replay(const Options& options);

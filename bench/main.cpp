@@ -8,6 +8,9 @@
 //   scripts/bench outbox [--count N] [--batches-in-flight K]      (relay from SQLite)
 //   scripts/bench outbox-pg [--count N]                           (relay from PostgreSQL)
 //   scripts/bench replay [--count N] [--size B] [--rounds R]
+//   scripts/bench --transport kafka pipeline [--kafka HOST:PORT] [--count N] ...
+//     (Kafka: pipeline only, against a raw librdkafka loop; without --kafka an in-process
+//     mock cluster)
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -21,7 +24,14 @@ int main(int argc, char** argv) {
   Options options;
   app.require_subcommand(1);
   app.fallthrough();  // options may follow the subcommand
+  app.add_option("--transport", options.transport, "Broker: nats, or kafka (pipeline only)")
+      ->envname("FLEET_TRANSPORT")
+      ->check(CLI::IsMember({"nats", "kafka"}))
+      ->capture_default_str();
   app.add_option("--nats", options.url, "NATS server URL")->envname("FLEET_NATS_URL");
+  app.add_option("--kafka", options.kafka,
+                 "Kafka bootstrap servers (default: an in-process mock cluster)")
+      ->envname("FLEET_KAFKA_BROKERS");
   app.add_option("--count,-n", options.count, "Messages per round")->capture_default_str();
   app.add_option("--size", options.size, "Payload bytes")->capture_default_str();
   app.add_option("--rounds", options.rounds, "Rounds per side (best counts)")
@@ -33,23 +43,31 @@ int main(int argc, char** argv) {
                  "outbox: relay batches of 100 awaiting acks")
       ->capture_default_str();
   app.add_option("--pg", options.pg, "outbox-pg: PostgreSQL URL")->envname("FLEET_PG_URL");
+  // Kafka has a baseline for the pipeline only.
+  auto nats_only = [&](void (*bench)(const Options&)) {
+    return [&options, bench] {
+      if (options.transport == "kafka") {
+        throw CLI::ValidationError("--transport", "kafka: only the pipeline bench supports it");
+      }
+      bench(options);
+    };
+  };
   app.add_subcommand("outbox", "Outbox relay draining N committed SQLite rows vs raw publish")
-      ->callback([&] { bench_outbox(options); });
+      ->callback(nats_only(&bench_outbox));
   app.add_subcommand("outbox-pg",
                      "Outbox relay draining N committed PostgreSQL rows vs raw publish")
-      ->callback([&] { bench_outbox_pg(options); });
+      ->callback(nats_only(&bench_outbox_pg));
   app.add_subcommand("publish", "Async publish with envelope headers and dedup id, all acked")
-      ->callback([&] { bench_publish(options); });
+      ->callback(nats_only(&bench_publish));
   app.add_subcommand("pipeline",
                      "Consume, decode, handle, publish one follow-up, ack after its confirmation")
       ->callback([&] { bench_pipeline(options); });
   app.add_subcommand("replay",
                      "Read dead letters, republish each to its original subject, remove it from "
                      "the DLQ once acked")
-      ->callback([&] { bench_replay(options); });
-  app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")->callback([&] {
-    bench_consume(options);
-  });
+      ->callback(nats_only(&bench_replay));
+  app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")
+      ->callback(nats_only(&bench_consume));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

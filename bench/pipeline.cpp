@@ -165,6 +165,7 @@ double fleet_pipeline(const Options& options, int round, bool inbox) {
 }  // namespace
 
 void bench_pipeline(const Options& options) {
+  if (options.transport == "kafka") return bench_pipeline_kafka(options);
   auto admin = connect(options);
   ensure_stream(*admin, stream, "bench.pipe.>");
   // The inbox adds two KV operations per message that the raw loop does not do: shown apart.
