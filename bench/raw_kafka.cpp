@@ -112,7 +112,10 @@ double pipeline(const Pipeline& p) {
   Clock::time_point start{};
   const std::string subject_header = "Fleet-Subject";
   while (done < p.count) {
-    const ssize_t got = rd_kafka_consume_batch_queue(queue, 1'000, batch.data(), batch.size());
+    // consume_batch_queue waits for a full batch or the timeout: take what is there, and only
+    // when nothing is, wait for one record (as the fleet subscription does).
+    ssize_t got = rd_kafka_consume_batch_queue(queue, 0, batch.data(), batch.size());
+    if (got == 0) got = rd_kafka_consume_batch_queue(queue, 1'000, batch.data(), 1);
     if (got < 0) check(rd_kafka_last_error(), "consume");
     if (got <= 0) continue;
     if (done == 0) start = Clock::now();

@@ -53,7 +53,9 @@ struct Core {
   // rebalances are served even while the worker is busy) and pauses the partitions while the
   // buffer is full.
   std::deque<RecordPtr> buffer;
-  std::size_t buffer_limit = 1'000;
+  // Pausing makes librdkafka drop its prefetched records and fetch them again on resume, so
+  // pause late and resume only once the buffer is mostly drained.
+  std::size_t buffer_limit = 10'000;
   bool paused = false;
   std::atomic<bool> stopping{false};
   std::condition_variable arrived;  // records buffered, or a delivery settled or held
@@ -186,8 +188,11 @@ struct Core {
   void poll_loop() {
     std::vector<rd_kafka_message_t*> batch(500);
     while (!stopping.load()) {
-      const ssize_t got =
-          rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), batch.size());
+      // consume_batch_queue waits for a full batch or the timeout: take what is there, and
+      // only when nothing is, wait (up to 100 ms) for one record.
+      ssize_t got = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
+      if (got == 0) got = rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), 1);
+      if (got < 0) got = 0;
       save_settled();
       std::lock_guard lock(mutex);
       for (ssize_t i = 0; i < got; ++i) {
@@ -195,7 +200,7 @@ struct Core {
         if (record->err == RD_KAFKA_RESP_ERR_NO_ERROR) buffer.push_back(std::move(record));
       }
       if (got > 0) arrived.notify_all();
-      const bool full = buffer.size() >= buffer_limit;
+      const bool full = paused ? buffer.size() > buffer_limit / 4 : buffer.size() >= buffer_limit;
       if (full != paused) {
         PartitionListPtr assigned;
         rd_kafka_topic_partition_list_t* raw = nullptr;
