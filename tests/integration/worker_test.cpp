@@ -22,6 +22,7 @@
 #include <httplib.h>
 #include "eventually.hpp"
 
+#include "fleet/broker/connect.hpp"
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -61,8 +62,34 @@ using fleet::test::id_of;
 
 class Fixture {
  public:
-  Fixture() : dir_(fleet::test::make_temp_dir("fleet-worker-test")) {
-    auto transport = fleet::broker::jetstream::connect({.url = server_.url()});
+  enum class Broker { jetstream, kafka };
+  // On Kafka the broker is a mock cluster in this test process (the workers reach it over TCP)
+  // and the workers keep inbox and state in a SQLite file.
+  explicit Fixture(Broker broker = Broker::jetstream)
+      : dir_(fleet::test::make_temp_dir("fleet-worker-test")) {
+    if (broker == Broker::kafka) {
+      auto cluster = fleet::broker::kafka::MockCluster::start(1);
+      REQUIRE(cluster.has_value());
+      kafka_ = std::move(*cluster);
+      broker_flags_ = {"--transport",
+                       "kafka",
+                       "--kafka",
+                       kafka_->bootstrap_servers(),
+                       "--state",
+                       "sqlite:" + (dir_ / "state.db").string(),
+                       "--kafka-session-timeout-ms",
+                       "3000"};
+    } else {
+      broker_flags_ = {"--nats", server_.url()};
+    }
+    fleet::broker::TransportConfig config;
+    config.transport = broker == Broker::kafka ? "kafka" : "nats";
+    config.nats.url = server_.url();
+    if (kafka_) {
+      config.kafka.brokers = kafka_->bootstrap_servers();
+      config.kafka.state_url = "sqlite:" + (dir_ / "state.db").string();
+    }
+    auto transport = fleet::broker::connect(config);
     REQUIRE(transport.has_value());
     transport_ = std::move(*transport);
     // Same configs the worker ensures, so neither side changes the other's stream.
@@ -82,8 +109,8 @@ class Fixture {
 
   // Starts fleet-test-worker for `role`; fast backoff unless `flags` says otherwise.
   WorkerProcess& start(const std::string& role, std::vector<std::string> flags = {}) {
-    std::vector<std::string> argv = {FLEET_TEST_WORKER, "--role", role, "--nats", url(),
-                                     "--backoff-ms",    "20"};
+    std::vector<std::string> argv = {FLEET_TEST_WORKER, "--role", role, "--backoff-ms", "20"};
+    argv.insert(argv.end(), broker_flags_.begin(), broker_flags_.end());
     argv.insert(argv.end(), flags.begin(), flags.end());
     const auto log = dir_ / ("worker-" + std::to_string(workers_.size()) + ".log");
     workers_.push_back(std::make_unique<WorkerProcess>(
@@ -191,7 +218,9 @@ class Fixture {
 
  private:
   fleet::test::NatsServer server_;
+  std::unique_ptr<fleet::broker::kafka::MockCluster> kafka_;  // outlives the transport and workers
   std::filesystem::path dir_;
+  std::vector<std::string> broker_flags_;
   std::unique_ptr<fleet::broker::Transport> transport_;
   std::vector<std::unique_ptr<WorkerProcess>> workers_;
   std::unique_ptr<fleet::broker::Subscription> reader_;
@@ -322,6 +351,48 @@ TEST_CASE("a handler that throws is retried, then dead-lettered with error class
 
 TEST_CASE("a poison pill that kills its worker is dead-lettered as poison; the rest is handled") {
   Fixture f;
+  // A crash costs every delivery the process held one attempt, not just the pill's: with one
+  // message in flight, only the pill keeps coming back (docs/architecture.md, poison pills).
+  const std::vector<std::string> flags = {"--max-attempts", "3",    "--immediate-attempts", "1",
+                                          "--ack-wait-ms",  "1000", "--max-in-flight",      "1"};
+  std::vector<Message> others;
+  for (int i = 0; i < 20; ++i) others.push_back(event("tests.crash.x", i, "ok"));
+  const auto pill = event("tests.crash.x", 99, "crash");
+  f.publish_all({others.begin(), others.begin() + 10});
+  f.publish(pill);
+  f.publish_all({others.begin() + 10, others.end()});
+
+  // The operator's restart loop: a worker that died is replaced.
+  WorkerProcess* worker = &f.start("crash", flags);
+  int crashes = 0;
+  std::vector<Message> dead;
+  const bool done = eventually(
+      [&] {
+        if (auto exit = worker->wait(0ms)) {
+          CHECK_MESSAGE(exit->signal == SIGABRT, f.logs());
+          ++crashes;
+          worker = &f.start("crash", flags);
+        }
+        dead = f.dead_letters("crash", 1, 0ms);
+        return !dead.empty() && f.all_handled(ids_of(others));
+      },
+      90s);
+  REQUIRE_MESSAGE(done, f.logs());
+  REQUIRE(dead.size() == 1);
+  CHECK(id_of(dead[0]) == id_of(pill));
+  CHECK(header_of(dead[0], dlq::error_class) == "poison");
+  CHECK(crashes == 3);  // max attempts; the fourth delivery is dead-lettered unhandled
+  f.wait_settled("crash");
+  CHECK(f.dlq_messages() == 1);
+  for (const auto& [id, count] : f.effect_counts()) CHECK_MESSAGE(count == 1, id);
+  CHECK(f.effect_counts().size() == others.size());
+}
+
+TEST_CASE(
+    "on Kafka, a poison pill that kills its worker is dead-lettered as poison; the rest is "
+    "handled") {
+  // Kafka counts no deliveries: the counts travel with the committed offset (commit metadata).
+  Fixture f(Fixture::Broker::kafka);
   // A crash costs every delivery the process held one attempt, not just the pill's: with one
   // message in flight, only the pill keeps coming back (docs/architecture.md, poison pills).
   const std::vector<std::string> flags = {"--max-attempts", "3",    "--immediate-attempts", "1",
