@@ -646,3 +646,48 @@ TEST_CASE(
   f.server().start();
   CHECK_MESSAGE(eventually([&] { return get("/readyz").first == 200; }), f.logs());
 }
+TEST_CASE(
+    "on Kafka, SIGTERM mid-stream commits on the way out; a successor finishes, each effect once") {
+  Fixture f(Fixture::Broker::kafka);
+  const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
+  const auto messages = record_events(5'000);
+  f.publish_all(messages);
+  auto& first = f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 500; }), f.logs());
+  first.signal(SIGTERM);
+  check_exit(first, 0, f);
+  const auto by_first = f.effects().size();
+  WARN_MESSAGE(by_first < messages.size(), "the first worker finished before SIGTERM");
+
+  f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("record");
+  const auto counts = f.effect_counts();
+  CHECK(counts.size() == messages.size());
+  for (const auto& [id, count] : counts) CHECK_MESSAGE(count == 1, id);
+  MESSAGE("first worker handled " << by_first << " before SIGTERM");
+}
+
+TEST_CASE("on Kafka, SIGKILL mid-stream loses nothing; a successor handles what was in flight") {
+  Fixture f(Fixture::Broker::kafka);
+  const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
+  const auto messages = record_events(5'000);
+  f.publish_all(messages);
+  auto& first = f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 500; }), f.logs());
+  first.signal(SIGKILL);
+  REQUIRE(first.wait(60s).has_value());
+
+  f.start("record", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("record");
+  const auto counts = f.effect_counts();
+  CHECK(counts.size() == messages.size());
+  int twice = 0;
+  for (const auto& [id, count] : counts) {
+    CHECK_MESSAGE(count <= 2, id);
+    if (count > 1) ++twice;
+  }
+  CHECK(twice <= 64);  // at most the killed worker's in-flight window (max in flight)
+  MESSAGE("events with a repeated effect after SIGKILL: " << twice);
+}
