@@ -691,3 +691,39 @@ TEST_CASE("on Kafka, SIGKILL mid-stream loses nothing; a successor handles what 
   CHECK(twice <= 64);  // at most the killed worker's in-flight window (max in flight)
   MESSAGE("events with a repeated effect after SIGKILL: " << twice);
 }
+TEST_CASE("on Kafka, two worker processes of one group split 10,000 events, each handled once") {
+  Fixture f(Fixture::Broker::kafka);
+  auto& a = f.start("record");
+  auto& b = f.start("record");
+  const auto messages = record_events(10'000);
+  auto handled_by = [&] {
+    std::map<long, int> per_pid;
+    for (const auto& e : f.effects()) ++per_pid[e.pid];
+    return per_pid;
+  };
+  // The group forms while events flow (the dev cluster takes its session timeout, 3 s here, per
+  // join): publish in slices until both processes have handled some, then the rest.
+  std::size_t sent = 0;
+  eventually(
+      [&] {
+        const std::size_t next = std::min(messages.size(), sent + 200);
+        f.publish_all({messages.begin() + static_cast<long>(sent),
+                       messages.begin() + static_cast<long>(next)});
+        sent = next;
+        std::this_thread::sleep_for(100ms);
+        auto per_pid = handled_by();
+        return (per_pid[a.pid()] > 0 && per_pid[b.pid()] > 0) || sent == messages.size();
+      },
+      60s);
+  f.publish_all({messages.begin() + static_cast<long>(sent), messages.end()});
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("record");
+  const auto counts = f.effect_counts();
+  CHECK(counts.size() == messages.size());
+  for (const auto& [id, count] : counts) CHECK_MESSAGE(count == 1, id);
+  auto per_pid = handled_by();
+  CHECK_MESSAGE(per_pid[a.pid()] > 0, f.logs());
+  CHECK_MESSAGE(per_pid[b.pid()] > 0, f.logs());
+  MESSAGE("split: " << per_pid[a.pid()] << " / " << per_pid[b.pid()] << " (" << sent
+                    << " published before both had some)");
+}
