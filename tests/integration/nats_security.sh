@@ -47,13 +47,15 @@ start_server() {
   fi
   local port i
   port=$(free_port)
-  rm -rf "$work/store"
+  rm -rf "$work/store" "$work/server.log"
   nats-server -js -a 127.0.0.1 -p "$port" -sd "$work/store" -l "$work/server.log" "$@" &
   server_pid=$!
-  for i in $(seq 1 150); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  # Ready once it says so (a TLS server with JetStream can take seconds on a loaded machine).
+  for i in $(seq 1 300); do
+    grep -q "Server is ready" "$work/server.log" 2>/dev/null && break
     sleep 0.1
   done
+  grep -q "Server is ready" "$work/server.log" || fail "nats-server $* did not start"
   url="nats://127.0.0.1:$port"
 }
 
