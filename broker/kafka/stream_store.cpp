@@ -6,6 +6,8 @@
 // tombstone for the key unmarks it). The store reads every mark when it opens, skips marked
 // sequences in scan and get, and answers Errc::not_found for them in get and remove. Another
 // process's marks written after this store opened are not seen until it is opened again.
+// remove_async answers not_found (calling `done` on the caller's thread) without asking the
+// brokers; other answers come from the producer's delivery report on its poll thread.
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
