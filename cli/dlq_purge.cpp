@@ -35,6 +35,11 @@ void add_dlq_purge_command(CLI::App& dlq) {
   add_dlq_options(*command, options->dlq);
   add_filter_options(*command, options->filter);
   command->add_flag("--yes,-y", options->yes, "Really remove them");
+  command->footer(
+      "On Kafka (--transport kafka) records cannot be deleted one by one: purge marks each entry "
+      "as removed with a record in the companion topic <stream>.removed (e.g. DLQ.removed), and "
+      "every `fleet dlq` command skips marked entries. The records stay in the topic (kcat still "
+      "shows them) until its retention drops them.");
   command->callback([options] { run(*options); });
 }
 

@@ -118,8 +118,20 @@ Status Producer::publish_raw(const std::string& topic, std::string_view key,
                              const std::string* value, std::chrono::milliseconds timeout) {
   auto answer = std::make_shared<std::promise<Result<PublishAck>>>();
   auto future = answer->get_future();
-  auto pending = std::make_unique<Pending>(
-      Pending{this, topic, [answer](const Result<PublishAck>& r) { answer->set_value(r); }});
+  auto sent = publish_raw_async(topic, key, value,
+                                [answer](const Result<PublishAck>& r) { answer->set_value(r); });
+  if (!sent) return sent;
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return fail(Errc::timeout, "publish to " + topic + " not confirmed in time");
+  }
+  auto result = future.get();
+  if (!result) return fail(result.error());
+  return {};
+}
+
+Status Producer::publish_raw_async(const std::string& topic, std::string_view key,
+                                   const std::string* value, PublishCallback done) {
+  auto pending = std::make_unique<Pending>(Pending{this, topic, std::move(done)});
   ++outstanding_;
   const rd_kafka_resp_err_t err = rd_kafka_producev(
       handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
@@ -131,12 +143,7 @@ Status Producer::publish_raw(const std::string& topic, std::string_view key,
     finished();
     return fail(kafka_error(err, "publish to " + topic));
   }
-  (void)pending.release();
-  if (future.wait_for(timeout) != std::future_status::ready) {
-    return fail(Errc::timeout, "publish to " + topic + " not confirmed in time");
-  }
-  auto result = future.get();
-  if (!result) return fail(result.error());
+  (void)pending.release();  // comes back in on_delivery
   return {};
 }
 

@@ -29,6 +29,10 @@ class Producer {
   // A tombstone (null value) for `key`: how a compacted topic forgets a key.
   Status publish_raw(const std::string& topic, std::string_view key, const std::string* value,
                      std::chrono::milliseconds timeout);
+  // publish_raw without waiting: `done` gets the broker's answer on the poll thread. An error
+  // return means nothing was sent (and `done` is not called).
+  Status publish_raw_async(const std::string& topic, std::string_view key, const std::string* value,
+                           PublishCallback done);
   Status flush(std::chrono::milliseconds timeout);
 
   rd_kafka_t* handle() const { return handle_.get(); }

@@ -348,7 +348,8 @@ class KafkaSubscription final : public Subscription {
         out.deadline = now + core_->consumer.ack_wait;
         deliveries.emplace_back(
             to_message(*out.record), attempt, to_sequence(id, offset),
-            std::make_unique<Handle>(core_, id, partition.generation, offset, out.token));
+            std::make_unique<Handle>(core_, id, partition.generation, offset, out.token),
+            PartitionOffset{.partition = id, .offset = offset});
       }
       for (auto [offset, token] : exhausted) core_->settle(id, partition.generation, offset, token);
     }
@@ -379,7 +380,8 @@ class KafkaSubscription final : public Subscription {
       ++core_->in_hands;
       deliveries.emplace_back(
           std::move(message), attempt, to_sequence(record->partition, offset),
-          std::make_unique<Handle>(core_, record->partition, partition.generation, offset, token));
+          std::make_unique<Handle>(core_, record->partition, partition.generation, offset, token),
+          PartitionOffset{.partition = record->partition, .offset = offset});
     }
   }
 

@@ -26,6 +26,35 @@ Result<std::vector<std::int32_t>> topic_partitions(rd_kafka_t* handle, const std
   return fail(Errc::not_found, "topic " + topic + " does not exist");
 }
 
+// See topic_reader.hpp.
+Status ensure_topic(rd_kafka_t* handle, const Config& config, const std::string& topic) {
+  auto known = topic_partitions(handle, topic, config.request_timeout);
+  if (known) return {};
+  if (known.error().code != Errc::not_found) return fail(known.error());
+  char error[512];
+  std::unique_ptr<rd_kafka_NewTopic_t, Destroy<rd_kafka_NewTopic_destroy>> request(
+      rd_kafka_NewTopic_new(topic.c_str(), config.partitions, config.replication_factor, error,
+                            sizeof error));
+  if (!request) return fail(Errc::invalid_argument, "topic " + topic + ": " + error);
+  QueuePtr answers(rd_kafka_queue_new(handle));
+  rd_kafka_NewTopic_t* requests[] = {request.get()};
+  rd_kafka_CreateTopics(handle, requests, 1, nullptr, answers.get());
+  std::unique_ptr<rd_kafka_event_t, Destroy<rd_kafka_event_destroy>> event(
+      rd_kafka_queue_poll(answers.get(), static_cast<int>(config.request_timeout.count())));
+  if (!event) return fail(Errc::timeout, "creating topic " + topic + " timed out");
+  const auto* result = rd_kafka_event_CreateTopics_result(event.get());
+  if (result == nullptr) return fail(Errc::internal, "creating topic " + topic + ": no result");
+  std::size_t count = 0;
+  const auto** topics = rd_kafka_CreateTopics_result_topics(result, &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto err = rd_kafka_topic_result_error(topics[i]);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      return fail(kafka_error(err, "creating topic " + topic));
+    }
+  }
+  return {};
+}
+
 Result<TopicReader> TopicReader::open(const Config& config) {
   std::map<std::string, std::string> properties = {
       {"bootstrap.servers", config.brokers},

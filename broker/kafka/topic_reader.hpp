@@ -46,4 +46,9 @@ class TopicReader {
 Result<std::vector<std::int32_t>> topic_partitions(rd_kafka_t* handle, const std::string& topic,
                                                    std::chrono::milliseconds timeout);
 
+// Creates `topic` (config.partitions, config.replication_factor) if the brokers do not know it:
+// asking for its metadata with `handle` (a producer: allowed to auto-create) makes brokers that
+// allow auto-creation (the dev cluster) create it; otherwise the Admin API does.
+Status ensure_topic(rd_kafka_t* handle, const Config& config, const std::string& topic);
+
 }  // namespace fleet::broker::kafka

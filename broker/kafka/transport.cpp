@@ -1,5 +1,6 @@
 // The Kafka Transport: one idempotent producer, the stream registry, and a consumer per
 // subscription. See fleet/broker/kafka.hpp for how JetStream's ideas map onto Kafka.
+#include <algorithm>
 #include <mutex>
 
 #include "fleet/broker/kafka.hpp"
@@ -130,38 +131,21 @@ class KafkaTransport final : public Transport {
   }
 
   Result<std::unique_ptr<StreamStore>> stream_store(const std::string& stream) override {
+    // A stream is a topic the registry lists (ensure_stream put it there). Asking the brokers
+    // is not enough: a broker too old for the Metadata request's allow-auto-create flag (the
+    // mock cluster; librdkafka warns "allow.auto.create.topics=false not supported by broker")
+    // creates any topic a reader asks about, so a mistyped name would become a stream.
+    auto streams = registry_.streams();
+    if (!streams) return fail(streams.error());
+    if (std::ranges::none_of(*streams, [&](const StreamConfig& s) { return s.name == stream; })) {
+      return fail(Errc::not_found, "stream " + stream + " does not exist");
+    }
     return open_stream_store(config_, *producer_, stream);
   }
 
  private:
-  // Creates the topic if the brokers do not know it. Asking for its metadata makes brokers that
-  // allow auto-creation (the dev cluster) create it; otherwise the Admin API does.
   Status ensure_topic(const std::string& topic) {
-    auto known = topic_partitions(producer_->handle(), topic, config_.request_timeout);
-    if (known) return {};
-    if (known.error().code != Errc::not_found) return fail(known.error());
-    char error[512];
-    std::unique_ptr<rd_kafka_NewTopic_t, Destroy<rd_kafka_NewTopic_destroy>> request(
-        rd_kafka_NewTopic_new(topic.c_str(), config_.partitions, config_.replication_factor, error,
-                              sizeof error));
-    if (!request) return fail(Errc::invalid_argument, "topic " + topic + ": " + error);
-    QueuePtr answers(rd_kafka_queue_new(producer_->handle()));
-    rd_kafka_NewTopic_t* requests[] = {request.get()};
-    rd_kafka_CreateTopics(producer_->handle(), requests, 1, nullptr, answers.get());
-    std::unique_ptr<rd_kafka_event_t, Destroy<rd_kafka_event_destroy>> event(
-        rd_kafka_queue_poll(answers.get(), static_cast<int>(config_.request_timeout.count())));
-    if (!event) return fail(Errc::timeout, "creating topic " + topic + " timed out");
-    const auto* result = rd_kafka_event_CreateTopics_result(event.get());
-    if (result == nullptr) return fail(Errc::internal, "creating topic " + topic + ": no result");
-    std::size_t count = 0;
-    const auto** topics = rd_kafka_CreateTopics_result_topics(result, &count);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto err = rd_kafka_topic_result_error(topics[i]);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        return fail(kafka_error(err, "creating topic " + topic));
-      }
-    }
-    return {};
+    return kafka::ensure_topic(producer_->handle(), config_, topic);
   }
 
   ConsumerInfo consumer_info(const std::string& durable, const std::string& group,

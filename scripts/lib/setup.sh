@@ -11,6 +11,8 @@ FLEET_PACKAGES=(
   doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libsqlite3-dev libpq-dev
   nats-server curl jq openssl docker-compose
+  # kcat: Kafka interop tests (records produced and read by a non-fleet client).
+  kcat
   # PostgreSQL 15 server binaries: outbox integration tests and bench start their own instance.
   postgresql
 )

@@ -284,3 +284,29 @@ TEST_CASE("the runtime's dead letter of a replayed event keeps its replay count 
   CHECK(e.id == entry(replayed).id);
   CHECK(e.original_subject == "orders.placed");
 }
+
+TEST_CASE("a dead letter names partition and offset only when the delivery has a position") {
+  const auto original = letter("orders.placed", "x");
+  // JetStream and memory deliveries have no position: the entry is as it always was.
+  fleet::broker::Delivery plain(original, 5, 99, std::make_unique<UnsettledHandle>());
+  const auto unpartitioned = fleet::runtime::dead_letter_message(
+      {}, plain, {.error_class = "permanent", .message = "broken", .role = "billing"});
+  CHECK(unpartitioned.headers.at(std::string(h::stream_sequence)) == "99");
+  CHECK_FALSE(unpartitioned.headers.contains(std::string(h::original_partition)));
+  CHECK_FALSE(unpartitioned.headers.contains(std::string(h::original_offset)));
+
+  // A Kafka delivery: partition 2, offset 41 (sequence (2 << 40) | 42).
+  const std::uint64_t sequence = (std::uint64_t{2} << 40) | 42;
+  fleet::broker::Delivery kafka(original, 5, sequence, std::make_unique<UnsettledHandle>(),
+                                fleet::broker::PartitionOffset{.partition = 2, .offset = 41});
+  const auto partitioned = fleet::runtime::dead_letter_message(
+      {}, kafka, {.error_class = "permanent", .message = "broken", .role = "billing"});
+  CHECK(partitioned.headers.at(std::string(h::stream_sequence)) == std::to_string(sequence));
+  CHECK(partitioned.headers.at(std::string(h::original_partition)) == "2");
+  CHECK(partitioned.headers.at(std::string(h::original_offset)) == "41");
+  // A replay drops them with the other failure headers.
+  const auto plan = dlq::plan_replay(entry(partitioned), {}, fleet::schemas::Registry::builtin());
+  REQUIRE(plan.action == dlq::Planned::Action::publish);
+  for (const auto& [name, value] : plan.message.headers)
+    CHECK_FALSE(name.starts_with("Fleet-Dlq-"));
+}

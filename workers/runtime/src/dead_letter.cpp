@@ -22,6 +22,14 @@ broker::Message dead_letter_message(const DeadLetterConfig& config,
   auto& h = message.headers;
   h[std::string(dlq_header::original_subject)] = original.subject;
   h[std::string(dlq_header::stream_sequence)] = std::to_string(delivery.sequence());
+  // A partitioned transport (Kafka) says where it stored the message (Delivery::position), so
+  // an operator with kcat finds the original by partition and offset without decoding the
+  // sequence, and the runtime needs no knowledge of any transport's sequence encoding.
+  // JetStream and memory deliveries carry no position: their entries are unchanged.
+  if (const auto& position = delivery.position()) {
+    h[std::string(dlq_header::original_partition)] = std::to_string(position->partition);
+    h[std::string(dlq_header::original_offset)] = std::to_string(position->offset);
+  }
   h[std::string(dlq_header::error_class)] = failure.error_class;
   // Header values are one line; a multi-line exception text would break the header block.
   std::string reason = failure.message;

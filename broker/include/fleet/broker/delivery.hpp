@@ -7,11 +7,20 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "fleet/broker/message.hpp"
 #include "fleet/error.hpp"
 
 namespace fleet::broker {
+
+// Where a partitioned transport (Kafka) stored a message. Its sequence encodes the same, but how
+// is the transport's business: it sets this so that tools can name partition and offset without
+// decoding sequences. Unpartitioned transports (JetStream, memory) leave it unset.
+struct PartitionOffset {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
 
 class Delivery {
  public:
@@ -26,10 +35,11 @@ class Delivery {
   };
 
   Delivery(Message message, std::uint64_t attempt, std::uint64_t sequence,
-           std::unique_ptr<Handle> handle)
+           std::unique_ptr<Handle> handle, std::optional<PartitionOffset> position = {})
       : message_(std::move(message)),
         attempt_(attempt),
         sequence_(sequence),
+        position_(position),
         handle_(std::move(handle)) {}
 
   const Message& message() const { return message_; }
@@ -37,6 +47,8 @@ class Delivery {
   std::uint64_t attempt() const { return attempt_; }
   // Stream sequence (JetStream) or offset (Kafka) of the message.
   std::uint64_t sequence() const { return sequence_; }
+  // Partition and offset on a partitioned transport (Kafka); unset elsewhere.
+  const std::optional<PartitionOffset>& position() const { return position_; }
 
   // Done: never deliver again.
   Status ack() { return handle_->ack(); }
@@ -51,6 +63,7 @@ class Delivery {
   Message message_;
   std::uint64_t attempt_;
   std::uint64_t sequence_;
+  std::optional<PartitionOffset> position_;
   std::unique_ptr<Handle> handle_;
 };
 

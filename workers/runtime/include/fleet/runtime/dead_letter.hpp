@@ -15,6 +15,9 @@ namespace fleet::runtime {
 namespace dlq_header {
 inline constexpr std::string_view original_subject = "Fleet-Dlq-Original-Subject";
 inline constexpr std::string_view stream_sequence = "Fleet-Dlq-Stream-Sequence";
+// Only on a partitioned transport (Kafka), where the sequence encodes partition and offset.
+inline constexpr std::string_view original_partition = "Fleet-Dlq-Original-Partition";
+inline constexpr std::string_view original_offset = "Fleet-Dlq-Original-Offset";
 inline constexpr std::string_view error_class = "Fleet-Dlq-Error-Class";
 inline constexpr std::string_view error_message = "Fleet-Dlq-Error-Message";
 inline constexpr std::string_view attempts = "Fleet-Dlq-Attempts";
