@@ -134,7 +134,6 @@ Status Registry::remove(const std::string& stream, const std::string& durable) {
 }
 
 Result<std::map<std::string, std::string>> Registry::groups(const std::string& stream) {
-  if (auto loaded = reload(); !loaded) return fail(loaded.error());
   std::lock_guard lock(mutex_);
   std::map<std::string, std::string> found;
   for (const auto& [key, durable] : durables_) {

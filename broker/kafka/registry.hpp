@@ -37,7 +37,8 @@ class Registry {
   // The consumer group for a durable, recording it (generation after a removal) when needed.
   Result<std::string> ensure_group(const std::string& stream, const std::string& durable);
   Status remove(const std::string& stream, const std::string& durable);
-  // Groups of the durables of `stream` that are not removed: durable -> group.
+  // Groups of the durables of `stream` that are not removed: durable -> group. As of the last
+  // reload (streams() reloads).
   Result<std::map<std::string, std::string>> groups(const std::string& stream);
 
  private:

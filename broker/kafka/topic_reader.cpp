@@ -61,6 +61,7 @@ Result<TopicReader> TopicReader::open(const Config& config) {
       {"client.id", config.name + "-reader"},
       {"enable.auto.commit", "false"},
       {"enable.partition.eof", "true"},
+      {"fetch.wait.max.ms", "10"},  // reads end at the high watermark: do not linger there
       // Needed by assign(); nothing is committed under it.
       {"group.id", "fleet-reader"},
   };
