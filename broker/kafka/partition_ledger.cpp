@@ -40,6 +40,8 @@ std::uint32_t PartitionLedger::prior_count(std::int64_t offset) const {
 
 std::uint32_t PartitionLedger::fetched(std::int64_t offset) {
   if (base_ < 0) base_ = saved_offset_ = offset;
+  if (offset < base_) return 0;  // settled and committed past already
+  if (auto it = entries_.find(offset); it != entries_.end() && it->second.settled) return 0;
   auto& entry = entries_[offset];
   entry.deliveries = std::max(entry.deliveries, prior_count(offset)) + 1;
   entry.settled = false;

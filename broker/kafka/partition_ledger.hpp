@@ -23,7 +23,8 @@ class PartitionLedger {
   // record sets it). `metadata`: the counts committed with it ("" = none).
   PartitionLedger(std::int64_t committed, std::string_view metadata);
 
-  // A record seen for the first time by this owner; returns its attempt (1 = first delivery).
+  // A record seen for the first time by this owner; returns its attempt (1 = first delivery),
+  // or 0 for a record this owner already settled (fetched again: skip it).
   std::uint32_t fetched(std::int64_t offset);
   // The same record delivered again (retry or expired ack wait); returns its attempt.
   std::uint32_t redelivered(std::int64_t offset);

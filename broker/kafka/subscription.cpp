@@ -368,6 +368,7 @@ class KafkaSubscription final : public Subscription {
       const std::int64_t offset = record->offset;
       if (partition.outstanding.contains(offset)) continue;  // fetched again after a resume
       const std::uint32_t attempt = partition.ledger.fetched(offset);
+      if (attempt == 0) continue;  // settled already
       Message message = to_message(*record);
       if ((!filter.empty() && !subject_matches(filter, message.subject)) ||
           (max_deliver > 0 && attempt > static_cast<std::uint32_t>(max_deliver))) {

@@ -20,6 +20,17 @@ TEST_CASE("ledger: the commit offset stops at the lowest unsettled record") {
   CHECK(ledger.commit_offset() == 15);
 }
 
+TEST_CASE("ledger: a settled record fetched again is not delivered again") {
+  PartitionLedger ledger(0, "");
+  ledger.fetched(0);
+  ledger.fetched(1);
+  ledger.settle(1);
+  CHECK(ledger.fetched(1) == 0);  // settled, still above the commit offset
+  ledger.settle(0);
+  CHECK(ledger.fetched(0) == 0);  // below the commit offset
+  CHECK(ledger.commit_offset() == 2);
+}
+
 TEST_CASE("ledger: a group without a committed offset starts at the first fetched record") {
   PartitionLedger ledger(-1, "");
   CHECK(ledger.commit_offset() < 0);
