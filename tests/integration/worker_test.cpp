@@ -349,8 +349,8 @@ TEST_CASE("a handler that throws is retried, then dead-lettered with error class
   CHECK(header_of(dead[0], dlq::attempts) == "2");
 }
 
-TEST_CASE("a poison pill that kills its worker is dead-lettered as poison; the rest is handled") {
-  Fixture f;
+void poison_pill_is_dead_lettered(Fixture::Broker broker) {
+  Fixture f(broker);
   // A crash costs every delivery the process held one attempt, not just the pill's: with one
   // message in flight, only the pill keeps coming back (docs/architecture.md, poison pills).
   const std::vector<std::string> flags = {"--max-attempts", "3",    "--immediate-attempts", "1",
@@ -388,46 +388,15 @@ TEST_CASE("a poison pill that kills its worker is dead-lettered as poison; the r
   CHECK(f.effect_counts().size() == others.size());
 }
 
+TEST_CASE("a poison pill that kills its worker is dead-lettered as poison; the rest is handled") {
+  poison_pill_is_dead_lettered(Fixture::Broker::jetstream);
+}
+
+// On Kafka the delivery counts travel with the committed offset (commit metadata).
 TEST_CASE(
     "on Kafka, a poison pill that kills its worker is dead-lettered as poison; the rest is "
     "handled") {
-  // Kafka counts no deliveries: the counts travel with the committed offset (commit metadata).
-  Fixture f(Fixture::Broker::kafka);
-  // A crash costs every delivery the process held one attempt, not just the pill's: with one
-  // message in flight, only the pill keeps coming back (docs/architecture.md, poison pills).
-  const std::vector<std::string> flags = {"--max-attempts", "3",    "--immediate-attempts", "1",
-                                          "--ack-wait-ms",  "1000", "--max-in-flight",      "1"};
-  std::vector<Message> others;
-  for (int i = 0; i < 20; ++i) others.push_back(event("tests.crash.x", i, "ok"));
-  const auto pill = event("tests.crash.x", 99, "crash");
-  f.publish_all({others.begin(), others.begin() + 10});
-  f.publish(pill);
-  f.publish_all({others.begin() + 10, others.end()});
-
-  // The operator's restart loop: a worker that died is replaced.
-  WorkerProcess* worker = &f.start("crash", flags);
-  int crashes = 0;
-  std::vector<Message> dead;
-  const bool done = eventually(
-      [&] {
-        if (auto exit = worker->wait(0ms)) {
-          CHECK_MESSAGE(exit->signal == SIGABRT, f.logs());
-          ++crashes;
-          worker = &f.start("crash", flags);
-        }
-        dead = f.dead_letters("crash", 1, 0ms);
-        return !dead.empty() && f.all_handled(ids_of(others));
-      },
-      90s);
-  REQUIRE_MESSAGE(done, f.logs());
-  REQUIRE(dead.size() == 1);
-  CHECK(id_of(dead[0]) == id_of(pill));
-  CHECK(header_of(dead[0], dlq::error_class) == "poison");
-  CHECK(crashes == 3);  // max attempts; the fourth delivery is dead-lettered unhandled
-  f.wait_settled("crash");
-  CHECK(f.dlq_messages() == 1);
-  for (const auto& [id, count] : f.effect_counts()) CHECK_MESSAGE(count == 1, id);
-  CHECK(f.effect_counts().size() == others.size());
+  poison_pill_is_dead_lettered(Fixture::Broker::kafka);
 }
 
 TEST_CASE("an event delivered twice under one event id has its effect once") {
@@ -470,8 +439,8 @@ TEST_CASE("two worker processes of one role split 10,000 events, each handled on
   MESSAGE("split: " << per_pid[a.pid()] << " / " << per_pid[b.pid()]);
 }
 
-TEST_CASE("SIGTERM mid-stream drains and exits 0; a successor finishes, each effect once") {
-  Fixture f;
+void sigterm_mid_stream_drains(Fixture::Broker broker) {
+  Fixture f(broker);
   const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
   const auto messages = record_events(5'000);
   f.publish_all(messages);
@@ -491,10 +460,14 @@ TEST_CASE("SIGTERM mid-stream drains and exits 0; a successor finishes, each eff
   MESSAGE("first worker handled " << by_first << " before SIGTERM");
 }
 
+TEST_CASE("SIGTERM mid-stream drains and exits 0; a successor finishes, each effect once") {
+  sigterm_mid_stream_drains(Fixture::Broker::jetstream);
+}
+
 // SIGKILL between a handler's effect and the inbox write re-runs that handler on redelivery
 // (inbox.hpp); only events the killed worker had in flight can have their effect twice.
-TEST_CASE("SIGKILL mid-stream loses nothing; a successor handles what was in flight") {
-  Fixture f;
+void sigkill_mid_stream_loses_nothing(Fixture::Broker broker) {
+  Fixture f(broker);
   const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
   const auto messages = record_events(5'000);
   f.publish_all(messages);
@@ -515,6 +488,10 @@ TEST_CASE("SIGKILL mid-stream loses nothing; a successor handles what was in fli
   }
   CHECK(twice <= 64);  // at most the killed worker's in-flight window (max in flight)
   MESSAGE("events with a repeated effect after SIGKILL: " << twice);
+}
+
+TEST_CASE("SIGKILL mid-stream loses nothing; a successor handles what was in flight") {
+  sigkill_mid_stream_loses_nothing(Fixture::Broker::jetstream);
 }
 
 TEST_CASE("with concurrency 8, events of one key are handled in order and keys overlap") {
@@ -648,48 +625,11 @@ TEST_CASE(
 }
 TEST_CASE(
     "on Kafka, SIGTERM mid-stream commits on the way out; a successor finishes, each effect once") {
-  Fixture f(Fixture::Broker::kafka);
-  const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
-  const auto messages = record_events(5'000);
-  f.publish_all(messages);
-  auto& first = f.start("record", flags);
-  REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 500; }), f.logs());
-  first.signal(SIGTERM);
-  check_exit(first, 0, f);
-  const auto by_first = f.effects().size();
-  WARN_MESSAGE(by_first < messages.size(), "the first worker finished before SIGTERM");
-
-  f.start("record", flags);
-  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
-  f.wait_settled("record");
-  const auto counts = f.effect_counts();
-  CHECK(counts.size() == messages.size());
-  for (const auto& [id, count] : counts) CHECK_MESSAGE(count == 1, id);
-  MESSAGE("first worker handled " << by_first << " before SIGTERM");
+  sigterm_mid_stream_drains(Fixture::Broker::kafka);
 }
 
 TEST_CASE("on Kafka, SIGKILL mid-stream loses nothing; a successor handles what was in flight") {
-  Fixture f(Fixture::Broker::kafka);
-  const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
-  const auto messages = record_events(5'000);
-  f.publish_all(messages);
-  auto& first = f.start("record", flags);
-  REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 500; }), f.logs());
-  first.signal(SIGKILL);
-  REQUIRE(first.wait(60s).has_value());
-
-  f.start("record", flags);
-  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
-  f.wait_settled("record");
-  const auto counts = f.effect_counts();
-  CHECK(counts.size() == messages.size());
-  int twice = 0;
-  for (const auto& [id, count] : counts) {
-    CHECK_MESSAGE(count <= 2, id);
-    if (count > 1) ++twice;
-  }
-  CHECK(twice <= 64);  // at most the killed worker's in-flight window (max in flight)
-  MESSAGE("events with a repeated effect after SIGKILL: " << twice);
+  sigkill_mid_stream_loses_nothing(Fixture::Broker::kafka);
 }
 TEST_CASE("on Kafka, two worker processes of one group split 10,000 events, each handled once") {
   Fixture f(Fixture::Broker::kafka);
