@@ -247,3 +247,63 @@ TEST_CASE("a worker acks a handled event and publishes its follow-up (memory tra
   runner.join();
   CHECK(ran.has_value());
 }
+
+TEST_CASE("a binding whose admission says 0 leaves messages in the stream, unattempted") {
+  auto transport = fleet::broker::memory::connect(fleet::broker::memory::make_broker());
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  std::atomic<int> calls = 0;
+  std::atomic<std::size_t> admit = 0;
+  std::atomic<int> asked = 0;
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms});
+  REQUIRE(worker
+              .add({.role = "gated",
+                    .stream = "UNIT",
+                    .subject = "unit.in.>",
+                    .handler = [&](const Envelope&, Context&) {
+                      ++calls;
+                      return Outcome::ok();
+                    },
+                    .inbox = false,
+                    .admission = [&]() -> std::size_t {
+                      ++asked;
+                      return admit.load();
+                    }})
+              .has_value());
+  for (std::uint64_t i = 1; i <= 5; ++i) {
+    const auto envelope = payload_envelope(i);
+    REQUIRE(transport
+                ->publish({.subject = "unit.in.x",
+                           .headers = fleet::schemas::to_headers(envelope.meta),
+                           .body = envelope.body,
+                           .dedup_id = envelope.meta.id},
+                          1s)
+                .has_value());
+  }
+  auto pending = [&] {
+    const auto streams = transport->streams();
+    REQUIRE(streams.has_value());
+    for (const auto& stream : *streams) {
+      for (const auto& c : stream.consumers) {
+        if (c.name == "gated") return c.pending;
+      }
+    }
+    return std::uint64_t{0};
+  };
+  std::jthread runner([&](std::stop_token stop) { (void)worker.run(stop); });
+  auto wait_for = [](auto condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return condition();
+  };
+  // Closed: the fetcher keeps asking, and takes nothing.
+  REQUIRE(wait_for([&] { return asked.load() >= 3; }));
+  CHECK(calls == 0);
+  CHECK(pending() == 5);
+  // Two admitted at a time: all five are handled, each once.
+  admit = 2;
+  CHECK(wait_for([&] { return calls.load() == 5; }));
+  CHECK(wait_for([&] { return pending() == 0; }));
+  runner.request_stop();
+}

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -112,6 +113,14 @@ class Worker::Runner {
                    [&] { return stopping_ || binding_.max_in_flight - in_flight_ >= refill; });
         if (stopping_) return;
         room = static_cast<std::size_t>(binding_.max_in_flight - in_flight_);
+      }
+      if (binding_.admission) {
+        room = std::min(room, binding_.admission());
+        if (room == 0) {
+          std::unique_lock lock(mutex_);
+          room_.wait_for(lock, binding_.admission_poll, [&] { return stopping_; });
+          continue;
+        }
       }
       auto batch = subscription_->fetch(room, config_.fetch_wait);
       if (!batch) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,13 @@ struct Binding {
   std::chrono::milliseconds ack_wait{30'000};
   std::chrono::milliseconds timeout{0};  // per handler attempt; 0 = none (see middleware.hpp)
   bool inbox = true;                     // skip events this role already handled (see inbox.hpp)
+  // Admission: asked by the fetch thread before each fetch, how many more deliveries this
+  // binding may take now (a cap on active sagas, an open circuit breaker, a rate limit...).
+  // 0 = none for now: messages wait in the stream, unattempted, and the fetcher asks again
+  // within `admission_poll`. Unset = no limit beyond max_in_flight. Called on the fetch
+  // thread only; must not block.
+  std::function<std::size_t()> admission;
+  std::chrono::milliseconds admission_poll{20};
 
   std::string durable_name() const { return durable.empty() ? role : durable; }
 };
