@@ -6,7 +6,7 @@ FLEET_BUILD="$FLEET_ROOT/build"
 
 # Debian 12 packages fleet builds and runs with.
 FLEET_PACKAGES=(
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config ccache
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
   doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libsqlite3-dev libpq-dev
@@ -40,9 +40,21 @@ fleet_ensure_packages() {
   apt-get install -y -qq --no-install-recommends $missing >&2
 }
 
+# ccache, when present, shares compiled objects between checkouts of the tree (paths are taken
+# relative to the checkout, so a second worktree or a rebuilt build/ compiles only what changed).
+fleet_compiler_launcher() {
+  if command -v ccache >/dev/null 2>&1; then
+    export CCACHE_BASEDIR="$FLEET_ROOT" CCACHE_NOHASHDIR=true
+    echo "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache"
+  fi
+}
+
 fleet_build() {
+  local launcher
+  launcher=$(fleet_compiler_launcher)
   if [ ! -f "$FLEET_BUILD/build.ninja" ]; then
-    cmake -S "$FLEET_ROOT" -B "$FLEET_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+    # shellcheck disable=SC2086
+    cmake -S "$FLEET_ROOT" -B "$FLEET_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $launcher >&2
   fi
   cmake --build "$FLEET_BUILD" -j "$(nproc)" >&2
 }
