@@ -42,19 +42,15 @@ fleet_ensure_packages() {
 
 # ccache, when present, shares compiled objects between checkouts of the tree (paths are taken
 # relative to the checkout, so a second worktree or a rebuilt build/ compiles only what changed).
-fleet_compiler_launcher() {
+fleet_build() {
+  local launcher=()
   if command -v ccache >/dev/null 2>&1; then
     export CCACHE_BASEDIR="$FLEET_ROOT" CCACHE_NOHASHDIR=true
-    echo "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache"
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
   fi
-}
-
-fleet_build() {
-  local launcher
-  launcher=$(fleet_compiler_launcher)
   if [ ! -f "$FLEET_BUILD/build.ninja" ]; then
-    # shellcheck disable=SC2086
-    cmake -S "$FLEET_ROOT" -B "$FLEET_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $launcher >&2
+    cmake -S "$FLEET_ROOT" -B "$FLEET_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      "${launcher[@]}" >&2
   fi
   cmake --build "$FLEET_BUILD" -j "$(nproc)" >&2
 }
