@@ -2,9 +2,8 @@
 // code outside these deleters calls a cnats *_Destroy function.
 //
 // Connection owns one NATS connection and its JetStream context. It is shared (shared_ptr) by the
-// transport, its subscriptions and their undelivered messages: a fetched natsMsg keeps a raw
-// pointer to its natsSubscription (used by natsMsg_Ack), and the subscription a raw pointer to
-// the connection, so those must outlive every Delivery.
+// transport, its subscriptions and their unsettled deliveries, which are settled by publishing
+// on this connection, so it must outlive every Delivery.
 #pragma once
 
 #include <nats/nats.h>

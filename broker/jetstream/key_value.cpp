@@ -1,6 +1,7 @@
 #include "key_value.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <chrono>
 #include <climits>
@@ -130,10 +131,87 @@ Error write_error(natsStatus status, std::string_view what) {
   return error;
 }
 
+std::string_view header_of(natsMsg* msg, const char* name) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, name, &value) != NATS_OK || value == nullptr) return {};
+  return value;
+}
+
+// Whether the bucket's stream answers direct gets (`$JS.API.DIRECT.GET`), which get_many needs.
+bool allows_direct(jsCtx* js, const std::string& bucket) {
+  jsStreamInfo* raw = nullptr;
+  jsErrCode code{};
+  const std::string stream = "KV_" + bucket;
+  if (js_GetStreamInfo(&raw, js, stream.c_str(), nullptr, &code) != NATS_OK) return false;
+  StreamInfoPtr info(raw);
+  return info->Config != nullptr && info->Config->AllowDirect;
+}
+
 class JetStreamKeyValue final : public KeyValue {
  public:
-  JetStreamKeyValue(std::shared_ptr<Connection> connection, KvStorePtr kv, std::string bucket)
-      : connection_(std::move(connection)), kv_(std::move(kv)), bucket_(std::move(bucket)) {}
+  JetStreamKeyValue(std::shared_ptr<Connection> connection, KvStorePtr kv, std::string bucket,
+                    bool direct)
+      : connection_(std::move(connection)),
+        kv_(std::move(kv)),
+        bucket_(std::move(bucket)),
+        direct_(direct) {}
+
+  // Direct gets pipelined on one reply subscription: every request is written before the first
+  // answer is awaited, so N keys cost one round trip instead of N.
+  std::vector<Result<std::optional<Entry>>> get_many(
+      const std::vector<std::string>& keys) override {
+    if (!direct_ || keys.size() < 2) return KeyValue::get_many(keys);
+    std::vector<Result<std::optional<Entry>>> entries(
+        keys.size(), fleet::fail(Errc::timeout, "no answer from bucket " + bucket_));
+    natsInbox* raw_inbox = nullptr;
+    if (natsStatus s = natsInbox_Create(&raw_inbox); s != NATS_OK) {
+      return KeyValue::get_many(keys);
+    }
+    const std::string prefix = raw_inbox;
+    natsInbox_Destroy(raw_inbox);
+    natsSubscription* raw_sub = nullptr;
+    const std::string wildcard = prefix + ".*";
+    if (natsConnection_SubscribeSync(&raw_sub, connection_->nats(), wildcard.c_str()) != NATS_OK) {
+      return KeyValue::get_many(keys);
+    }
+    SubscriptionPtr sub(raw_sub);
+    (void)natsSubscription_SetPendingLimits(raw_sub, -1, -1);
+    const std::string api = "$JS.API.DIRECT.GET.KV_" + bucket_;
+    std::size_t sent = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].find('\0') != std::string::npos || !valid_key(keys[i])) {
+        entries[i] = fleet::fail(Errc::invalid_argument, "invalid key " + name(keys[i]));
+        continue;
+      }
+      const std::string body = "{\"last_by_subj\":\"$KV." + bucket_ + "." + keys[i] + "\"}";
+      const std::string reply = prefix + "." + std::to_string(i);
+      const natsStatus s =
+          natsConnection_PublishRequest(connection_->nats(), api.c_str(), reply.c_str(),
+                                        body.data(), static_cast<int>(body.size()));
+      if (s != NATS_OK) {
+        entries[i] = fail(s, "get " + name(keys[i]));
+        continue;
+      }
+      ++sent;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (std::size_t answered = 0; answered < sent;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      natsMsg* raw = nullptr;
+      if (natsSubscription_NextMsg(&raw, sub.get(), left.count()) != NATS_OK) break;
+      MsgPtr msg(raw);
+      const std::string_view subject = natsMsg_GetSubject(msg.get());
+      std::size_t i = 0;
+      const auto token = subject.substr(prefix.size() + 1);
+      const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), i);
+      if (error != std::errc{} || i >= keys.size()) continue;
+      ++answered;
+      entries[i] = entry_of(msg.get(), keys[i]);
+    }
+    return entries;
+  }
 
   Result<std::optional<Entry>> get(std::string_view key) override {
     auto k = c_key(key);
@@ -227,10 +305,31 @@ class JetStreamKeyValue final : public KeyValue {
 
   std::string name(const std::string& key) const { return bucket_ + "/" + key; }
 
+  // A direct get's answer: the stored message, or a 404 status, or a delete / purge marker.
+  Result<std::optional<Entry>> entry_of(natsMsg* msg, const std::string& key) const {
+    const std::string_view status = header_of(msg, "Status");
+    if (status == "404") return std::optional<Entry>{};
+    if (!status.empty()) {
+      return fleet::fail(Errc::unavailable, "get " + name(key) + ": status " +
+                                                std::string(status) + " " +
+                                                std::string(header_of(msg, "Description")));
+    }
+    const std::string_view operation = header_of(msg, "KV-Operation");
+    if (operation == "DEL" || operation == "PURGE") return std::optional<Entry>{};
+    Entry out;
+    const std::string_view sequence = header_of(msg, "Nats-Sequence");
+    (void)std::from_chars(sequence.data(), sequence.data() + sequence.size(), out.revision);
+    if (const char* data = natsMsg_GetData(msg)) {
+      out.value.assign(data, static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    }
+    return std::optional<Entry>(std::move(out));
+  }
+
   // Declared first so it is destroyed last: the kvStore publishes through its connection.
   std::shared_ptr<Connection> connection_;
   KvStorePtr kv_;
   std::string bucket_;
+  bool direct_;
 };
 
 }  // namespace
@@ -255,8 +354,9 @@ Result<std::unique_ptr<KeyValue>> open_key_value(std::shared_ptr<Connection> con
     }
   }
   if (!kv) return fleet::fail(kv.error());
-  return std::unique_ptr<KeyValue>(
-      std::make_unique<JetStreamKeyValue>(std::move(connection), std::move(*kv), config.name));
+  const bool direct = allows_direct(js, config.name);
+  return std::unique_ptr<KeyValue>(std::make_unique<JetStreamKeyValue>(
+      std::move(connection), std::move(*kv), config.name, direct));
 }
 
 }  // namespace fleet::broker::jetstream

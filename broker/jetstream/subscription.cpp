@@ -1,93 +1,74 @@
 #include "subscription.hpp"
 
-#include <algorithm>
-#include <climits>
-#include <cstdint>
 #include <string>
 #include <utility>
 
+#include "ack_reply.hpp"
 #include "nats_message.hpp"
+#include "pull_consumer.hpp"
 #include "status.hpp"
 
 namespace fleet::broker::jetstream {
 namespace {
 
-// What a fetched message needs to stay valid: natsMsg_Ack reaches the connection through the
-// message's raw natsSubscription pointer, so the subscription (and connection) outlive it.
-struct PullState {
-  std::shared_ptr<Connection> connection;  // declared first: destroyed after the subscription
-  SubscriptionPtr sub;
-  std::string name;  // "STREAM/durable", for error messages
-};
-
-// Acks are not synchronous (no round trip per message): cnats buffers them, and its flusher
-// thread writes them within a few milliseconds; a later fetch or the connection's destruction
-// flushes them too. An ack lost in a disconnect means a redelivery after AckWait, never a lost
-// message (at least once).
+// Settles one delivery by publishing to its ack subject (ack_reply.hpp). Not synchronous (no
+// round trip per message): cnats buffers the publish and its flusher writes it within a few
+// milliseconds; the connection's destruction flushes too. A settle lost in a disconnect means a
+// redelivery after AckWait, never a lost message (at least once).
 class MsgHandle final : public Delivery::Handle {
  public:
-  MsgHandle(std::shared_ptr<const PullState> state, MsgPtr msg)
-      : state_(std::move(state)), msg_(std::move(msg)) {}
+  MsgHandle(std::shared_ptr<Connection> connection, std::shared_ptr<const std::string> name,
+            MsgPtr msg)
+      : connection_(std::move(connection)), name_(std::move(name)), msg_(std::move(msg)) {}
 
-  Status ack() override { return check(natsMsg_Ack(msg_.get(), nullptr), "ack"); }
+  Status ack() override { return send(kAck, "ack"); }
   Status retry_after(std::chrono::milliseconds delay) override {
-    if (delay.count() <= 0) return check(natsMsg_Nak(msg_.get(), nullptr), "nak");
-    // NakWithDelay takes MILLIseconds.
-    return check(natsMsg_NakWithDelay(msg_.get(), delay.count(), nullptr), "nak");
+    return send(nak_body(delay), "nak");
   }
-  Status in_progress() override {
-    return check(natsMsg_InProgress(msg_.get(), nullptr), "in-progress");
-  }
-  Status terminate() override { return check(natsMsg_Term(msg_.get(), nullptr), "term"); }
+  Status in_progress() override { return send(kInProgress, "in-progress"); }
+  Status terminate() override { return send(kTerminate, "term"); }
 
  private:
-  Status check(natsStatus status, std::string_view what) const {
-    if (status == NATS_OK) return {};
-    return fail(status, std::string(what) + " on " + state_->name);
+  Status send(std::string_view body, std::string_view what) const {
+    const natsStatus s =
+        natsConnection_Publish(connection_->nats(), natsMsg_GetReply(msg_.get()), body.data(),
+                               static_cast<int>(body.size()));
+    if (s == NATS_OK) return {};
+    return fail(s, std::string(what) + " on " + *name_);
   }
 
-  std::shared_ptr<const PullState> state_;  // declared first: destroyed after the message
+  std::shared_ptr<Connection> connection_;  // declared first: outlives the message
+  std::shared_ptr<const std::string> name_;
   MsgPtr msg_;
 };
 
 class PullSubscription final : public Subscription {
  public:
-  explicit PullSubscription(std::shared_ptr<const PullState> state) : state_(std::move(state)) {}
+  explicit PullSubscription(std::unique_ptr<PullConsumer> consumer)
+      : consumer_(std::move(consumer)),
+        name_(std::make_shared<const std::string>(consumer_->name())) {}
 
   Result<std::vector<Delivery>> fetch(std::size_t max, std::chrono::milliseconds wait) override {
+    auto messages = consumer_->next(max, wait);
+    if (!messages) return std::unexpected(messages.error());
     std::vector<Delivery> deliveries;
-    if (max == 0) return deliveries;
-    const int batch = static_cast<int>(std::min<std::size_t>(max, INT_MAX));
-    // MILLIseconds; cnats rejects 0.
-    const std::int64_t timeout = std::max<std::int64_t>(1, wait.count());
-    MsgList list;
-    jsErrCode code{};
-    const natsStatus s =
-        natsSubscription_Fetch(list.out(), state_->sub.get(), batch, timeout, &code);
-    // Nothing arrived in time. cnats 3.4.1 can also return NATS_TIMEOUT at once when a 408 from
-    // an earlier expired pull request is still queued; either way it is an empty fetch.
-    if (s == NATS_TIMEOUT) return deliveries;
-    if (s != NATS_OK) return fail(s, code, "fetch on " + state_->name);
-
-    deliveries.reserve(static_cast<std::size_t>(list.size()));
-    for (int i = 0; i < list.size(); ++i) {
-      MsgPtr msg = list.take(i);
-      jsMsgMetaData* raw_meta = nullptr;
-      const natsStatus ms = natsMsg_GetMetaData(&raw_meta, msg.get());
-      MetaDataPtr meta(raw_meta);
-      // Not a JetStream delivery (should not happen on a pull subscription): skip it rather
-      // than fail the batch; the rest are valid and already taken.
-      if (ms != NATS_OK) continue;
+    deliveries.reserve(messages->size());
+    for (auto& msg : *messages) {
+      const auto meta = parse_ack_reply(natsMsg_GetReply(msg.get()));
+      // Not a JetStream delivery (a stray message on the inbox): skip it.
+      if (!meta) continue;
       // Read before the handle takes the message (argument evaluation order is unspecified).
       Message message = from_nats(msg.get());
-      deliveries.emplace_back(std::move(message), meta->NumDelivered, meta->Sequence.Stream,
-                              std::make_unique<MsgHandle>(state_, std::move(msg)));
+      deliveries.emplace_back(
+          std::move(message), meta->delivered, meta->stream_sequence,
+          std::make_unique<MsgHandle>(consumer_->connection(), name_, std::move(msg)));
     }
     return deliveries;
   }
 
  private:
-  std::shared_ptr<const PullState> state_;
+  std::unique_ptr<PullConsumer> consumer_;
+  std::shared_ptr<const std::string> name_;
 };
 
 }  // namespace
@@ -97,24 +78,16 @@ Result<std::unique_ptr<Subscription>> subscribe(std::shared_ptr<Connection> conn
   if (config.stream.empty() || config.durable.empty()) {
     return fleet::fail(Errc::invalid_argument, "subscribe needs a stream and a durable name");
   }
-  auto state = std::make_shared<PullState>();
-  state->connection = std::move(connection);
-  state->name = config.stream + "/" + config.durable;
-
-  jsSubOptions options;
-  jsSubOptions_Init(&options);
-  options.Stream = config.stream.c_str();
-  options.Consumer = config.durable.c_str();
-  options.ManualAck = true;
-  // cnats requires a subject, and when binding it must equal the consumer's filter subject.
-  const std::string subject = config.filter_subject.empty() ? ">" : config.filter_subject;
-  natsSubscription* raw = nullptr;
+  // Fail fast on a durable that does not exist, as binding through cnats did.
+  jsConsumerInfo* raw_info = nullptr;
   jsErrCode code{};
-  const natsStatus s = js_PullSubscribe(&raw, state->connection->js(), subject.c_str(),
-                                        config.durable.c_str(), nullptr, &options, &code);
-  state->sub.reset(raw);
-  if (s != NATS_OK) return fail(s, code, "subscribe to " + state->name);
-  return std::make_unique<PullSubscription>(std::move(state));
+  const natsStatus s = js_GetConsumerInfo(&raw_info, connection->js(), config.stream.c_str(),
+                                          config.durable.c_str(), nullptr, &code);
+  ConsumerInfoPtr info(raw_info);
+  if (s != NATS_OK) return fail(s, code, "subscribe to " + config.stream + "/" + config.durable);
+  auto consumer = PullConsumer::open(std::move(connection), config.stream, config.durable);
+  if (!consumer) return std::unexpected(consumer.error());
+  return std::make_unique<PullSubscription>(std::move(*consumer));
 }
 
 }  // namespace fleet::broker::jetstream

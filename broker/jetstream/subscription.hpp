@@ -9,8 +9,9 @@
 
 namespace fleet::broker::jetstream {
 
-// Binds to config.stream / config.durable (jsSubOptions.Stream + Consumer), so cnats neither
-// creates nor alters the consumer: Errc::not_found when it does not exist.
+// Pulls from config.stream / config.durable through fleet's own pull consumer
+// (pull_consumer.hpp); neither creates nor alters the consumer: Errc::not_found when it does
+// not exist. Deliveries are settled through their ack subject (ack_reply.hpp).
 Result<std::unique_ptr<Subscription>> subscribe(std::shared_ptr<Connection> connection,
                                                 const ConsumerConfig& config);
 

@@ -121,6 +121,47 @@ TEST_CASE("fetch returns an empty batch, not an error, when nothing is there") {
   }
 }
 
+TEST_CASE(
+    "messages of an earlier pull still queued when the next fetch starts are each handed out "
+    "once; none is lost") {
+  // The situation that overflows cnats 3.4.1's natsSubscription_Fetch
+  // (../shared/repro/cnats_fetch_overflow.c): a big pull left partly unread, small fetches,
+  // then a big one again.
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_LEFT", {"js.left.>"})));
+  const auto consumer = consumer_config("JS_LEFT", "reader");
+  REQUIRE(transport->ensure_consumer(consumer));
+  constexpr int total = 300;
+  Outcomes outcomes;
+  for (int i = 0; i < total; ++i) {
+    REQUIRE(transport->publish_async(message("js.left.x", std::to_string(i)), outcomes.callback(i)));
+  }
+  REQUIRE(transport->flush(10s));
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE_MESSAGE(subscription.has_value(), subscription.error().message);
+
+  std::map<std::uint64_t, int> seen;  // stream sequence -> times handed out
+  auto take = [&](std::size_t max) {
+    auto batch = (*subscription)->fetch(max, 2s);
+    REQUIRE_MESSAGE(batch.has_value(), batch.error().message);
+    CHECK(batch->size() <= max);
+    for (auto& delivery : *batch) {
+      ++seen[delivery.sequence()];
+      CHECK(delivery.attempt() == 1);
+      REQUIRE(delivery.ack());
+    }
+  };
+  take(60);  // asks the server for 60; the rest of that pull stays queued
+  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 3; ++i) take(10);
+  take(80);
+  for (int round = 0; round < 50 && seen.size() < static_cast<std::size_t>(total); ++round) {
+    take(80);
+  }
+  CHECK(seen.size() == static_cast<std::size_t>(total));
+  for (const auto& [sequence, times] : seen) CHECK_MESSAGE(times == 1, "sequence " << sequence);
+}
+
 TEST_CASE("subscribe to a durable that does not exist is not_found") {
   auto transport = open_transport();
   REQUIRE(transport->ensure_stream(stream_config("JS_NODUR", {"js.nodur.>"})));

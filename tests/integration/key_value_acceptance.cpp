@@ -148,6 +148,36 @@ TEST_CASE_TEMPLATE_DEFINE("kv: erase makes get empty and lets create work again"
 }
 TEST_CASE_TEMPLATE_APPLY(kv_erase, KeyValueEnvs);
 
+TEST_CASE_TEMPLATE_DEFINE("kv: get_many answers each key in order, as get does one by one", Env,
+                          kv_get_many) {
+  Env env;
+  auto transport = env.connect();
+  auto kv = open(*transport, bucket_config("KV_MANY"));
+  const std::uint64_t a = ok(kv->put("handled.a", "1"));
+  ok(kv->put("handled.b", ""));
+  const std::uint64_t b = ok(kv->put("handled.b", "2"));
+  ok(kv->put("handled.gone", "3"));
+  ok(kv->erase("handled.gone"));
+  const std::vector<std::string> keys = {"handled.a", "handled.never", "handled.b",
+                                         "handled.gone", "not..valid"};
+  const auto entries = kv->get_many(keys);
+  REQUIRE(entries.size() == keys.size());
+  const auto a_entry = ok(entries[0]);
+  REQUIRE(a_entry.has_value());
+  CHECK(a_entry->value == "1");
+  CHECK(a_entry->revision == a);
+  CHECK_FALSE(ok(entries[1]).has_value());
+  const auto b_entry = ok(entries[2]);
+  REQUIRE(b_entry.has_value());
+  CHECK(b_entry->value == "2");
+  CHECK(b_entry->revision == b);
+  CHECK_FALSE(ok(entries[3]).has_value());  // erased
+  CHECK(code_of(entries[4]) == "invalid_argument");
+  CHECK(code_of(kv->get("not..valid")) == "invalid_argument");
+  CHECK(kv->get_many({}).empty());
+}
+TEST_CASE_TEMPLATE_APPLY(kv_get_many, KeyValueEnvs);
+
 // Polls until the key is gone; the time it went, or nullopt if it is still there at `deadline`.
 std::optional<Clock::time_point> gone_at(KeyValue& kv, std::string_view key,
                                          Clock::time_point deadline) {

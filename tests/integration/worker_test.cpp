@@ -494,6 +494,39 @@ TEST_CASE("SIGKILL mid-stream loses nothing; a successor handles what was in fli
   sigkill_mid_stream_loses_nothing(Fixture::Broker::jetstream);
 }
 
+TEST_CASE("the nats-server SIGKILLed and restarted mid-stream: the worker lives on, loses nothing") {
+  Fixture f;
+  const auto messages = record_events(3'000);
+  f.publish_all(messages);
+  auto& worker = f.start("record");
+  REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 300; }), f.logs());
+  f.server().kill();
+  // An outage long enough for pull requests and acks to pile up in the reconnect buffer.
+  std::this_thread::sleep_for(3s);
+  f.server().start();
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
+  f.wait_settled("record");
+  CHECK_MESSAGE(worker.running(), f.logs());
+  CHECK(f.effect_counts().size() == messages.size());
+}
+
+TEST_CASE("a nats-server paused past two heartbeats, then resumed: the worker picks up by itself") {
+  Fixture f;
+  auto& worker = f.start("record");
+  REQUIRE(eventually([&] { return f.settled("record"); }));
+  const auto before = record_events(100, "tests.record.before");
+  f.publish_all(before);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(before)); }), f.logs());
+  f.server().pause();
+  std::this_thread::sleep_for(4s);  // the worker's pull heartbeats are 1 s apart
+  f.server().resume();
+  const auto after = record_events(100, "tests.record.after");
+  f.publish_all(after);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(after)); }), f.logs());
+  f.wait_settled("record");
+  CHECK_MESSAGE(worker.running(), f.logs());
+}
+
 TEST_CASE("with concurrency 8, events of one key are handled in order and keys overlap") {
   Fixture f;
   constexpr int keys = 20, per_key = 50;

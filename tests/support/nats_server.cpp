@@ -110,4 +110,12 @@ void NatsServer::kill() {
   pid_ = -1;
 }
 
+void NatsServer::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void NatsServer::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
 }  // namespace fleet::test

@@ -23,6 +23,23 @@ Result<bool> Inbox::seen(std::string_view event_id) {
   return entry->has_value();
 }
 
+std::vector<Result<bool>> Inbox::seen_many(const std::vector<std::string>& event_ids) {
+  std::vector<std::string> keys;
+  keys.reserve(event_ids.size());
+  for (const auto& id : event_ids) keys.push_back(key_for("handled.", id));
+  auto entries = kv_->get_many(keys);
+  std::vector<Result<bool>> seen;
+  seen.reserve(entries.size());
+  for (auto& entry : entries) {
+    if (entry) {
+      seen.emplace_back(entry->has_value());
+    } else {
+      seen.emplace_back(std::unexpected(entry.error()));
+    }
+  }
+  return seen;
+}
+
 void Inbox::remember_async(std::string_view event_id, std::function<void(const Status&)> done) {
   auto started = kv_->put_async(key_for("handled.", event_id), "",
                                 [done](const Result<std::uint64_t>& revision) {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "confirmations.hpp"
@@ -138,6 +139,7 @@ class Worker::Runner {
         in_flight_ += static_cast<int>(batch->size());
       }
       if (metrics_) metrics_->in_flight(binding_.role, static_cast<int>(batch->size()));
+      if (inbox_) look_up(*batch);
       // Keyless events are spread by event id, so two copies of one event (a redelivery racing
       // a duplicate publish) queue in one lane and the inbox sees the first one.
       lanes_->push(*batch, [](const broker::Delivery& delivery) {
@@ -177,7 +179,8 @@ class Worker::Runner {
         (void)delivery.ack();
         return Settled::now;
       }
-      auto seen = inbox_->seen(meta->id);
+      auto cached = looked_up(meta->id);
+      auto seen = cached ? std::move(*cached) : inbox_->seen(meta->id);
       if (!seen) {
         log::write(level_enum::warn, "inbox unavailable; redelivering later",
                    merged(fields(), {{"error", seen.error().describe()}}));
@@ -296,6 +299,29 @@ class Worker::Runner {
         });
   }
 
+  // The inbox answers for a fetched batch, read in one lookup before the batch goes to the
+  // lanes; process() takes each event's answer (or asks the inbox itself when it has none).
+  void look_up(const std::vector<broker::Delivery>& batch) {
+    std::vector<std::string> ids;
+    ids.reserve(batch.size());
+    for (const auto& delivery : batch) {
+      ids.emplace_back(header(delivery.message().headers, schemas::header::id).value_or(""));
+    }
+    auto seen = inbox_->seen_many(ids);
+    std::lock_guard lock(looked_up_mutex_);
+    for (std::size_t i = 0; i < ids.size() && i < seen.size(); ++i) {
+      if (!ids[i].empty() && seen[i]) looked_up_[ids[i]] = *seen[i];
+    }
+  }
+  std::optional<Result<bool>> looked_up(const std::string& id) {
+    std::lock_guard lock(looked_up_mutex_);
+    auto it = looked_up_.find(id);
+    if (it == looked_up_.end()) return std::nullopt;
+    const bool seen = it->second;
+    looked_up_.erase(it);
+    return Result<bool>(seen);
+  }
+
   // Ids handled successfully whose inbox entry is not written yet: a twin arriving meanwhile
   // (the same event in two stream messages) must not run the handler again.
   bool settling(const std::string& id) {
@@ -360,6 +386,9 @@ class Worker::Runner {
   std::unique_ptr<Confirmations> confirmations_;  // before lanes_: lanes hand work to it
   std::unique_ptr<Lanes> lanes_;
   std::thread fetcher_;
+
+  std::mutex looked_up_mutex_;
+  std::unordered_map<std::string, bool> looked_up_;
 
   std::mutex settling_mutex_;
   std::unordered_set<std::string> settling_;

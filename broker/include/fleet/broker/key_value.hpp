@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fleet/error.hpp"
 
@@ -53,6 +54,15 @@ class KeyValue {
   virtual ~KeyValue() = default;
   // nullopt when the key does not exist (or was deleted / expired).
   virtual Result<std::optional<Entry>> get(std::string_view key) = 0;
+  // The latest entry of each key, in the order of `keys`: the i-th result answers keys[i]. One
+  // result per key, each with its own error. JetStream reads them all in one round trip; the
+  // default reads one key after the other.
+  virtual std::vector<Result<std::optional<Entry>>> get_many(const std::vector<std::string>& keys) {
+    std::vector<Result<std::optional<Entry>>> entries;
+    entries.reserve(keys.size());
+    for (const auto& key : keys) entries.push_back(get(key));
+    return entries;
+  }
   // Writes unconditionally; returns the new revision.
   virtual Result<std::uint64_t> put(std::string_view key, std::string_view value) = 0;
   // Runs once with the new revision or the error, on a broker thread: it must not block.

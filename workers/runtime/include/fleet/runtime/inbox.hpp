@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fleet/broker/transport.hpp"
 
@@ -27,6 +28,9 @@ class Inbox {
                             std::string_view role);
 
   Result<bool> seen(std::string_view event_id);
+  // seen() for a whole fetched batch in one lookup (one round trip on JetStream); the i-th
+  // answer is for event_ids[i].
+  std::vector<Result<bool>> seen_many(const std::vector<std::string>& event_ids);
   // Records the event as handled without waiting: `done` runs once with the outcome, on a
   // broker thread (it must not block), or at once if the write could not be started.
   void remember_async(std::string_view event_id, std::function<void(const Status&)> done);
