@@ -5,6 +5,7 @@
 #   prometheus.sh lint      FLEET FLEET_TEST_WORKER
 #   prometheus.sh names     FLEET FLEET_TEST_WORKER
 #   prometheus.sh alerts    FLEET FLEET_TEST_WORKER
+#   prometheus.sh outbox    FLEET FLEET_TEST_WORKER
 #
 # lint:   a live worker's /metrics (after handled events and dead letters) passes
 #         `promtool check metrics` without a single complaint.
@@ -16,6 +17,8 @@
 #         fire FleetDeadLettersPiling; draining the DLQ resolves it. One query per metric family
 #         the docs promise answers with the value the workers were driven to. A worker that stops
 #         answering fires FleetWorkerNotReady.
+# outbox: the dashboard's outbox-backlog SQL, run on a real PostgreSQL 15 with fleet's outbox
+#         schema, counts what `fleet outbox status` counts.
 set -euo pipefail
 
 mode=$1
@@ -83,7 +86,7 @@ start_worker() {
   pids+=("$worker_pid")
   started() {
     kill -0 "$worker_pid" 2>/dev/null || fail "the $role worker exited: $(cat "$log")"
-    grep -q '"worker started"' "$log"
+    grep -q '"worker started"' "$log" 2>/dev/null
   }
   eventually "the $role worker starts" started
   metrics_addr=$(sed -n 's/.*"metrics":"\([^"]*\)".*/\1/p' "$log" | head -n1)
@@ -137,8 +140,8 @@ exported_names() {
   {
     grep -v '^#' "$1" | sed 's/[{ ].*//'
     awk '$1 == "#" && $2 == "TYPE" {
-           if ($4 == "histogram") { print $3 "_bucket"; print $3 "_sum"; print $3 "_count" }
-           else print $3 }' "$1"
+           print $3
+           if ($4 == "histogram") { print $3 "_bucket"; print $3 "_sum"; print $3 "_count" } }' "$1"
   } | sort -u
 }
 
@@ -161,9 +164,10 @@ names() {
     for name in $used; do
       grep -qx "$name" "$work/exported" || missing+=" $source:$name"
     done
-    echo "prometheus.sh names: $source uses $(wc -w <<<"$used") fleet metrics, all exported"
+    echo "prometheus.sh names: $source uses $(wc -w <<<"$used") fleet metrics"
   done
   [ -z "$missing" ] || fail "not exported by fleet-worker:$missing"$'\n'"exported: $(tr '\n' ' ' <"$work/exported")"
+  echo "prometheus.sh names: every one is exported by a live worker"
 }
 
 # --- alerts -------------------------------------------------------------------------------------
@@ -292,16 +296,49 @@ alerts() {
 
   # A worker that stops answering.
   not_active FleetWorkerNotReady || fail "FleetWorkerNotReady while both answer"
-  kill -KILL "$record_pid"
+  { kill -KILL "$record_pid" && wait "$record_pid"; } 2>/dev/null || true
   eventually "FleetWorkerNotReady fires for record" firing FleetWorkerNotReady record
   [ "$(alerts_named FleetWorkerNotReady | jq length)" = 1 ] ||
     fail "only record is down: $(alerts_named FleetWorkerNotReady)"
   echo "prometheus.sh alerts: FleetWorkerNotReady firing for the killed worker"
 }
 
+# --- outbox -------------------------------------------------------------------------------------
+
+# The dashboard's outbox panel runs its SQL on the outbox's PostgreSQL: against fleet's own schema
+# (created by `fleet outbox status`) it counts what `fleet outbox status` counts.
+outbox() {
+  # shellcheck source=../../scripts/lib/setup.sh
+  source "$root/scripts/lib/setup.sh"
+  fleet_start_postgres 2>"$work/postgres.log" || fail "PostgreSQL: $(cat "$work/postgres.log")"
+  trap 'fleet_stop_postgres; cleanup' EXIT
+  local db=$FLEET_PG_URL sql status panel
+  "$fleet" outbox status --db "$db" >"$work/status.out" 2>&1 ||
+    fail "fleet outbox status: $(cat "$work/status.out")"
+  # 3 pending, 1 flagged, 2 sent.
+  psql -q -v ON_ERROR_STOP=1 "$db" >"$work/psql.out" 2>&1 <<'SQL' || fail "insert: $(cat "$work/psql.out")"
+INSERT INTO fleet_outbox (event_id, subject, headers, body, flagged_at, sent_at) VALUES
+  ('e1', 'orders.placed', '{}', '\x00', NULL, NULL),
+  ('e2', 'orders.placed', '{}', '\x00', NULL, NULL),
+  ('e3', 'orders.placed', '{}', '\x00', NULL, NULL),
+  ('e4', 'orders.placed', '{}', '\x00', 1700000000000, NULL),
+  ('e5', 'orders.placed', '{}', '\x00', NULL, 1700000000000),
+  ('e6', 'orders.placed', '{}', '\x00', NULL, 1700000000000);
+SQL
+  sql=$(jq -r '.panels[] | select(.title == "Outbox backlog") | .targets[0].rawSql' \
+    "$root/compose/grafana/dashboards/fleet.json")
+  [ -n "$sql" ] && [ "$sql" != null ] || fail "no Outbox backlog panel with rawSql in the dashboard"
+  panel=$(psql -At -F ' ' -v ON_ERROR_STOP=1 "$db" -c "$sql" 2>&1) || fail "panel SQL: $panel"
+  status=$("$fleet" outbox status --db "$db" --json | jq -r '"\(.pending) \(.flagged)"')
+  [ "$panel" = "3 1" ] || fail "panel says '$panel' (pending flagged), expected '3 1'"
+  [ "$panel" = "$status" ] || fail "panel says '$panel', fleet outbox status '$status'"
+  echo "prometheus.sh outbox: the dashboard's outbox panel and fleet outbox status agree: $panel"
+}
+
 case "$mode" in
   lint) lint ;;
   names) names ;;
   alerts) alerts ;;
-  *) fail "unknown mode (lint, names, alerts)" ;;
+  outbox) outbox ;;
+  *) fail "unknown mode (lint, names, alerts, outbox)" ;;
 esac
