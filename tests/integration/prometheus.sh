@@ -43,9 +43,9 @@ fail() {
 
 # eventually DESCRIPTION COMMAND...: runs COMMAND until it succeeds; fails after 30 s.
 eventually() {
-  local what=$1 i
+  local what=$1 _
   shift
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     "$@" && return 0
     sleep 0.1
   done
@@ -308,7 +308,7 @@ alerts() {
 # The dashboard's outbox panel runs its SQL on the outbox's PostgreSQL: against fleet's own schema
 # (created by `fleet outbox status`) it counts what `fleet outbox status` counts.
 outbox() {
-  # shellcheck source=../../scripts/lib/setup.sh
+  # shellcheck source=/dev/null
   source "$root/scripts/lib/setup.sh"
   fleet_start_postgres 2>"$work/postgres.log" || fail "PostgreSQL: $(cat "$work/postgres.log")"
   trap 'fleet_stop_postgres; cleanup' EXIT
@@ -327,7 +327,9 @@ INSERT INTO fleet_outbox (event_id, subject, headers, body, flagged_at, sent_at)
 SQL
   sql=$(jq -r '.panels[] | select(.title == "Outbox backlog") | .targets[0].rawSql' \
     "$root/compose/grafana/dashboards/fleet.json")
-  [ -n "$sql" ] && [ "$sql" != null ] || fail "no Outbox backlog panel with rawSql in the dashboard"
+  if [ -z "$sql" ] || [ "$sql" = null ]; then
+    fail "no Outbox backlog panel with rawSql in the dashboard"
+  fi
   panel=$(psql -At -F ' ' -v ON_ERROR_STOP=1 "$db" -c "$sql" 2>&1) || fail "panel SQL: $panel"
   status=$("$fleet" outbox status --db "$db" --json | jq -r '"\(.pending) \(.flagged)"')
   [ "$panel" = "3 1" ] || fail "panel says '$panel' (pending flagged), expected '3 1'"
