@@ -15,6 +15,9 @@ FLEET_PACKAGES=(
   kcat
   # PostgreSQL 15 server binaries: outbox integration tests and bench start their own instance.
   postgresql
+  # Prometheus 2.42 and promtool: the alert rules, the metrics lint and a real Prometheus in the
+  # tests (each starts its own on a free loopback port; the package's service is not needed).
+  prometheus
 )
 
 fleet_missing_packages() {
