@@ -13,5 +13,6 @@ void add_status_command(CLI::App& app);
 void add_outbox_command(CLI::App& app);
 void add_dlq_command(CLI::App& app);
 void add_dev_kafka_command(CLI::App& app);
+void add_schemas_command(CLI::App& app);
 
 }  // namespace fleet::cli

@@ -58,6 +58,7 @@ nlohmann::json dlq_json(const std::vector<dlq::DeadLetter>& entries) {
                    {"subject", e.original_subject},
                    {"id", e.id},
                    {"type", e.type},
+                   {"schema_version", e.schema_version},
                    {"error_class", e.error_class},
                    {"error_message", e.error_message},
                    {"attempts", e.attempts},

@@ -1,4 +1,5 @@
-// fleet dlq show SEQ: every header, and the payload as JSON (hex when it does not decode).
+// fleet dlq show SEQ: every header, the schema version with the upcasters this build runs on it,
+// and the payload as JSON (hex when it does not decode).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -37,7 +38,11 @@ void run(const ShowOptions& options) {
                      {"subject", entry.message.subject},
                      {"dedup_id", entry.message.dedup_id},
                      {"headers", entry.message.headers}};
-  auto payload = schemas::Registry::builtin().to_json(entry.type, entry.message.body);
+  // The payload as stored; "schema" says how this build decodes it (upcasters, or why not).
+  const auto& registry = schemas::Registry::builtin();
+  const auto schema = registry.describe(entry.type, entry.message.body, entry.schema_version);
+  out["schema"] = schema;
+  auto payload = registry.to_json(entry.type, entry.message.body, entry.schema_version);
   if (payload) {
     out["payload"] = *payload;
   } else {
@@ -53,6 +58,12 @@ void run(const ShowOptions& options) {
   for (const auto& [name, value] : entry.message.headers) {
     std::cout << "  " << name << ": " << value << "\n";
   }
+  std::cout << "\nschema   version " << entry.schema_version;
+  if (!schema["current"].is_null()) std::cout << " (this build reads v" << schema["current"] << ")";
+  for (const auto& upcaster : schema["upcasters"]) {
+    std::cout << "\n  upcaster " << upcaster.get<std::string>();
+  }
+  std::cout << "\n";
   if (payload) {
     std::cout << "\npayload (" << entry.type << ")\n" << payload->dump(2) << "\n";
   } else {

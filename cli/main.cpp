@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   fleet::cli::add_outbox_command(app);
   fleet::cli::add_dlq_command(app);
   fleet::cli::add_dev_kafka_command(app);
+  fleet::cli::add_schemas_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -62,8 +62,9 @@ std::vector<nlohmann::json> read_input(const PublishOptions& options) {
   return read_lines(std::cin, "stdin");
 }
 
-broker::Message to_message(const PublishOptions& options, const std::string& body) {
-  auto meta = schemas::new_metadata(options.type);
+broker::Message to_message(const PublishOptions& options, const std::string& body,
+                           std::uint32_t schema_version) {
+  auto meta = schemas::new_metadata(options.type, schema_version);
   meta.ordering_key = options.key;
   broker::Message message;
   message.subject = options.subject;
@@ -86,6 +87,9 @@ void run(const PublishOptions& options) {
     bodies.push_back(std::move(*body));
   }
   if (bodies.empty()) throw CommandError("no input events (give --data, --file or stdin)", 2);
+  // Bodies were checked against the current schema, so they are stamped with its version.
+  const auto schema = registry.schema(options.type);
+  const std::uint32_t schema_version = schema ? schema->history.current : 1;
 
   auto transport = connect_or_throw(options.nats);
   std::atomic<std::uint64_t> acked{0}, failed{0};
@@ -110,7 +114,8 @@ void run(const PublishOptions& options) {
                                       std::chrono::duration_cast<std::chrono::nanoseconds>(
                                           std::chrono::duration<double>(sent / options.rate)));
       }
-      if (auto ok = transport->publish_async(to_message(options, body), on_ack); !ok) {
+      if (auto ok = transport->publish_async(to_message(options, body, schema_version), on_ack);
+          !ok) {
         failed.fetch_add(1, std::memory_order_relaxed);
         std::lock_guard lock(error_mutex);
         if (first_error.empty()) first_error = ok.error().describe();

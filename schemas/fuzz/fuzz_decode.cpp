@@ -9,10 +9,33 @@
 #include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/registry.hpp"
 
+namespace {
+
+// A type with a history, so the upcast path (msgpack -> JSON -> upcaster -> msgpack) sees
+// fuzzed bytes too.
+fleet::Status rename_a_to_b(nlohmann::json& body) {
+  if (body.contains("a")) {
+    body["b"] = std::move(body["a"]);
+    body.erase("a");
+  }
+  return {};
+}
+
+struct Renamed {
+  static constexpr std::string_view type_name = "fuzz.Renamed";
+  static constexpr std::uint32_t schema_version = 2;
+  static constexpr fleet::schemas::Upcaster upcasters[] = {{1, "rename a to b", rename_a_to_b}};
+  std::string b;
+  MSGPACK_DEFINE_MAP(b);
+};
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   (void)fleet::schemas::decode<fleet::schemas::OrderPlaced>(bytes);
   (void)fleet::schemas::decode<fleet::schemas::Payload>(bytes);
+  (void)fleet::schemas::decode<Renamed>(1, bytes);
   const auto& registry = fleet::schemas::Registry::builtin();
   for (auto type : {"orders.OrderPlaced", "demo.Unknown"}) {
     // `fleet dlq show` dumps what to_json renders, so the dump must not throw either.

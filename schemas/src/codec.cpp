@@ -1,5 +1,6 @@
 #include "fleet/schemas/codec.hpp"
 
+#include <algorithm>
 #include <new>
 #include <optional>
 #include <utility>
@@ -114,7 +115,8 @@ Result<msgpack::object_handle> unpack(std::string_view bytes, const DecodeLimits
   }
 }
 
-Status check_required_keys(const msgpack::object& object, const msgpack::object& required) {
+Status check_required_keys(const msgpack::object& object, const msgpack::object& required,
+                           std::span<const std::string_view> optional) {
   if (object.type != msgpack::type::MAP) {
     return fail(Errc::decode, "expected a map, got " + std::string(kind_name(object)));
   }
@@ -126,6 +128,9 @@ Status check_required_keys(const msgpack::object& object, const msgpack::object&
     const auto& key = required.via.map.ptr[i].key;
     if (key.type != msgpack::type::STR) continue;
     std::string_view name(key.via.str.ptr, key.via.str.size);
+    // A default std::optional packs as nil: such a field may be absent.
+    if (required.via.map.ptr[i].val.type == msgpack::type::NIL) continue;
+    if (std::find(optional.begin(), optional.end(), name) != optional.end()) continue;
     if (!has_key(object, name)) missing.push_back(name);
   }
   if (missing.empty()) return {};

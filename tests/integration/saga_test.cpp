@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -303,4 +305,148 @@ TEST_CASE("the order_summary read model matches the sagas, and a rebuild reprodu
       fleet::test::run({FLEET_CLI, "orders", "--db", rebuilt, "--status", "failed", "--json"});
   REQUIRE(failed.exit_code == 0);
   CHECK(nlohmann::json::parse(failed.out).size() == 10);  // the 10 orders above the limit
+}
+
+// ---- Schema evolution: events written by older (and newer) code in the same streams. ----
+
+namespace {
+
+// OrderPlaced as the code wrote it before `currency` existed: the key is absent, not nil.
+struct OrderPlacedBeforeCurrency {
+  static constexpr std::string_view type_name = "orders.OrderPlaced";
+  static constexpr std::uint32_t schema_version = 1;
+  std::string order_id;
+  std::string customer_id;
+  std::string sku;
+  std::uint32_t quantity = 0;
+  std::int64_t amount_cents = 0;
+  std::string region;
+  MSGPACK_DEFINE_MAP(order_id, customer_id, sku, quantity, amount_cents, region);
+};
+
+std::string golden_order() {
+  std::ifstream in(std::filesystem::path(FLEET_GOLDEN_DIR) / "orders.OrderPlaced" / "v1.msgpack",
+                   std::ios::binary);
+  REQUIRE(in.good());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Publishes a raw OrderPlaced body stamped with `version`, as a producer of that version would.
+void place_body(const std::string& url, const std::string& order_id, const std::string& body,
+                std::uint32_t version) {
+  auto transport = fleet::broker::jetstream::connect({.url = url});
+  REQUIRE(transport.has_value());
+  REQUIRE((*transport)->ensure_stream({.name = "ORDERS", .subjects = {"orders.>"}}).has_value());
+  auto meta = fleet::schemas::new_metadata(std::string(OrderPlaced::type_name), version);
+  meta.ordering_key = order_id;
+  auto ack = (*transport)
+                 ->publish({.subject = "orders.placed",
+                            .headers = fleet::schemas::to_headers(meta),
+                            .body = body,
+                            .dedup_id = meta.id},
+                           10s);
+  REQUIRE_MESSAGE(ack.has_value(), ack.error().describe());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "orders written before currency existed run the full saga next to new ones, and a "
+    "rebuild over both shapes gives the live read model") {
+  Fixture f;
+  const auto live = (f.dir() / "live.db").string();
+  const auto rebuilt = (f.dir() / "rebuilt.db").string();
+  setenv("FLEET_ORDER_SUMMARY_DB", live.c_str(), 1);
+  f.start_all();
+  f.start("order_summary");
+  unsetenv("FLEET_ORDER_SUMMARY_DB");
+
+  // The golden file: bytes encoded by the code of before `currency`.
+  place_body(f.url(), "o-golden-1", golden_order(), 1);
+  std::vector<std::string> ids{"o-golden-1"};
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = "mixed-" + std::to_string(i);
+    const std::int64_t amount = i % 5 == 0 ? 70'000 : 900;  // every fifth is declined
+    ids.push_back(id);
+    if (i % 2 == 0) {
+      place_body(f.url(), id,
+                 fleet::schemas::encode(OrderPlacedBeforeCurrency{.order_id = id,
+                                                                  .customer_id = "c-old",
+                                                                  .sku = "sku-1",
+                                                                  .quantity = 1,
+                                                                  .amount_cents = amount,
+                                                                  .region = "north"}),
+                 1);
+    } else {
+      auto o = order(id, "sku-1", 1, amount);
+      o.currency = "EUR";
+      f.place(o);
+    }
+  }
+  f.wait_ended(ids);
+  CHECK(f.status("o-golden-1") == "completed");
+  CHECK(f.ledger("payment", "o-golden-1") == "done");
+  CHECK(f.ledger("shipping", "o-golden-1") == "done");
+  for (int i = 0; i < 20; ++i) {
+    CHECK(f.status("mixed-" + std::to_string(i)) == (i % 5 == 0 ? "failed" : "completed"));
+  }
+
+  auto summary = fleet::projection::OrderSummary::open(live);
+  REQUIRE(summary.has_value());
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto rows = summary->query({});
+                    REQUIRE(rows.has_value());
+                    return std::count_if(rows->begin(), rows->end(), [](const auto& r) {
+                             return r.status == "completed" || r.status == "failed";
+                           }) == static_cast<long>(ids.size());
+                  }),
+                  f.logs());
+  auto golden = summary->query({.order_id = "o-golden-1"});
+  REQUIRE(golden.has_value());
+  REQUIRE(golden->size() == 1);
+  CHECK(golden->front().customer_id == "c-7");
+  CHECK(golden->front().amount_cents == 4599);
+
+  auto rebuild = fleet::test::run(
+      {FLEET_CLI, "projection", "rebuild", "order_summary", "--db", rebuilt, "--nats", f.url()});
+  REQUIRE_MESSAGE(rebuild.exit_code == 0, rebuild.err);
+  auto again = fleet::projection::OrderSummary::open(rebuilt);
+  REQUIRE(again.has_value());
+  CHECK(*again->query({}) == *summary->query({}));
+}
+
+TEST_CASE(
+    "an OrderPlaced of a schema version newer than the workers know is dead-lettered with "
+    "the reason, and no saga starts") {
+  Fixture f;
+  f.start("orders");
+  place_body(f.url(), "o-golden-1", golden_order(), 2);
+
+  nlohmann::json entries;
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto listed = fleet::test::run(
+                        {FLEET_CLI, "dlq", "list", "--json", "--nats", f.url(), "--stream", "DLQ"});
+                    if (listed.exit_code != 0) return false;
+                    entries = nlohmann::json::parse(listed.out);
+                    return entries.size() == 1;
+                  }),
+                  f.logs());
+  const auto& entry = entries[0];
+  CHECK(entry["type"] == "orders.OrderPlaced");
+  CHECK(entry["schema_version"] == 2);
+  CHECK(entry["error_class"] == "decode");
+  CHECK(entry["error_message"] ==
+        "orders.OrderPlaced: schema version 2 is newer than this worker's 1");
+  CHECK(entry["attempts"] == 1);  // permanent: never retried
+
+  auto shown = fleet::test::run({FLEET_CLI, "dlq", "show", std::to_string(entry["seq"].get<int>()),
+                                 "--json", "--nats", f.url(), "--stream", "DLQ"});
+  REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);
+  const auto letter = nlohmann::json::parse(shown.out);
+  CHECK(letter["schema"]["version"] == 2);
+  CHECK(letter["schema"]["current"] == 1);
+  CHECK(letter["schema"]["error"] ==
+        "orders.OrderPlaced: schema version 2 is newer than this worker's 1");
+  CHECK(letter.contains("payload_hex"));  // not rendered as if it were version 1
+  CHECK_FALSE(f.state("o-golden-1").has_value());
 }

@@ -50,13 +50,20 @@ runtime::Role orders_role(const Rules& rules) {
                                      "expected " + std::string(schemas::OrderPlaced::type_name) +
                                          ", got " + envelope.meta.type);
                        }
-                       auto order = schemas::decode<schemas::OrderPlaced>(envelope.body);
+                       auto order = schemas::decode<schemas::OrderPlaced>(
+                           envelope.meta.schema_version, envelope.body);
                        if (!order) return fail(order.error());
                        if (order->order_id.empty()) return fail(Errc::decode, "order_id is empty");
-                       return saga::Start{
-                           .saga_id = order->order_id,
-                           .data = std::vector<char>(envelope.body.begin(), envelope.body.end()),
-                           .started_at = envelope.meta.occurred_at};
+                       // The steps read the saga's input at the current version.
+                       std::string upcasted;
+                       std::string_view body = envelope.body;
+                       if (envelope.meta.schema_version != schemas::OrderPlaced::schema_version) {
+                         upcasted = schemas::encode(*order);
+                         body = upcasted;
+                       }
+                       return saga::Start{.saga_id = order->order_id,
+                                          .data = std::vector<char>(body.begin(), body.end()),
+                                          .started_at = envelope.meta.occurred_at};
                      }},
                     settings);
               },

@@ -34,6 +34,10 @@ DeadLetter read_dead_letter(broker::StoredMessage stored, std::string_view subje
   }
   entry.id = text(headers, schemas::header::id);
   entry.type = text(headers, schemas::header::type);
+  if (header(headers, schemas::header::schema_version)) {
+    const auto version = number(headers, schemas::header::schema_version);
+    entry.schema_version = version <= UINT32_MAX ? static_cast<std::uint32_t>(version) : 0;
+  }
   entry.error_class = text(headers, h::error_class);
   entry.error_message = text(headers, h::error_message);
   entry.role = text(headers, h::role);

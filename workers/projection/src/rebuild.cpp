@@ -28,7 +28,10 @@ Result<RebuildReport> rebuild(broker::Transport& transport, OrderSummary& summar
     for (auto& delivery : *batch) {
       ++report.events;
       auto meta = schemas::metadata_from_headers(delivery.message().headers);
-      auto event = schemas::decode<schemas::SagaLifecycle>(delivery.message().body);
+      // Events of every age are in the stream: each is read at the version it was written in.
+      auto event = meta ? schemas::decode<schemas::SagaLifecycle>(meta->schema_version,
+                                                                  delivery.message().body)
+                        : fail(meta.error());
       if (!meta || !event) {
         ++report.skipped;
       } else {

@@ -5,17 +5,25 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include <msgpack.hpp>
 
 #include "fleet/error.hpp"
+#include "fleet/schemas/upcaster.hpp"
 
 namespace fleet::schemas {
 
 // A typed event: a struct with MSGPACK_DEFINE_MAP(...) plus its type name and schema version.
-// Every field listed in MSGPACK_DEFINE_MAP is required on decode.
+// Every field listed in MSGPACK_DEFINE_MAP is required on decode, except:
+// - `std::optional<T>` members: absent or nil reads as std::nullopt;
+// - fields named in `static constexpr std::string_view optional_fields[] = {"currency"};`:
+//   absent keeps the member's in-class default.
+// A type whose schema changed incompatibly bumps `schema_version` and lists how each older
+// version comes up to the next: `static constexpr Upcaster upcasters[] = {{1, "...", fn}};`.
 template <class T>
 concept Event = std::default_initializable<T> && requires {
   { T::type_name } -> std::convertible_to<std::string_view>;
@@ -43,15 +51,46 @@ std::string encode(const T& event) {
 namespace detail {
 // Parses exactly one msgpack value spanning all of `bytes` within `limits`.
 Result<msgpack::object_handle> unpack(std::string_view bytes, const DecodeLimits& limits);
-// Fails when `object` is not a map or lacks one of the keys that `required` (a map) has.
-Status check_required_keys(const msgpack::object& object, const msgpack::object& required);
+// Fails when `object` is not a map or lacks one of the keys that `required` (a map: a default
+// event packed) has, other than keys packed as nil (std::optional members) or named in `optional`.
+Status check_required_keys(const msgpack::object& object, const msgpack::object& required,
+                           std::span<const std::string_view> optional = {});
 // Explains why converting the map `object` threw `what`: names the first field that `convert`
 // (which converts a map to the event type) rejects on its own, or a non-string key.
 Error conversion_error(const msgpack::object& object, std::string_view what,
                        void (*convert)(const msgpack::object&));
 // Prefixes the event type so errors read "orders.OrderPlaced: missing required field 'sku'".
 Error for_type(std::string_view type_name, Error error);
+
+// Brings `bytes`, written under schema `version`, up to `history.current`. Fails (Errc::decode,
+// prefixed with the type) when the version is newer than current ("schema version 3 is newer
+// than this worker's 2"), when a step of the chain has no upcaster, or when an upcaster fails.
+Result<Upcasted> upcast(const History& history, std::uint32_t version, std::string_view bytes,
+                        const DecodeLimits& limits);
+
+template <class T>
+std::span<const std::string_view> optional_fields_of() {
+  if constexpr (requires { T::optional_fields; }) {
+    return T::optional_fields;
+  } else {
+    return {};
+  }
+}
+
+template <class T>
+std::span<const Upcaster> upcasters_of() {
+  if constexpr (requires { T::upcasters; }) {
+    return T::upcasters;
+  } else {
+    return {};
+  }
+}
 }  // namespace detail
+
+template <Event T>
+History history_of() {
+  return {T::type_name, T::schema_version, detail::upcasters_of<T>()};
+}
 
 template <Event T>
 Result<T> decode(std::string_view bytes, const DecodeLimits& limits = {}) {
@@ -60,7 +99,9 @@ Result<T> decode(std::string_view bytes, const DecodeLimits& limits = {}) {
   // msgpack keeps defaults for absent keys; compare against the keys a default T packs to.
   msgpack::zone zone;
   msgpack::object required(T{}, zone);
-  if (auto ok = detail::check_required_keys(handle->get(), required); !ok) {
+  if (auto ok =
+          detail::check_required_keys(handle->get(), required, detail::optional_fields_of<T>());
+      !ok) {
     return fail(detail::for_type(T::type_name, std::move(ok).error()));
   }
   try {
@@ -70,6 +111,23 @@ Result<T> decode(std::string_view bytes, const DecodeLimits& limits = {}) {
     return fail(
         detail::for_type(T::type_name, detail::conversion_error(handle->get(), e.what(), convert)));
   }
+}
+
+// Decodes a body written under schema `version` (the envelope's Fleet-Schema-Version): an older
+// version runs the type's upcasters first, a newer one fails with "schema version N is newer than
+// this worker's M" instead of being read as if it were current.
+template <Event T>
+Result<T> decode(std::uint32_t version, std::string_view bytes, const DecodeLimits& limits = {}) {
+  if (version == T::schema_version) return decode<T>(bytes, limits);
+  auto upcasted = detail::upcast(history_of<T>(), version, bytes, limits);
+  if (!upcasted) return fail(std::move(upcasted).error());
+  auto decoded = decode<T>(upcasted->body ? std::string_view(*upcasted->body) : bytes, limits);
+  if (!decoded) {
+    Error error = std::move(decoded).error();
+    error.message += " (written as schema version " + std::to_string(version) + ")";
+    return fail(std::move(error));
+  }
+  return decoded;
 }
 
 }  // namespace fleet::schemas

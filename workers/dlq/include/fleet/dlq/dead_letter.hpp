@@ -25,8 +25,9 @@ struct DeadLetter {
   std::uint64_t sequence = 0;  // in the dead-letter stream
   broker::Message message;     // as stored: original headers + failure headers, original body
   std::string original_subject;
-  std::string id;    // Fleet-Id of the event
-  std::string type;  // Fleet-Type
+  std::string id;                    // Fleet-Id of the event
+  std::string type;                  // Fleet-Type
+  std::uint32_t schema_version = 1;  // Fleet-Schema-Version (1 when absent, 0 when unreadable)
   std::string error_class;
   std::string error_message;
   std::string role;

@@ -1,6 +1,8 @@
 // A handler is a function from one event (envelope) and its context to an Outcome; middleware
-// is a function that wraps a handler (Watermill's shape). Typed handlers decode the body first;
-// a body that does not decode is a permanent failure with error class "decode".
+// is a function that wraps a handler (Watermill's shape). Typed handlers decode the body first,
+// at the envelope's schema version (older versions run the type's upcasters); a body that does
+// not decode, or one of a version newer than this code knows, is a permanent failure with error
+// class "decode".
 #pragma once
 
 #include <functional>
@@ -23,7 +25,7 @@ Handler typed(std::function<Outcome(const T&, Context&)> handle) {
       return Outcome::permanent(
           "expected type " + std::string(T::type_name) + ", got " + envelope.meta.type, "decode");
     }
-    auto event = schemas::decode<T>(envelope.body);
+    auto event = schemas::decode<T>(envelope.meta.schema_version, envelope.body);
     if (!event) return Outcome::permanent(event.error().message, "decode");
     return handle(*event, context);
   };
