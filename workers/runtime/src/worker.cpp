@@ -320,6 +320,11 @@ class Worker::Runner {
             {"error", status ? std::string() : status.error().describe()}};
   }
 
+  // Moves a message that failed for good to the dead-letter stream. It is settled (terminated)
+  // only once its copy is stored; until then it is held here, unsettled and kept in progress,
+  // and the publish retried: settling it unstored, or handing it back to the broker, could lose
+  // the event or the reason it failed. When the worker stops first, it is left unsettled and
+  // the broker redelivers it (no MaxDeliver cap: it is never dropped).
   void dead_letter(broker::Delivery& delivery, const schemas::Metadata* meta,
                    const std::string& error_class, const std::string& message) {
     Failure failure{.error_class = error_class,
@@ -327,7 +332,6 @@ class Worker::Runner {
                     .role = binding_.role,
                     .worker = config_.worker_id};
     if (inbox_ && meta) failure.first_failed_at = inbox_->first_failure(meta->id);
-    auto letter = dead_letter_message(config_.dead_letter, delivery, failure);
     nlohmann::json fields = meta ? log::event_fields(*meta, delivery.message().subject,
                                                      delivery.attempt(), binding_.role)
                                  : nlohmann::json{{"subject", delivery.message().subject},
@@ -336,21 +340,75 @@ class Worker::Runner {
     fields["error_class"] = error_class;
     fields["error"] = message;
     fields["sequence"] = delivery.sequence();
-    if (auto ok = transport_.publish(letter, config_.dead_letter.publish_timeout); !ok) {
-      // Not settled: it comes back and is dead-lettered then (as a poison pill at the latest).
-      fields["dlq_error"] = ok.error().describe();
-      log::write(level_enum::err, "dead-letter publish failed; redelivering", fields);
-      (void)delivery.retry_after(backoff(delivery));
-      return;
+    auto last_alert = Clock::time_point{};
+    for (std::uint64_t round = 1;; ++round) {
+      auto stored = store_dead_letter(delivery, failure);
+      if (stored) {
+        if (*stored != Trim::none)
+          fields["trimmed"] = *stored == Trim::headers ? "headers" : "body";
+        log::write(level_enum::err, "dead-lettered", fields);
+        if (metrics_) metrics_->dead_lettered(binding_.role, binding_.subject, error_class);
+        (void)delivery.terminate();
+        if (inbox_ && meta) inbox_->forget_failure(meta->id);
+        return;
+      }
+      if (metrics_) metrics_->dead_letter_failed(binding_.role);
+      // An alert, not noise: at most one line every 5 s per held message.
+      if (Clock::now() - last_alert > std::chrono::seconds(5)) {
+        fields["dlq_error"] = stored.error().describe();
+        log::write(level_enum::err, "dead-letter publish failed; holding the message", fields);
+        last_alert = Clock::now();
+      }
+      (void)delivery.in_progress();
+      if (wait_unless_stopping(hold_delay(round))) {
+        log::write(level_enum::warn,
+                   "stopping: a message waiting for its dead-letter copy is left for redelivery",
+                   fields);
+        return;
+      }
     }
-    log::write(level_enum::err, "dead-lettered", fields);
-    if (metrics_) metrics_->dead_lettered(binding_.role, binding_.subject, error_class);
-    (void)delivery.terminate();
-    if (inbox_ && meta) inbox_->forget_failure(meta->id);
+  }
+
+  // Publishes the dead-letter copy, repairing what the worker can: a missing dead-letter stream
+  // (deleted while running) is created again, and a copy too large for the broker is trimmed
+  // (failure headers first, then the body). Returns how much was trimmed.
+  Result<Trim> store_dead_letter(const broker::Delivery& delivery, const Failure& failure) {
+    const auto publish = [&](Trim trim) {
+      return transport_.publish(dead_letter_message(config_.dead_letter, delivery, failure, trim),
+                                config_.dead_letter.publish_timeout);
+    };
+    Error error;
+    for (const Trim trim : {Trim::none, Trim::headers, Trim::body}) {
+      auto published = publish(trim);
+      if (!published && (published.error().code == Errc::unavailable ||
+                         published.error().code == Errc::not_found)) {
+        // "No responders": nothing stores the subject. Create the stream again, and retry once.
+        if (transport_.ensure_stream(config_.dead_letter.stream_config()))
+          published = publish(trim);
+      }
+      if (published) return trim;
+      error = published.error();
+      // Only a copy the broker cannot take as it is gets smaller; any other failure is held.
+      if (error.code != Errc::invalid_argument) break;
+    }
+    return fail(std::move(error));
+  }
+
+  // How long a held message waits before its next try: the retry backoff, short enough that its
+  // in-progress signal keeps the broker from redelivering it meanwhile.
+  std::chrono::milliseconds hold_delay(std::uint64_t round) const {
+    const auto ceiling = std::max(binding_.ack_wait / 2, std::chrono::milliseconds(1));
+    return std::clamp(binding_.retry.backoff_ceiling(round), std::chrono::milliseconds(1), ceiling);
+  }
+
+  // Waits `delay`; true (at once) if the worker is stopping.
+  bool wait_unless_stopping(std::chrono::milliseconds delay) {
+    std::unique_lock lock(mutex_);
+    return room_.wait_for(lock, delay, [&] { return stopping_; });
   }
 
   broker::Transport& transport_;
-  const WorkerConfig& config_;
+  const WorkerConfig config_;  // a copy: a runner kept alive past its worker must not dangle
   Binding binding_;
   Handler handler_;
   std::unique_ptr<broker::Subscription> subscription_;
@@ -397,8 +455,10 @@ Status Worker::add(Binding binding) {
       .durable = binding.durable_name(),
       .filter_subject = binding.subject,
       .ack_wait = binding.ack_wait,
-      // One above max attempts: the extra delivery is dead-lettered as a poison pill.
-      .max_deliver = binding.retry.max_attempts + 1,
+      // No cap on the broker: a cap would drop a message the worker could not settle (its
+      // dead-letter copy not stored, its worker stopped). The runtime counts attempts itself:
+      // a delivery past max attempts is dead-lettered as a poison pill.
+      .max_deliver = -1,
       .max_ack_pending = std::max(binding.max_ack_pending, binding.max_in_flight)};
   if (auto ok = transport_.ensure_consumer(consumer); !ok) return ok;
   auto subscription = transport_.subscribe(consumer);
