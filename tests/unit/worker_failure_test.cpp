@@ -1,5 +1,5 @@
-// The worker's failure paths on the memory transport: dead-letter copies too large for the
-// broker. Each waits for the outcome it checks; none relies on a duration.
+// The worker's failure paths on the memory transport: follow-ups the broker does not take,
+// dead-letter copies too large for the broker. Each waits for the outcome it checks; none relies on a duration.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -16,6 +16,109 @@
 #include "fleet/runtime/metrics.hpp"
 #include "fleet/runtime/worker.hpp"
 #include "fleet/schemas/events/bench.hpp"
+
+namespace {
+
+using fleet::runtime::Context;
+using fleet::runtime::Outcome;
+using fleet::schemas::Envelope;
+using fleet::schemas::Payload;
+using namespace std::chrono_literals;
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+std::string publish_event(fleet::broker::Transport& transport, const std::string& subject,
+                          std::uint64_t seq, const std::string& key = {}) {
+  auto meta = fleet::schemas::new_metadata(std::string(Payload::type_name));
+  meta.ordering_key = key;
+  const std::string id = meta.id;
+  REQUIRE(transport
+              .publish({.subject = subject,
+                        .headers = fleet::schemas::to_headers(meta),
+                        .body = fleet::schemas::encode(Payload{.seq = seq, .data = "x"}),
+                        .dedup_id = id},
+                       1s)
+              .has_value());
+  return id;
+}
+
+fleet::broker::ConsumerInfo consumer(fleet::broker::Transport& transport, const std::string& stream,
+                                     const std::string& durable) {
+  const auto streams = transport.streams();
+  REQUIRE(streams.has_value());
+  for (const auto& s : *streams) {
+    if (s.name != stream) continue;
+    for (const auto& c : s.consumers) {
+      if (c.name == durable) return c;
+    }
+  }
+  return {};
+}
+
+std::uint64_t stream_messages(fleet::broker::Transport& transport, const std::string& stream) {
+  const auto streams = transport.streams();
+  REQUIRE(streams.has_value());
+  for (const auto& s : *streams) {
+    if (s.name == stream) return s.messages;
+  }
+  return 0;
+}
+
+// The value of one sample in the worker's metrics text, -1 when absent.
+long sample(const fleet::runtime::Metrics& metrics, const std::string& series) {
+  const std::string text = metrics.render();
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stol(text.substr(at + series.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("follow-ups the broker refuses hold their message without spending its attempts") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto metrics = std::make_shared<fleet::runtime::Metrics>();
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms, .metrics = metrics});
+  fleet::runtime::RetryPolicy retry;
+  retry.max_attempts = 2;
+  retry.initial_backoff = 1ms;
+  retry.max_backoff = 20ms;
+  REQUIRE(worker
+              .add({.role = "forward",
+                    .stream = "UNIT",
+                    .subject = "unit.in.>",
+                    .handler = fleet::runtime::typed<Payload>(
+                        [calls](const Payload& event, Context& context) {
+                          ++*calls;
+                          // No stream stores "later.>" yet: the broker refuses the publish.
+                          context.publish("later.x", Payload{.seq = event.seq});
+                          return Outcome::ok();
+                        }),
+                    .retry = retry,
+                    .ack_wait = 200ms})
+              .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  publish_event(*transport, "unit.in.x", 1);
+  // Refused again and again, far more often than max attempts would allow redeliveries.
+  REQUIRE(eventually(
+      [&] { return sample(*metrics, R"(fleet_publish_errors_total{role="forward"})") >= 5; }));
+  REQUIRE(transport->ensure_stream({.name = "LATER", .subjects = {"later.>"}}).has_value());
+  CHECK(eventually([&] {
+    const auto c = consumer(*transport, "UNIT", "forward");
+    return stream_messages(*transport, "LATER") == 1 && c.pending == 0 && c.ack_pending == 0;
+  }));
+  CHECK(calls->load() == 1);
+  CHECK(stream_messages(*transport, "DLQ") == 0);
+}
 
 namespace {
 

@@ -67,6 +67,8 @@ class Worker::Runner {
     }
     room_.notify_all();
     if (fetcher_.joinable()) fetcher_.join();
+    // Messages held for a broker that did not answer are handed back now, not after their delay.
+    if (confirmations_) confirmations_->hurry();
   }
 
   // True when every fetched delivery was settled before the deadline.
@@ -247,10 +249,16 @@ class Worker::Runner {
   // Success, stage 1: the follow-ups are published; the delivery waits for their confirmation.
   void publish_follow_ups(broker::Delivery delivery,
                           const std::vector<broker::Message>& follow_ups) {
+    publish_follow_ups(std::move(delivery),
+                       std::make_shared<const std::vector<broker::Message>>(follow_ups), 1);
+  }
+  void publish_follow_ups(broker::Delivery delivery,
+                          std::shared_ptr<const std::vector<broker::Message>> follow_ups,
+                          std::uint64_t round) {
     confirmations_->await(
         std::move(delivery),
         [&](const auto& expect) {
-          for (const auto& message : follow_ups) {
+          for (const auto& message : *follow_ups) {
             auto confirm = expect();
             auto sent =
                 transport_.publish_async(message, [confirm](const Result<broker::PublishAck>& ack) {
@@ -259,10 +267,14 @@ class Worker::Runner {
             if (!sent) confirm(sent);
           }
         },
-        [this](broker::Delivery& delivery, const Status& published) {
+        [this, follow_ups, round](broker::Delivery& delivery, const Status& published) {
           if (!published) {
-            // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
             if (metrics_) metrics_->publish_error(binding_.role);
+            if (published.error().code != Errc::invalid_argument && !stopping()) {
+              hold_follow_ups(delivery, follow_ups, round, published);
+              return;
+            }
+            // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
             log::write(level_enum::warn, "follow-up publish failed; redelivering",
                        settle_fields(delivery, published));
             (void)delivery.retry_after(backoff(delivery));
@@ -275,6 +287,30 @@ class Worker::Runner {
             release();
           }
         });
+  }
+
+  // The broker did not take the follow-ups (an outage, a leader election, a full stream). That
+  // is not the handler's failure, so it costs the message no attempt: it is held, in progress,
+  // and the follow-ups are published again after a backoff until the broker answers (their ids
+  // are deterministic, so copies the broker already stored are dropped as duplicates).
+  void hold_follow_ups(broker::Delivery& delivery,
+                       std::shared_ptr<const std::vector<broker::Message>> follow_ups,
+                       std::uint64_t round, const Status& published) {
+    if (round == 1 || round % 10 == 0) {
+      auto fields = settle_fields(delivery, published);
+      fields["round"] = round;
+      log::write(level_enum::warn, "follow-up publish failed; holding the message", fields);
+    }
+    (void)delivery.in_progress();
+    confirmations_->after(std::move(delivery), hold_delay(round),
+                          [this, follow_ups, round](broker::Delivery& held, const Status&) {
+                            publish_follow_ups(std::move(held), follow_ups, round + 1);
+                          });
+  }
+
+  bool stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
   }
 
   // Success, stage 2: only after the follow-ups are stored is the event marked handled — a
