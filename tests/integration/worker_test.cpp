@@ -804,3 +804,35 @@ TEST_CASE("a message whose dead letter cannot be stored is held, in progress, un
   CHECK(header_of(dead[1], dlq::error_class) == "permanent");  // its reason, not "poison"
   CHECK(header_of(dead[1], dlq::attempts) == "1");
 }
+
+TEST_CASE("SIGTERM while a handler outlives the drain timeout exits 0; a successor handles it") {
+  Fixture f;
+  const std::vector<std::string> flags = {"--ack-wait-ms", "1000", "--drain-timeout-ms", "100"};
+  auto& first = f.start("slow", flags);
+  const auto message = event("tests.slow.x", 1, "5000");  // 5 s, heartbeating
+  f.publish(message);
+  // Delivered and still running: acked by nobody yet.
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto streams = f.transport().streams();
+                    if (!streams) return false;
+                    for (const auto& s : *streams) {
+                      for (const auto& c : s.consumers) {
+                        if (s.name == "TESTS" && c.name == "slow") return c.ack_pending == 1;
+                      }
+                    }
+                    return false;
+                  }),
+                  f.logs());
+  first.signal(SIGTERM);
+  check_exit(first, 0, f);
+  CHECK(first.log().find("exiting with a handler still running") != std::string::npos);
+  CHECK(f.effects().empty());
+
+  f.start("slow", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled({id_of(message)}); }), f.logs());
+  f.wait_settled("slow");
+  const auto effects = f.effects();
+  REQUIRE(effects.size() == 1);
+  CHECK(effects[0].attempt == 2);
+  CHECK(f.dlq_messages() == 0);
+}

@@ -1,5 +1,6 @@
-// The worker's failure paths on the memory transport: follow-ups the broker does not take,
-// dead-letter copies too large for the broker. Each waits for the outcome it checks; none relies on a duration.
+// The worker's failure paths on the memory transport: a stop with a handler still running, a
+// handler that never returns, follow-ups the broker does not take, dead-letter copies too large
+// for the broker. Each waits for the outcome it checks; none relies on a duration.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -24,6 +25,25 @@ using fleet::runtime::Outcome;
 using fleet::schemas::Envelope;
 using fleet::schemas::Payload;
 using namespace std::chrono_literals;
+
+// A gate a handler waits at until the test opens it; shared so a handler thread that outlives
+// the test case still finds it.
+struct Latch {
+  std::mutex mutex;
+  std::condition_variable opened_cv;
+  bool opened = false;
+  void wait() {
+    std::unique_lock lock(mutex);
+    opened_cv.wait(lock, [&] { return opened; });
+  }
+  void open() {
+    {
+      std::lock_guard lock(mutex);
+      opened = true;
+    }
+    opened_cv.notify_all();
+  }
+};
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -80,6 +100,107 @@ long sample(const fleet::runtime::Metrics& metrics, const std::string& series) {
 }
 
 }  // namespace
+
+TEST_CASE("a stop whose drain times out with a handler running neither crashes nor loses it") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto first_transport = fleet::broker::memory::connect(broker);
+  REQUIRE(first_transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  const auto latch = std::make_shared<Latch>();
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto last_attempt = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto binding = [&] {
+    return fleet::runtime::Binding{
+        .role = "lingering",
+        .stream = "UNIT",
+        .subject = "unit.in.>",
+        .handler = fleet::runtime::typed<Payload>(
+            [latch, calls, last_attempt](const Payload& event, Context& context) {
+              *last_attempt = context.attempt();
+              if (++*calls == 1) latch->wait();  // the first attempt outlives the drain
+              context.publish("unit.out.x", Payload{.seq = event.seq + 1});
+              return Outcome::ok();
+            }),
+        .ack_wait = 300ms};
+  };
+  auto first = std::make_unique<fleet::runtime::Worker>(
+      *first_transport, fleet::runtime::WorkerConfig{.drain_timeout = 50ms, .fetch_wait = 20ms});
+  REQUIRE(first->add(binding()).has_value());
+  fleet::Status ran;
+  {
+    std::jthread running([&](std::stop_token stop) { ran = first->run(stop); });
+    publish_event(*first_transport, "unit.in.x", 1);
+    REQUIRE(eventually([&] { return calls->load() == 1; }));
+    running.request_stop();
+  }  // run() returned: SIGTERM's drain timed out with the handler still running
+  CHECK(ran.has_value());
+  CHECK(first->abandoned_work());
+  // The process tears down under the handler, which then returns with a follow-up to publish.
+  first.reset();
+  first_transport.reset();
+  latch->open();
+
+  auto second_transport = fleet::broker::memory::connect(broker);
+  fleet::runtime::Worker second(*second_transport, {.fetch_wait = 20ms});
+  REQUIRE(second.add(binding()).has_value());
+  std::jthread running([&](std::stop_token stop) { (void)second.run(stop); });
+  CHECK(eventually([&] {
+    const auto c = consumer(*second_transport, "UNIT", "lingering");
+    return calls->load() >= 2 && c.pending == 0 && c.ack_pending == 0;
+  }));
+  CHECK(*last_attempt == 2);  // redelivered, not lost
+  CHECK(stream_messages(*second_transport, "DLQ") == 0);
+}
+
+TEST_CASE("a handler that never returns has its lane replaced; other keys keep flowing") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  const auto latch = std::make_shared<Latch>();
+  auto handled = std::make_shared<std::atomic<int>>(0);
+  auto metrics = std::make_shared<fleet::runtime::Metrics>();
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms, .metrics = metrics});
+  fleet::runtime::RetryPolicy retry;
+  retry.max_attempts = 2;
+  retry.immediate_attempts = 1;
+  REQUIRE(worker
+              .add({.role = "stuck",
+                    .stream = "UNIT",
+                    .subject = "unit.in.>",
+                    .handler = fleet::runtime::typed<Payload>(
+                        [latch, handled](const Payload& event, Context&) {
+                          if (event.seq == 0) latch->wait();  // never returns on its own
+                          ++*handled;
+                          return Outcome::ok();
+                        }),
+                    .retry = retry,
+                    .concurrency = 1,  // one lane: whatever pins it stops everything
+                    // Longer than the watchdog's limit (2 x timeout + 1 s), so events queued
+                    // behind the stuck one are handled before the broker sends them again.
+                    .ack_wait = 3s,
+                    .timeout = 20ms})
+              .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  publish_event(*transport, "unit.in.x", 0, "key-stuck");
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+    publish_event(*transport, "unit.in.x", seq, "key-" + std::to_string(seq));
+  }
+  CHECK(eventually([&] { return handled->load() == 5; }));
+  CHECK(sample(*metrics, R"(fleet_lanes_replaced_total{role="stuck"})") >= 1);
+  // Its message comes back after the ack wait, hangs again, and once past max attempts is
+  // dead-lettered as a poison pill without running; no in-flight slot stays taken.
+  CHECK(eventually([&] { return stream_messages(*transport, "DLQ") == 1; }));
+  CHECK(eventually([&] {
+    const auto c = consumer(*transport, "UNIT", "stuck");
+    return c.pending == 0 && c.ack_pending == 0 &&
+           sample(*metrics, R"(fleet_in_flight{role="stuck"})") == 0;
+  }));
+  CHECK(sample(*metrics, R"(fleet_lanes_replaced_total{role="stuck"})") == 2);
+  CHECK(handled->load() == 5);
+  running.request_stop();
+  running.join();
+  CHECK(worker.abandoned_work());  // the stuck threads are still waiting
+  latch->open();
+}
 
 TEST_CASE("follow-ups the broker refuses hold their message without spending its attempts") {
   const auto broker = fleet::broker::memory::make_broker();

@@ -13,6 +13,8 @@
 #include "confirmations.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/middleware.hpp"
+#include "gate.hpp"
+#include "keep_alive.hpp"
 #include "lanes.hpp"
 
 namespace fleet::runtime {
@@ -49,14 +51,29 @@ class Worker::Runner {
     middleware.push_back(immediate_retry(binding_.retry));
     if (binding_.timeout.count() > 0) middleware.push_back(timeout(binding_.timeout));
     middleware.push_back(recover());
-    handler_ = chain(binding_.handler, middleware);
+    handler_ = [this, inner = chain(binding_.handler, middleware)](
+                   const schemas::Envelope& envelope, Context& context) {
+      // The handler itself runs outside the gate (a stop does not wait for it) and is timed by
+      // the lanes' watchdog. When it returns to a lane that was replaced meanwhile, or to a
+      // halted worker, its outcome is dropped and the delivery left alone (see work()).
+      gate_.leave();
+      Lanes::watch_begin();
+      Outcome outcome = inner(envelope, context);
+      const bool still_ours = Lanes::watch_end();
+      if (!gate_.enter()) throw Abandoned{};
+      if (!still_ours) {
+        gate_.leave();
+        throw Abandoned{};
+      }
+      return outcome;
+    };
   }
 
   void start() {
     confirmations_ = std::make_unique<Confirmations>(config_.dead_letter.publish_timeout);
-    lanes_ = std::make_unique<Lanes>(binding_.concurrency, [this](broker::Delivery& delivery) {
-      if (process(delivery) == Settled::now) release();
-    });
+    lanes_ = std::make_unique<Lanes>(
+        binding_.concurrency, [this](broker::Delivery& delivery) { work(delivery); }, stuck_after(),
+        [this] { lane_replaced(); });
     fetcher_ = std::thread([this] { fetch_loop(); });
   }
 
@@ -77,14 +94,17 @@ class Worker::Runner {
     return room_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
   }
 
+  // Stops the lanes (joined, or detached when `join` is false because a handler still runs),
+  // waits for lane threads inside a settle path and closes the way in, then stops confirming.
+  // Afterwards nothing of this runner reaches the transport; a lane thread whose handler
+  // returns later only touches this object, which must then be kept alive (threads_left()).
   void halt(bool join) {
     lanes_->halt(join);
-    if (join) {
-      confirmations_.reset();
-    } else {
-      (void)confirmations_.release();  // its thread may still settle for a running handler
-    }
+    gate_.close();
+    confirmations_.reset();
   }
+  // Whether threads that may still use this runner were left running by halt().
+  bool threads_left(bool joined) const { return !joined || lanes_->abandoned_running() > 0; }
   int in_flight() {
     std::lock_guard lock(mutex_);
     return in_flight_;
@@ -93,6 +113,55 @@ class Worker::Runner {
  private:
   // Whether process() settled the delivery or handed it to confirmations_.
   enum class Settled { now, later };
+  // Thrown from the handler wrapper when the delivery is no longer this lane's to settle.
+  struct Abandoned {};
+
+  // One delivery on a lane thread: processed inside the gate, except for the handler call.
+  void work(broker::Delivery& delivery) {
+    if (!gate_.enter()) {
+      leave_alone(std::move(delivery));
+      return;
+    }
+    Settled settled = Settled::now;
+    try {
+      settled = process(delivery);
+    } catch (const Abandoned&) {
+      leave_alone(std::move(delivery));  // its in-flight slot was freed when it was abandoned
+      return;
+    }
+    gate_.leave();
+    if (settled == Settled::now) release();
+  }
+
+  // Drops a delivery unsettled (the broker redelivers it after the ack wait). While the worker
+  // halts, its transport may be gone: the delivery is then kept, untouched, until exit.
+  void leave_alone(broker::Delivery delivery) {
+    if (!gate_.enter()) {
+      keep_alive(std::make_shared<broker::Delivery>(std::move(delivery)));
+      return;
+    }
+    { const broker::Delivery dropped = std::move(delivery); }
+    gate_.leave();
+  }
+
+  // The lanes' watchdog limit: well past the handler timeout, so a handler that checks
+  // Context::past_deadline() returns first. No timeout, no watchdog.
+  std::chrono::milliseconds stuck_after() const {
+    if (binding_.timeout.count() <= 0) return {};
+    return binding_.timeout * 2 + std::chrono::seconds(1);
+  }
+
+  // On the watchdog thread: a handler ran past stuck_after() and its lane got a new thread.
+  void lane_replaced() {
+    if (metrics_) metrics_->lane_replaced(binding_.role);
+    log::write(level_enum::err,
+               "handler stuck past its timeout; lane replaced, its message is redelivered after "
+               "the ack wait",
+               {{"role", binding_.role},
+                {"timeout_ms", binding_.timeout.count()},
+                {"stuck_after_ms", stuck_after().count()}});
+    release();
+  }
 
   // One fetched delivery is settled: its in-flight slot is free.
   void release() {
@@ -451,6 +520,7 @@ class Worker::Runner {
   std::optional<Inbox> inbox_;
   std::shared_ptr<Metrics> metrics_;
   UniformRandom random_;
+  Gate gate_;  // lane threads' way to the transport (see gate.hpp)
   std::unique_ptr<Confirmations> confirmations_;  // before lanes_: lanes hand work to it
   std::unique_ptr<Lanes> lanes_;
   std::thread fetcher_;
@@ -525,16 +595,17 @@ Status Worker::run(std::stop_token stop) {
   for (auto& runner : runners_) runner->stop_fetching();
   const auto deadline = Clock::now() + config_.drain_timeout;
   for (auto& runner : runners_) {
-    if (runner->drain(deadline)) {
-      runner->halt(true);
-      continue;
+    const bool drained = runner->drain(deadline);
+    if (!drained) {
+      log::write(level_enum::warn, "drain timeout: unfinished deliveries left for redelivery",
+                 {{"unfinished", runner->in_flight()}});
     }
-    log::write(level_enum::warn, "drain timeout: unfinished deliveries left for redelivery",
-               {{"unfinished", runner->in_flight()}});
-    // A handler is still running on a lane thread that references the runner: let both live
-    // until the process exits rather than block shutdown on it.
-    runner->halt(false);
-    (void)runner.release();
+    runner->halt(drained);
+    if (!runner->threads_left(drained)) continue;
+    // A handler still runs on a thread that references the runner (not the transport): the
+    // runner lives until the process exits rather than block shutdown on it.
+    abandoned_work_ = true;
+    keep_alive(std::shared_ptr<Runner>(runner.release()));
   }
   if (auto flushed = transport_.flush(std::chrono::seconds(5)); !flushed) {
     log::write(level_enum::warn, "flush on stop failed", {{"error", flushed.error().describe()}});

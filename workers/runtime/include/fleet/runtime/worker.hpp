@@ -45,8 +45,14 @@ class Worker {
 
   // Runs until `stop` is requested, then stops fetching, lets in-flight work finish within the
   // drain timeout and flushes. Work still unfinished is left unacked (the broker redelivers it).
-  // Returns an error only if start-up failed.
+  // Returns an error only if start-up failed. After it returns, no thread of the worker reaches
+  // the transport, but a handler that is still running keeps running (see abandoned_work()).
   Status run(std::stop_token stop);
+
+  // True when run() returned while handlers were still running (past the drain timeout, or
+  // stuck past their timeout). They still use what they captured (stores, the transport), so
+  // a process should exit rather than destroy those: worker_main() does.
+  bool abandoned_work() const { return abandoned_work_; }
 
   const std::string& worker_id() const { return config_.worker_id; }
 
@@ -55,6 +61,7 @@ class Worker {
   broker::Transport& transport_;
   WorkerConfig config_;
   std::vector<std::unique_ptr<Runner>> runners_;
+  bool abandoned_work_ = false;
 };
 
 // "host:pid" of this process.
