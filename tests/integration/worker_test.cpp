@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <nats/nats.h>
 #include "eventually.hpp"
 
 #include "fleet/broker/connect.hpp"
@@ -699,4 +700,172 @@ TEST_CASE("on Kafka, two worker processes of one group split 10,000 events, each
   CHECK_MESSAGE(per_pid[b.pid()] > 0, f.logs());
   MESSAGE("split: " << per_pid[a.pid()] << " / " << per_pid[b.pid()] << " (" << sent
                     << " published before both had some)");
+}
+
+// ---- Failure paths: what fleet promises when things fail (docs/operations.md) ----
+
+namespace {
+
+// A JetStream API request sent straight to the server, as the nats CLI does, for what the
+// Transport does not offer (deleting a stream, changing its limits). Returns the JSON reply.
+std::string jetstream_api(const std::string& url, const std::string& subject,
+                          const std::string& body) {
+  natsConnection* raw = nullptr;
+  REQUIRE(natsConnection_ConnectTo(&raw, url.c_str()) == NATS_OK);
+  std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> connection(
+      raw, natsConnection_Destroy);
+  natsMsg* reply = nullptr;
+  REQUIRE(natsConnection_RequestString(&reply, connection.get(), subject.c_str(), body.c_str(),
+                                       10'000) == NATS_OK);
+  std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> owned(reply, natsMsg_Destroy);
+  return std::string(natsMsg_GetData(reply),
+                     static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+}
+
+// The dead-letter stream as the worker creates it, with a message limit (-1 = none) that
+// refuses new messages once reached.
+std::string dlq_with_max_messages(int max) {
+  return R"({"name":"DLQ","subjects":["dlq.>"],"storage":"file","discard":"new","max_msgs":)" +
+         std::to_string(max) + "}";
+}
+
+// Bytes the NATS header block of `message` takes on the wire (Nats-Msg-Id included): what
+// counts against max_payload besides the body.
+std::size_t header_bytes(const Message& message) {
+  std::size_t bytes = std::string_view("NATS/1.0\r\n").size() + 2;
+  for (const auto& [name, value] : message.headers) bytes += name.size() + value.size() + 4;
+  if (!message.dedup_id.empty())
+    bytes += std::string_view("Nats-Msg-Id").size() + message.dedup_id.size() + 4;
+  return bytes;
+}
+
+// A worker's /metrics sample, read over HTTP; -1 when it cannot be read.
+long metric(int port, const std::string& series) {
+  httplib::Client http("127.0.0.1", port);
+  http.set_connection_timeout(1);
+  auto res = http.Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  const auto at = res->body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stol(res->body.substr(at + series.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("an undecodable event at the broker's size limit is dead-lettered trimmed, not lost") {
+  Fixture f;
+  f.start("record");
+  constexpr std::size_t max_payload = 1024 * 1024;  // nats-server's default
+  auto sized = [](std::uint64_t seq, std::size_t room) {
+    auto message = event("tests.record.big", seq, "x");
+    // 0xc1 is never valid msgpack: the body cannot be decoded, a permanent failure.
+    message.body = std::string(max_payload - header_bytes(message) - room, '\xc1');
+    return message;
+  };
+  const auto roomy = sized(1, 300);  // room for the trimmed failure headers, not for all
+  const auto full = sized(2, 0);     // exactly at the limit: room for no failure header at all
+  f.publish(roomy);
+  f.publish(full);
+
+  auto dead = f.dead_letters("record", 2);
+  REQUIRE_MESSAGE(dead.size() == 2, f.logs());
+  f.wait_settled("record");
+  std::map<std::string, Message> by_id;
+  for (auto& letter : dead) by_id[id_of(letter)] = letter;
+  const auto& trimmed = by_id.at(id_of(roomy));
+  CHECK(header_of(trimmed, dlq::trimmed) == "headers");
+  CHECK(header_of(trimmed, dlq::error_class) == "decode");
+  CHECK(header_of(trimmed, dlq::original_subject) == "tests.record.big");
+  CHECK(trimmed.body == roomy.body);
+  const auto& bodiless = by_id.at(id_of(full));
+  CHECK(header_of(bodiless, dlq::trimmed) == "headers,body");
+  CHECK(header_of(bodiless, dlq::original_body_bytes) == std::to_string(full.body.size()));
+  CHECK(header_of(bodiless, dlq::stream_sequence) == "2");
+  CHECK(bodiless.body.empty());
+}
+
+TEST_CASE("the dead-letter stream deleted mid-run is created again; no dead letter is lost") {
+  Fixture f;
+  f.start("permanent", {"--max-attempts", "2"});
+  f.publish(event("tests.permanent.x", 1, "bad"));
+  REQUIRE_MESSAGE(eventually([&] { return f.dlq_messages() == 1; }), f.logs());
+  const auto deleted = jetstream_api(f.url(), "$JS.API.STREAM.DELETE.DLQ", "");
+  REQUIRE_MESSAGE(deleted.find(R"("success":true)") != std::string::npos, deleted);
+
+  const auto second = event("tests.permanent.x", 2, "bad");
+  const auto third = event("tests.permanent.x", 3, "bad");
+  const auto good = event("tests.permanent.x", 4, "good");
+  for (const auto& m : {second, third, good}) f.publish(m);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled({id_of(good)}); }), f.logs());
+  f.wait_settled("permanent");
+  auto dead = f.dead_letters("permanent", 2);
+  REQUIRE_MESSAGE(dead.size() == 2, f.logs());
+  CHECK(std::set<std::string>{id_of(dead[0]), id_of(dead[1])} ==
+        std::set<std::string>{id_of(second), id_of(third)});
+  CHECK(header_of(dead[0], dlq::error_class) == "permanent");
+}
+
+TEST_CASE("a message whose dead letter cannot be stored is held, in progress, until it can be") {
+  Fixture f;
+  const int port = fleet::test::free_port();
+  auto& worker =
+      f.start("permanent", {"--max-attempts", "2", "--max-backoff-ms", "100", "--ack-wait-ms",
+                            "1000", "--metrics-addr", "127.0.0.1:" + std::to_string(port)});
+  // Once the worker has ensured its streams (its durable exists), the DLQ fills up at one.
+  REQUIRE_MESSAGE(eventually([&] { return f.settled("permanent"); }), f.logs());
+  const auto full = jetstream_api(f.url(), "$JS.API.STREAM.UPDATE.DLQ", dlq_with_max_messages(1));
+  REQUIRE_MESSAGE(full.find(R"("max_msgs":1)") != std::string::npos, full);
+  const auto first = event("tests.permanent.x", 1, "bad");
+  const auto second = event("tests.permanent.x", 2, "bad");
+  f.publish(first);
+  REQUIRE_MESSAGE(eventually([&] { return f.dlq_messages() == 1; }), f.logs());
+  f.publish(second);
+  // The DLQ is full: the copy is refused again and again — more often than the broker would
+  // have redelivered it under a MaxDeliver cap — and the worker says so.
+  const std::string failures = R"(fleet_dead_letter_failures_total{role="permanent"})";
+  REQUIRE_MESSAGE(eventually([&] { return metric(port, failures) >= 6; }), f.logs());
+  CHECK(worker.log().find("dead-letter publish failed; holding the message") != std::string::npos);
+  CHECK(!f.settled("permanent"));
+
+  const auto lifted =
+      jetstream_api(f.url(), "$JS.API.STREAM.UPDATE.DLQ", dlq_with_max_messages(-1));
+  REQUIRE_MESSAGE(lifted.find(R"("max_msgs":-1)") != std::string::npos, lifted);
+  auto dead = f.dead_letters("permanent", 2);
+  REQUIRE_MESSAGE(dead.size() == 2, f.logs());
+  f.wait_settled("permanent");
+  CHECK(id_of(dead[1]) == id_of(second));
+  CHECK(header_of(dead[1], dlq::error_class) == "permanent");  // its reason, not "poison"
+  CHECK(header_of(dead[1], dlq::attempts) == "1");
+}
+
+TEST_CASE("SIGTERM while a handler outlives the drain timeout exits 0; a successor handles it") {
+  Fixture f;
+  const std::vector<std::string> flags = {"--ack-wait-ms", "1000", "--drain-timeout-ms", "100"};
+  auto& first = f.start("slow", flags);
+  const auto message = event("tests.slow.x", 1, "5000");  // 5 s, heartbeating
+  f.publish(message);
+  // Delivered and still running: acked by nobody yet.
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto streams = f.transport().streams();
+                    if (!streams) return false;
+                    for (const auto& s : *streams) {
+                      for (const auto& c : s.consumers) {
+                        if (s.name == "TESTS" && c.name == "slow") return c.ack_pending == 1;
+                      }
+                    }
+                    return false;
+                  }),
+                  f.logs());
+  first.signal(SIGTERM);
+  check_exit(first, 0, f);
+  CHECK(first.log().find("exiting with a handler still running") != std::string::npos);
+  CHECK(f.effects().empty());
+
+  f.start("slow", flags);
+  REQUIRE_MESSAGE(eventually([&] { return f.all_handled({id_of(message)}); }), f.logs());
+  f.wait_settled("slow");
+  const auto effects = f.effects();
+  REQUIRE(effects.size() == 1);
+  CHECK(effects[0].attempt == 2);
+  CHECK(f.dlq_messages() == 0);
 }

@@ -164,6 +164,20 @@ TEST_CASE("the loop guard skips events replayed max_replays times unless forced"
   CHECK(fleet::header(forced.message.headers, dlq::replay_count_header) == "4");
 }
 
+TEST_CASE("an entry whose body was trimmed to fit the broker is not replayed empty") {
+  auto message = letter("orders.placed", "x");
+  message.body.clear();
+  message.headers[std::string(fleet::runtime::dlq_header::trimmed)] = "headers,body";
+  const auto plan = dlq::plan_replay(entry(message), {}, fleet::schemas::Registry::builtin());
+  CHECK(plan.action == dlq::Planned::Action::fail);
+  CHECK(plan.reason.find("body not stored") != std::string::npos);
+
+  auto headers_only = letter("orders.placed", "x");
+  headers_only.headers[std::string(fleet::runtime::dlq_header::trimmed)] = "headers";
+  CHECK(dlq::plan_replay(entry(headers_only), {}, fleet::schemas::Registry::builtin()).action ==
+        dlq::Planned::Action::publish);
+}
+
 TEST_CASE("an edit merge-patches the payload and must still fit the event's schema") {
   const auto e = entry(letter("orders.placed", "bad"));
   const auto& registry = fleet::schemas::Registry::builtin();

@@ -1,5 +1,6 @@
 #include "confirmations.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace fleet::runtime {
@@ -14,6 +15,7 @@ Confirmations::~Confirmations() {
     state_->stopping = true;
     state_->ready.clear();
     state_->waiting.clear();
+    state_->held.clear();
   }
   state_->wake.notify_all();
   thread_.join();
@@ -52,6 +54,27 @@ void Confirmations::await(broker::Delivery delivery, const Start& start, Then th
   confirm(*state_, entry, {});  // every operation is started: release await()'s own count
 }
 
+void Confirmations::after(broker::Delivery delivery, std::chrono::milliseconds delay, Then then) {
+  const auto due = Clock::now() + delay;
+  auto entry = std::make_shared<Entry>(
+      Entry{.delivery = std::move(delivery), .then = std::move(then), .deadline = due});
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopping) return;
+    state_->held.emplace(due, std::move(entry));
+  }
+  state_->wake.notify_one();
+}
+
+void Confirmations::hurry() {
+  {
+    std::lock_guard lock(state_->mutex);
+    for (auto& [due, entry] : state_->held) state_->ready.push_back(std::move(entry));
+    state_->held.clear();
+  }
+  state_->wake.notify_one();
+}
+
 void Confirmations::run() {
   auto& state = *state_;
   std::unique_lock lock(state.mutex);
@@ -80,9 +103,22 @@ void Confirmations::run() {
       lock.lock();
       continue;
     }
-    const auto wake_at =
+    if (!state.held.empty() && state.held.begin()->first <= Clock::now()) {
+      auto entry = std::move(state.held.begin()->second);
+      state.held.erase(state.held.begin());
+      lock.unlock();
+      entry->then(entry->delivery, {});
+      entry.reset();
+      lock.lock();
+      continue;
+    }
+    auto wake_at =
         state.waiting.empty() ? Clock::now() + timeout_ : state.waiting.front()->deadline;
-    state.wake.wait_until(lock, wake_at, [&] { return state.stopping || !state.ready.empty(); });
+    if (!state.held.empty()) wake_at = std::min(wake_at, state.held.begin()->first);
+    state.wake.wait_until(lock, wake_at, [&] {
+      return state.stopping || !state.ready.empty() ||
+             (!state.held.empty() && state.held.begin()->first < wake_at);
+    });
   }
 }
 

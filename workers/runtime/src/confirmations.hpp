@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -37,6 +38,11 @@ class Confirmations {
   Confirmations& operator=(const Confirmations&) = delete;
 
   void await(broker::Delivery delivery, const Start& start, Then then);
+  // Holds `delivery` and hands it to `then` (with an ok Status) on this component's thread after
+  // `delay`: a stage retried later without blocking a lane.
+  void after(broker::Delivery delivery, std::chrono::milliseconds delay, Then then);
+  // Makes every delivery held by after() due now (the worker is stopping).
+  void hurry();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -54,6 +60,7 @@ class Confirmations {
     std::condition_variable wake;
     std::deque<std::shared_ptr<Entry>> ready;    // to settle, in completion order
     std::deque<std::shared_ptr<Entry>> waiting;  // in deadline order (one timeout for all)
+    std::multimap<Clock::time_point, std::shared_ptr<Entry>> held;  // after(), by due time
     bool stopping = false;
   };
   static void confirm(State& state, const std::shared_ptr<Entry>& entry, const Status& result);

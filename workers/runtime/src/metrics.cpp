@@ -110,6 +110,16 @@ void Metrics::publish_error(const std::string& role) {
   ++publish_errors_[{{"role", role}}];
 }
 
+void Metrics::dead_letter_failed(const std::string& role) {
+  std::lock_guard lock(mutex_);
+  ++dead_letter_failures_[{{"role", role}}];
+}
+
+void Metrics::lane_replaced(const std::string& role) {
+  std::lock_guard lock(mutex_);
+  ++lanes_replaced_[{{"role", role}}];
+}
+
 void Metrics::in_flight(const std::string& role, int delta) {
   std::lock_guard lock(mutex_);
   in_flight_[role] += delta;
@@ -133,6 +143,11 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
           inbox_hits_);
   samples(out, "fleet_publish_errors_total", "Follow-up publishes the broker did not confirm.",
           publish_errors_);
+  samples(out, "fleet_dead_letter_failures_total",
+          "Dead-letter publishes that failed; the message is held unsettled and retried.",
+          dead_letter_failures_);
+  samples(out, "fleet_lanes_replaced_total",
+          "Lanes replaced because their handler ran far past its timeout.", lanes_replaced_);
 
   header(out, "fleet_in_flight", "gauge", "Deliveries fetched and not yet settled.");
   for (const auto& [role, value] : in_flight_) {

@@ -14,6 +14,8 @@
 #include "confirmations.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/middleware.hpp"
+#include "gate.hpp"
+#include "keep_alive.hpp"
 #include "lanes.hpp"
 
 namespace fleet::runtime {
@@ -50,14 +52,29 @@ class Worker::Runner {
     middleware.push_back(immediate_retry(binding_.retry));
     if (binding_.timeout.count() > 0) middleware.push_back(timeout(binding_.timeout));
     middleware.push_back(recover());
-    handler_ = chain(binding_.handler, middleware);
+    handler_ = [this, inner = chain(binding_.handler, middleware)](
+                   const schemas::Envelope& envelope, Context& context) {
+      // The handler itself runs outside the gate (a stop does not wait for it) and is timed by
+      // the lanes' watchdog. When it returns to a lane that was replaced meanwhile, or to a
+      // halted worker, its outcome is dropped and the delivery left alone (see work()).
+      gate_.leave();
+      Lanes::watch_begin();
+      Outcome outcome = inner(envelope, context);
+      const bool still_ours = Lanes::watch_end();
+      if (!gate_.enter()) throw Abandoned{};
+      if (!still_ours) {
+        gate_.leave();
+        throw Abandoned{};
+      }
+      return outcome;
+    };
   }
 
   void start() {
     confirmations_ = std::make_unique<Confirmations>(config_.dead_letter.publish_timeout);
-    lanes_ = std::make_unique<Lanes>(binding_.concurrency, [this](broker::Delivery& delivery) {
-      if (process(delivery) == Settled::now) release();
-    });
+    lanes_ = std::make_unique<Lanes>(
+        binding_.concurrency, [this](broker::Delivery& delivery) { work(delivery); }, stuck_after(),
+        [this] { lane_replaced(); });
     fetcher_ = std::thread([this] { fetch_loop(); });
   }
 
@@ -68,6 +85,8 @@ class Worker::Runner {
     }
     room_.notify_all();
     if (fetcher_.joinable()) fetcher_.join();
+    // Messages held for a broker that did not answer are handed back now, not after their delay.
+    if (confirmations_) confirmations_->hurry();
   }
 
   // True when every fetched delivery was settled before the deadline.
@@ -76,14 +95,17 @@ class Worker::Runner {
     return room_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
   }
 
+  // Stops the lanes (joined, or detached when `join` is false because a handler still runs),
+  // waits for lane threads inside a settle path and closes the way in, then stops confirming.
+  // Afterwards nothing of this runner reaches the transport; a lane thread whose handler
+  // returns later only touches this object, which must then be kept alive (threads_left()).
   void halt(bool join) {
     lanes_->halt(join);
-    if (join) {
-      confirmations_.reset();
-    } else {
-      (void)confirmations_.release();  // its thread may still settle for a running handler
-    }
+    gate_.close();
+    confirmations_.reset();
   }
+  // Whether threads that may still use this runner were left running by halt().
+  bool threads_left(bool joined) const { return !joined || lanes_->abandoned_running() > 0; }
   int in_flight() {
     std::lock_guard lock(mutex_);
     return in_flight_;
@@ -92,6 +114,55 @@ class Worker::Runner {
  private:
   // Whether process() settled the delivery or handed it to confirmations_.
   enum class Settled { now, later };
+  // Thrown from the handler wrapper when the delivery is no longer this lane's to settle.
+  struct Abandoned {};
+
+  // One delivery on a lane thread: processed inside the gate, except for the handler call.
+  void work(broker::Delivery& delivery) {
+    if (!gate_.enter()) {
+      leave_alone(std::move(delivery));
+      return;
+    }
+    Settled settled = Settled::now;
+    try {
+      settled = process(delivery);
+    } catch (const Abandoned&) {
+      leave_alone(std::move(delivery));  // its in-flight slot was freed when it was abandoned
+      return;
+    }
+    gate_.leave();
+    if (settled == Settled::now) release();
+  }
+
+  // Drops a delivery unsettled (the broker redelivers it after the ack wait). While the worker
+  // halts, its transport may be gone: the delivery is then kept, untouched, until exit.
+  void leave_alone(broker::Delivery delivery) {
+    if (!gate_.enter()) {
+      keep_alive(std::make_shared<broker::Delivery>(std::move(delivery)));
+      return;
+    }
+    { const broker::Delivery dropped = std::move(delivery); }
+    gate_.leave();
+  }
+
+  // The lanes' watchdog limit: well past the handler timeout, so a handler that checks
+  // Context::past_deadline() returns first. No timeout, no watchdog.
+  std::chrono::milliseconds stuck_after() const {
+    if (binding_.timeout.count() <= 0) return {};
+    return binding_.timeout * 2 + std::chrono::seconds(1);
+  }
+
+  // On the watchdog thread: a handler ran past stuck_after() and its lane got a new thread.
+  void lane_replaced() {
+    if (metrics_) metrics_->lane_replaced(binding_.role);
+    log::write(level_enum::err,
+               "handler stuck past its timeout; lane replaced, its message is redelivered after "
+               "the ack wait",
+               {{"role", binding_.role},
+                {"timeout_ms", binding_.timeout.count()},
+                {"stuck_after_ms", stuck_after().count()}});
+    release();
+  }
 
   // One fetched delivery is settled: its in-flight slot is free.
   void release() {
@@ -250,10 +321,16 @@ class Worker::Runner {
   // Success, stage 1: the follow-ups are published; the delivery waits for their confirmation.
   void publish_follow_ups(broker::Delivery delivery,
                           const std::vector<broker::Message>& follow_ups) {
+    publish_follow_ups(std::move(delivery),
+                       std::make_shared<const std::vector<broker::Message>>(follow_ups), 1);
+  }
+  void publish_follow_ups(broker::Delivery delivery,
+                          std::shared_ptr<const std::vector<broker::Message>> follow_ups,
+                          std::uint64_t round) {
     confirmations_->await(
         std::move(delivery),
         [&](const auto& expect) {
-          for (const auto& message : follow_ups) {
+          for (const auto& message : *follow_ups) {
             auto confirm = expect();
             auto sent =
                 transport_.publish_async(message, [confirm](const Result<broker::PublishAck>& ack) {
@@ -262,10 +339,14 @@ class Worker::Runner {
             if (!sent) confirm(sent);
           }
         },
-        [this](broker::Delivery& delivery, const Status& published) {
+        [this, follow_ups, round](broker::Delivery& delivery, const Status& published) {
           if (!published) {
-            // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
             if (metrics_) metrics_->publish_error(binding_.role);
+            if (published.error().code != Errc::invalid_argument && !stopping()) {
+              hold_follow_ups(delivery, follow_ups, round, published);
+              return;
+            }
+            // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
             log::write(level_enum::warn, "follow-up publish failed; redelivering",
                        settle_fields(delivery, published));
             (void)delivery.retry_after(backoff(delivery));
@@ -278,6 +359,30 @@ class Worker::Runner {
             release();
           }
         });
+  }
+
+  // The broker did not take the follow-ups (an outage, a leader election, a full stream). That
+  // is not the handler's failure, so it costs the message no attempt: it is held, in progress,
+  // and the follow-ups are published again after a backoff until the broker answers (their ids
+  // are deterministic, so copies the broker already stored are dropped as duplicates).
+  void hold_follow_ups(broker::Delivery& delivery,
+                       std::shared_ptr<const std::vector<broker::Message>> follow_ups,
+                       std::uint64_t round, const Status& published) {
+    if (round == 1 || round % 10 == 0) {
+      auto fields = settle_fields(delivery, published);
+      fields["round"] = round;
+      log::write(level_enum::warn, "follow-up publish failed; holding the message", fields);
+    }
+    (void)delivery.in_progress();
+    confirmations_->after(std::move(delivery), hold_delay(round),
+                          [this, follow_ups, round](broker::Delivery& held, const Status&) {
+                            publish_follow_ups(std::move(held), follow_ups, round + 1);
+                          });
+  }
+
+  bool stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
   }
 
   // Success, stage 2: only after the follow-ups are stored is the event marked handled — a
@@ -346,6 +451,11 @@ class Worker::Runner {
             {"error", status ? std::string() : status.error().describe()}};
   }
 
+  // Moves a message that failed for good to the dead-letter stream. It is settled (terminated)
+  // only once its copy is stored; until then it is held here, unsettled and kept in progress,
+  // and the publish retried: settling it unstored, or handing it back to the broker, could lose
+  // the event or the reason it failed. When the worker stops first, it is left unsettled and
+  // the broker redelivers it (no MaxDeliver cap: it is never dropped).
   void dead_letter(broker::Delivery& delivery, const schemas::Metadata* meta,
                    const std::string& error_class, const std::string& message) {
     Failure failure{.error_class = error_class,
@@ -353,7 +463,6 @@ class Worker::Runner {
                     .role = binding_.role,
                     .worker = config_.worker_id};
     if (inbox_ && meta) failure.first_failed_at = inbox_->first_failure(meta->id);
-    auto letter = dead_letter_message(config_.dead_letter, delivery, failure);
     nlohmann::json fields = meta ? log::event_fields(*meta, delivery.message().subject,
                                                      delivery.attempt(), binding_.role)
                                  : nlohmann::json{{"subject", delivery.message().subject},
@@ -362,27 +471,82 @@ class Worker::Runner {
     fields["error_class"] = error_class;
     fields["error"] = message;
     fields["sequence"] = delivery.sequence();
-    if (auto ok = transport_.publish(letter, config_.dead_letter.publish_timeout); !ok) {
-      // Not settled: it comes back and is dead-lettered then (as a poison pill at the latest).
-      fields["dlq_error"] = ok.error().describe();
-      log::write(level_enum::err, "dead-letter publish failed; redelivering", fields);
-      (void)delivery.retry_after(backoff(delivery));
-      return;
+    auto last_alert = Clock::time_point{};
+    for (std::uint64_t round = 1;; ++round) {
+      auto stored = store_dead_letter(delivery, failure);
+      if (stored) {
+        if (*stored != Trim::none)
+          fields["trimmed"] = *stored == Trim::headers ? "headers" : "body";
+        log::write(level_enum::err, "dead-lettered", fields);
+        if (metrics_) metrics_->dead_lettered(binding_.role, binding_.subject, error_class);
+        (void)delivery.terminate();
+        if (inbox_ && meta) inbox_->forget_failure(meta->id);
+        return;
+      }
+      if (metrics_) metrics_->dead_letter_failed(binding_.role);
+      // An alert, not noise: at most one line every 5 s per held message.
+      if (Clock::now() - last_alert > std::chrono::seconds(5)) {
+        fields["dlq_error"] = stored.error().describe();
+        log::write(level_enum::err, "dead-letter publish failed; holding the message", fields);
+        last_alert = Clock::now();
+      }
+      (void)delivery.in_progress();
+      if (wait_unless_stopping(hold_delay(round))) {
+        log::write(level_enum::warn,
+                   "stopping: a message waiting for its dead-letter copy is left for redelivery",
+                   fields);
+        return;
+      }
     }
-    log::write(level_enum::err, "dead-lettered", fields);
-    if (metrics_) metrics_->dead_lettered(binding_.role, binding_.subject, error_class);
-    (void)delivery.terminate();
-    if (inbox_ && meta) inbox_->forget_failure(meta->id);
+  }
+
+  // Publishes the dead-letter copy, repairing what the worker can: a missing dead-letter stream
+  // (deleted while running) is created again, and a copy too large for the broker is trimmed
+  // (failure headers first, then the body). Returns how much was trimmed.
+  Result<Trim> store_dead_letter(const broker::Delivery& delivery, const Failure& failure) {
+    const auto publish = [&](Trim trim) {
+      return transport_.publish(dead_letter_message(config_.dead_letter, delivery, failure, trim),
+                                config_.dead_letter.publish_timeout);
+    };
+    Error error;
+    for (const Trim trim : {Trim::none, Trim::headers, Trim::body}) {
+      auto published = publish(trim);
+      if (!published && (published.error().code == Errc::unavailable ||
+                         published.error().code == Errc::not_found)) {
+        // "No responders": nothing stores the subject. Create the stream again, and retry once.
+        if (transport_.ensure_stream(config_.dead_letter.stream_config()))
+          published = publish(trim);
+      }
+      if (published) return trim;
+      error = published.error();
+      // Only a copy the broker cannot take as it is gets smaller; any other failure is held.
+      if (error.code != Errc::invalid_argument) break;
+    }
+    return fail(std::move(error));
+  }
+
+  // How long a held message waits before its next try: the retry backoff, short enough that its
+  // in-progress signal keeps the broker from redelivering it meanwhile.
+  std::chrono::milliseconds hold_delay(std::uint64_t round) const {
+    const auto ceiling = std::max(binding_.ack_wait / 2, std::chrono::milliseconds(1));
+    return std::clamp(binding_.retry.backoff_ceiling(round), std::chrono::milliseconds(1), ceiling);
+  }
+
+  // Waits `delay`; true (at once) if the worker is stopping.
+  bool wait_unless_stopping(std::chrono::milliseconds delay) {
+    std::unique_lock lock(mutex_);
+    return room_.wait_for(lock, delay, [&] { return stopping_; });
   }
 
   broker::Transport& transport_;
-  const WorkerConfig& config_;
+  const WorkerConfig config_;  // a copy: a runner kept alive past its worker must not dangle
   Binding binding_;
   Handler handler_;
   std::unique_ptr<broker::Subscription> subscription_;
   std::optional<Inbox> inbox_;
   std::shared_ptr<Metrics> metrics_;
   UniformRandom random_;
+  Gate gate_;  // lane threads' way to the transport (see gate.hpp)
   std::unique_ptr<Confirmations> confirmations_;  // before lanes_: lanes hand work to it
   std::unique_ptr<Lanes> lanes_;
   std::thread fetcher_;
@@ -426,8 +590,10 @@ Status Worker::add(Binding binding) {
       .durable = binding.durable_name(),
       .filter_subject = binding.subject,
       .ack_wait = binding.ack_wait,
-      // One above max attempts: the extra delivery is dead-lettered as a poison pill.
-      .max_deliver = binding.retry.max_attempts + 1,
+      // No cap on the broker: a cap would drop a message the worker could not settle (its
+      // dead-letter copy not stored, its worker stopped). The runtime counts attempts itself:
+      // a delivery past max attempts is dead-lettered as a poison pill.
+      .max_deliver = -1,
       .max_ack_pending = std::max(binding.max_ack_pending, binding.max_in_flight)};
   if (auto ok = transport_.ensure_consumer(consumer); !ok) return ok;
   auto subscription = transport_.subscribe(consumer);
@@ -458,16 +624,17 @@ Status Worker::run(std::stop_token stop) {
   for (auto& runner : runners_) runner->stop_fetching();
   const auto deadline = Clock::now() + config_.drain_timeout;
   for (auto& runner : runners_) {
-    if (runner->drain(deadline)) {
-      runner->halt(true);
-      continue;
+    const bool drained = runner->drain(deadline);
+    if (!drained) {
+      log::write(level_enum::warn, "drain timeout: unfinished deliveries left for redelivery",
+                 {{"unfinished", runner->in_flight()}});
     }
-    log::write(level_enum::warn, "drain timeout: unfinished deliveries left for redelivery",
-               {{"unfinished", runner->in_flight()}});
-    // A handler is still running on a lane thread that references the runner: let both live
-    // until the process exits rather than block shutdown on it.
-    runner->halt(false);
-    (void)runner.release();
+    runner->halt(drained);
+    if (!runner->threads_left(drained)) continue;
+    // A handler still runs on a thread that references the runner (not the transport): the
+    // runner lives until the process exits rather than block shutdown on it.
+    abandoned_work_ = true;
+    keep_alive(std::shared_ptr<Runner>(runner.release()));
   }
   if (auto flushed = transport_.flush(std::chrono::seconds(5)); !flushed) {
     log::write(level_enum::warn, "flush on stop failed", {{"error", flushed.error().describe()}});

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <iostream>
 #include <stop_token>
 #include <thread>
@@ -234,6 +235,14 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   if (auto ok = worker.run(stop.get_token()); !ok) {
     std::cerr << program << ": " << ok.error().describe() << "\n";
     return 1;
+  }
+  if (worker.abandoned_work()) {
+    // A handler still runs and may use the stores and the transport it captured: exit now
+    // rather than destroy them under it. Its message is unsettled; the broker redelivers it.
+    log::write(spdlog::level::warn, "worker stopped; exiting with a handler still running",
+               {{"role", role->name}});
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
   }
   log::write(spdlog::level::info, "worker stopped", {{"role", role->name}});
   spdlog::default_logger()->flush();

@@ -31,6 +31,10 @@ class Metrics {
                      const std::string& error_class);
   void inbox_hit(const std::string& role);
   void publish_error(const std::string& role);
+  // A dead-letter publish failed: the message is held unsettled and the publish retried.
+  void dead_letter_failed(const std::string& role);
+  // A handler ran far past its timeout: its lane thread was abandoned and replaced.
+  void lane_replaced(const std::string& role);
   void in_flight(const std::string& role, int delta);
 
   // Prometheus text. With a transport: also consumer pending / ack pending of every bound
@@ -50,7 +54,8 @@ class Metrics {
   };
 
   mutable std::mutex mutex_;
-  std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_;
+  std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_,
+      dead_letter_failures_, lanes_replaced_;
   std::map<std::string, std::int64_t> in_flight_;
   std::map<std::string, Histogram> durations_;
   std::vector<Durable> durables_;

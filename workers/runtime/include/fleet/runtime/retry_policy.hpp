@@ -19,9 +19,9 @@ UniformRandom default_random();
 struct RetryPolicy {
   // Tries inside one delivery before handing the message back to the broker (>= 1).
   int immediate_attempts = 3;
-  // Broker deliveries before the message is dead-lettered (>= 1). The consumer's server-side
-  // MaxDeliver is one above, so a message whose earlier workers crashed arrives once more and
-  // is dead-lettered as a poison pill without running the handler.
+  // Broker deliveries before the message is dead-lettered (>= 1). Counted by the runtime, not
+  // capped on the broker (no MaxDeliver): a message whose earlier workers crashed arrives once
+  // more and is dead-lettered as a poison pill without running the handler.
   int max_attempts = 5;
   // Redelivery backoff: full jitter, uniform in [0, min(max_backoff, initial * multiplier^(n-1)))
   // after the n-th failed delivery.

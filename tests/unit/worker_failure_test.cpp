@@ -1,0 +1,300 @@
+// The worker's failure paths on the memory transport: a stop with a handler still running, a
+// handler that never returns, follow-ups the broker does not take, dead-letter copies too large
+// for the broker. Each waits for the outcome it checks; none relies on a duration.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "fleet/broker/memory.hpp"
+#include "fleet/runtime/dead_letter.hpp"
+#include "fleet/runtime/handler.hpp"
+#include "fleet/runtime/metrics.hpp"
+#include "fleet/runtime/worker.hpp"
+#include "fleet/schemas/events/bench.hpp"
+
+namespace {
+
+using fleet::runtime::Context;
+using fleet::runtime::Outcome;
+using fleet::schemas::Envelope;
+using fleet::schemas::Payload;
+using namespace std::chrono_literals;
+
+// A gate a handler waits at until the test opens it; shared so a handler thread that outlives
+// the test case still finds it.
+struct Latch {
+  std::mutex mutex;
+  std::condition_variable opened_cv;
+  bool opened = false;
+  void wait() {
+    std::unique_lock lock(mutex);
+    opened_cv.wait(lock, [&] { return opened; });
+  }
+  void open() {
+    {
+      std::lock_guard lock(mutex);
+      opened = true;
+    }
+    opened_cv.notify_all();
+  }
+};
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+std::string publish_event(fleet::broker::Transport& transport, const std::string& subject,
+                          std::uint64_t seq, const std::string& key = {}) {
+  auto meta = fleet::schemas::new_metadata(std::string(Payload::type_name));
+  meta.ordering_key = key;
+  const std::string id = meta.id;
+  REQUIRE(transport
+              .publish({.subject = subject,
+                        .headers = fleet::schemas::to_headers(meta),
+                        .body = fleet::schemas::encode(Payload{.seq = seq, .data = "x"}),
+                        .dedup_id = id},
+                       1s)
+              .has_value());
+  return id;
+}
+
+fleet::broker::ConsumerInfo consumer(fleet::broker::Transport& transport, const std::string& stream,
+                                     const std::string& durable) {
+  const auto streams = transport.streams();
+  REQUIRE(streams.has_value());
+  for (const auto& s : *streams) {
+    if (s.name != stream) continue;
+    for (const auto& c : s.consumers) {
+      if (c.name == durable) return c;
+    }
+  }
+  return {};
+}
+
+std::uint64_t stream_messages(fleet::broker::Transport& transport, const std::string& stream) {
+  const auto streams = transport.streams();
+  REQUIRE(streams.has_value());
+  for (const auto& s : *streams) {
+    if (s.name == stream) return s.messages;
+  }
+  return 0;
+}
+
+// The value of one sample in the worker's metrics text, -1 when absent.
+long sample(const fleet::runtime::Metrics& metrics, const std::string& series) {
+  const std::string text = metrics.render();
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stol(text.substr(at + series.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("a stop whose drain times out with a handler running neither crashes nor loses it") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto first_transport = fleet::broker::memory::connect(broker);
+  REQUIRE(first_transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  const auto latch = std::make_shared<Latch>();
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto last_attempt = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto binding = [&] {
+    return fleet::runtime::Binding{
+        .role = "lingering",
+        .stream = "UNIT",
+        .subject = "unit.in.>",
+        .handler = fleet::runtime::typed<Payload>(
+            [latch, calls, last_attempt](const Payload& event, Context& context) {
+              *last_attempt = context.attempt();
+              if (++*calls == 1) latch->wait();  // the first attempt outlives the drain
+              context.publish("unit.out.x", Payload{.seq = event.seq + 1});
+              return Outcome::ok();
+            }),
+        .ack_wait = 300ms};
+  };
+  auto first = std::make_unique<fleet::runtime::Worker>(
+      *first_transport, fleet::runtime::WorkerConfig{.drain_timeout = 50ms, .fetch_wait = 20ms});
+  REQUIRE(first->add(binding()).has_value());
+  fleet::Status ran;
+  {
+    std::jthread running([&](std::stop_token stop) { ran = first->run(stop); });
+    publish_event(*first_transport, "unit.in.x", 1);
+    REQUIRE(eventually([&] { return calls->load() == 1; }));
+    running.request_stop();
+  }  // run() returned: SIGTERM's drain timed out with the handler still running
+  CHECK(ran.has_value());
+  CHECK(first->abandoned_work());
+  // The process tears down under the handler, which then returns with a follow-up to publish.
+  first.reset();
+  first_transport.reset();
+  latch->open();
+
+  auto second_transport = fleet::broker::memory::connect(broker);
+  fleet::runtime::Worker second(*second_transport, {.fetch_wait = 20ms});
+  REQUIRE(second.add(binding()).has_value());
+  std::jthread running([&](std::stop_token stop) { (void)second.run(stop); });
+  CHECK(eventually([&] {
+    const auto c = consumer(*second_transport, "UNIT", "lingering");
+    return calls->load() >= 2 && c.pending == 0 && c.ack_pending == 0;
+  }));
+  CHECK(*last_attempt == 2);  // redelivered, not lost
+  CHECK(stream_messages(*second_transport, "DLQ") == 0);
+}
+
+TEST_CASE("a handler that never returns has its lane replaced; other keys keep flowing") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  const auto latch = std::make_shared<Latch>();
+  auto handled = std::make_shared<std::atomic<int>>(0);
+  auto metrics = std::make_shared<fleet::runtime::Metrics>();
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms, .metrics = metrics});
+  fleet::runtime::RetryPolicy retry;
+  retry.max_attempts = 2;
+  retry.immediate_attempts = 1;
+  REQUIRE(worker
+              .add({.role = "stuck",
+                    .stream = "UNIT",
+                    .subject = "unit.in.>",
+                    .handler = fleet::runtime::typed<Payload>(
+                        [latch, handled](const Payload& event, Context&) {
+                          if (event.seq == 0) latch->wait();  // never returns on its own
+                          ++*handled;
+                          return Outcome::ok();
+                        }),
+                    .retry = retry,
+                    .concurrency = 1,  // one lane: whatever pins it stops everything
+                    // Longer than the watchdog's limit (2 x timeout + 1 s), so events queued
+                    // behind the stuck one are handled before the broker sends them again.
+                    .ack_wait = 3s,
+                    .timeout = 20ms})
+              .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  publish_event(*transport, "unit.in.x", 0, "key-stuck");
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+    publish_event(*transport, "unit.in.x", seq, "key-" + std::to_string(seq));
+  }
+  CHECK(eventually([&] { return handled->load() == 5; }));
+  CHECK(sample(*metrics, R"(fleet_lanes_replaced_total{role="stuck"})") >= 1);
+  // Its message comes back after the ack wait, hangs again, and once past max attempts is
+  // dead-lettered as a poison pill without running; no in-flight slot stays taken.
+  CHECK(eventually([&] { return stream_messages(*transport, "DLQ") == 1; }));
+  CHECK(eventually([&] {
+    const auto c = consumer(*transport, "UNIT", "stuck");
+    return c.pending == 0 && c.ack_pending == 0 &&
+           sample(*metrics, R"(fleet_in_flight{role="stuck"})") == 0;
+  }));
+  CHECK(sample(*metrics, R"(fleet_lanes_replaced_total{role="stuck"})") == 2);
+  CHECK(handled->load() == 5);
+  running.request_stop();
+  running.join();
+  CHECK(worker.abandoned_work());  // the stuck threads are still waiting
+  latch->open();
+}
+
+TEST_CASE("follow-ups the broker refuses hold their message without spending its attempts") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto metrics = std::make_shared<fleet::runtime::Metrics>();
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms, .metrics = metrics});
+  fleet::runtime::RetryPolicy retry;
+  retry.max_attempts = 2;
+  retry.initial_backoff = 1ms;
+  retry.max_backoff = 20ms;
+  REQUIRE(worker
+              .add({.role = "forward",
+                    .stream = "UNIT",
+                    .subject = "unit.in.>",
+                    .handler = fleet::runtime::typed<Payload>(
+                        [calls](const Payload& event, Context& context) {
+                          ++*calls;
+                          // No stream stores "later.>" yet: the broker refuses the publish.
+                          context.publish("later.x", Payload{.seq = event.seq});
+                          return Outcome::ok();
+                        }),
+                    .retry = retry,
+                    .ack_wait = 200ms})
+              .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  publish_event(*transport, "unit.in.x", 1);
+  // Refused again and again, far more often than max attempts would allow redeliveries.
+  REQUIRE(eventually(
+      [&] { return sample(*metrics, R"(fleet_publish_errors_total{role="forward"})") >= 5; }));
+  REQUIRE(transport->ensure_stream({.name = "LATER", .subjects = {"later.>"}}).has_value());
+  CHECK(eventually([&] {
+    const auto c = consumer(*transport, "UNIT", "forward");
+    return stream_messages(*transport, "LATER") == 1 && c.pending == 0 && c.ack_pending == 0;
+  }));
+  CHECK(calls->load() == 1);
+  CHECK(stream_messages(*transport, "DLQ") == 0);
+}
+
+namespace {
+
+// A delivery to build dead-letter copies from.
+class Unsettled final : public fleet::broker::Delivery::Handle {
+ public:
+  fleet::Status ack() override { return {}; }
+  fleet::Status retry_after(std::chrono::milliseconds) override { return {}; }
+  fleet::Status in_progress() override { return {}; }
+  fleet::Status terminate() override { return {}; }
+};
+
+}  // namespace
+
+TEST_CASE("a dead-letter copy trimmed to fit keeps the event and says what was cut") {
+  namespace dlq = fleet::runtime::dlq_header;
+  const fleet::broker::Message original{.subject = "orders.placed",
+                                        .headers = {{"Fleet-Id", "e1"}},
+                                        .body = std::string(1000, 'b'),
+                                        .dedup_id = "e1"};
+  const fleet::broker::Delivery delivery(original, 3, 42, std::make_unique<Unsettled>());
+  const fleet::runtime::Failure failure{.error_class = "decode",
+                                        .message = std::string(300, 'm'),
+                                        .role = "orders",
+                                        .worker = "host:1"};
+  const fleet::runtime::DeadLetterConfig config;
+  auto header = [](const fleet::broker::Message& m, std::string_view name) {
+    return std::string(fleet::header(m.headers, name).value_or("<absent>"));
+  };
+
+  const auto full = fleet::runtime::dead_letter_message(config, delivery, failure);
+  CHECK(header(full, dlq::trimmed) == "<absent>");
+  CHECK(header(full, dlq::error_message).size() == 300);
+
+  const auto headers =
+      fleet::runtime::dead_letter_message(config, delivery, failure, fleet::runtime::Trim::headers);
+  CHECK(header(headers, dlq::trimmed) == "headers");
+  CHECK(headers.body == original.body);
+  CHECK(header(headers, "Fleet-Id") == "e1");
+  for (auto kept :
+       {dlq::original_subject, dlq::stream_sequence, dlq::error_class, dlq::attempts, dlq::role}) {
+    CHECK_MESSAGE(header(headers, kept) == header(full, kept), kept);
+  }
+  CHECK(header(headers, dlq::error_message) == std::string(32, 'm'));
+  CHECK(header(headers, dlq::worker) == "<absent>");
+  CHECK(headers.dedup_id == full.dedup_id);
+  std::size_t full_bytes = 0, trimmed_bytes = 0;
+  for (const auto& [name, value] : full.headers) full_bytes += name.size() + value.size();
+  for (const auto& [name, value] : headers.headers) trimmed_bytes += name.size() + value.size();
+  CHECK(trimmed_bytes < full_bytes);
+
+  const auto body =
+      fleet::runtime::dead_letter_message(config, delivery, failure, fleet::runtime::Trim::body);
+  CHECK(header(body, dlq::trimmed) == "headers,body");
+  CHECK(header(body, dlq::original_body_bytes) == "1000");
+  CHECK(body.body.empty());
+  CHECK(header(body, dlq::error_class) == "decode");
+}
