@@ -190,7 +190,7 @@ class RawSaga {
   bool handle(natsMsg* msg) {
     const std::string subject = natsMsg_GetSubject(msg);
     const std::string_view kind = std::string_view(subject).substr(tag_.size() + 4);
-    auto handle =
+    auto unpacked =
         msgpack::unpack(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
     if (kind == "start") {
       auto order = unpacked.get().as<schemas::OrderPlaced>();

@@ -214,5 +214,7 @@ TEST_CASE("saga state survives encode and decode") {
   REQUIRE(decoded.has_value());
   CHECK(decoded->step == 1);
   CHECK(decoded->recent.size() == 2);
-  CHECK(decoded->recent.back().outputs.size() == 3);
+  CHECK(decoded->recent.back().outputs.size() == 2);  // step.completed, the next command
+  CHECK(decoded->due_ms == saga.state->due_ms);
+  CHECK(decoded->due_ms == saga.now + 1000);
 }
