@@ -12,6 +12,11 @@ namespace {
 using runtime::Context;
 using runtime::Outcome;
 
+bool retiring_watchdog(const Input& input) {
+  const auto* timer = std::get_if<schemas::StepTimer>(&input);
+  return timer != nullptr && timer->step == watchdog_step;
+}
+
 std::int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -63,7 +68,10 @@ class Orchestrator {
       Decision decision = decide(definition_, current, context.event().id, input, now_ms_());
       switch (decision.kind) {
         case Decision::Kind::ignore:
-          runtime::log::write(spdlog::level::info, "saga event ignored",
+          // A watchdog timer retiring after its saga ended is the normal path, once per saga:
+          // debug. Other ignored events are late or stale: info.
+          runtime::log::write(retiring_watchdog(input) ? spdlog::level::debug : spdlog::level::info,
+                              "saga event ignored",
                               {{"saga_id", saga_id},
                                {"event_id", context.event().id},
                                {"type", context.event().type},
