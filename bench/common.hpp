@@ -23,6 +23,7 @@ struct Options {
   std::string only;  // "raw" or "fleet": run one side alone (for profiling); "" = both
   std::size_t batches_in_flight = 4;  // outbox: relay batches awaiting acks
   std::string pg;                     // outbox-pg: PostgreSQL URL
+  double rate = 0;                    // saga: offered sagas/s for the latency run; 0 = none
 };
 
 struct Workload {
@@ -53,5 +54,6 @@ void bench_pipeline_kafka(Options options);  // bench_pipeline with --transport 
 void bench_outbox(const Options& options);
 void bench_outbox_pg(const Options& options);
 void bench_replay(const Options& options);
+void bench_saga(const Options& options);
 
 }  // namespace fleet::bench

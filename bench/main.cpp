@@ -8,6 +8,7 @@
 //   scripts/bench outbox [--count N] [--batches-in-flight K]      (relay from SQLite)
 //   scripts/bench outbox-pg [--count N]                           (relay from PostgreSQL)
 //   scripts/bench replay [--count N] [--size B] [--rounds R]
+//   scripts/bench saga [--count N] [--rounds R] [--rate SAGAS_PER_S]   (3-step saga end to end)
 //   scripts/bench --transport kafka pipeline [--kafka HOST:PORT] [--count N] ...
 //     (Kafka: pipeline only, against a raw librdkafka loop; without --kafka an in-process
 //     mock cluster)
@@ -42,6 +43,9 @@ int main(int argc, char** argv) {
   app.add_option("--batches-in-flight", options.batches_in_flight,
                  "outbox: relay batches of 100 awaiting acks")
       ->capture_default_str();
+  app.add_option("--rate", options.rate, "saga: offered sagas/s for a latency run (0 = none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--pg", options.pg, "outbox-pg: PostgreSQL URL")->envname("FLEET_PG_URL");
   // Kafka has a baseline for the pipeline only.
   auto nats_only = [&](void (*bench)(const Options&)) {
@@ -66,6 +70,10 @@ int main(int argc, char** argv) {
                      "Read dead letters, republish each to its original subject, remove it from "
                      "the DLQ once acked")
       ->callback(nats_only(&bench_replay));
+  app.add_subcommand("saga",
+                     "A 3-step saga end to end: fleet's orchestrator and participant bindings "
+                     "vs the same broker operations by hand in cnats")
+      ->callback(nats_only(&bench_saga));
   app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")
       ->callback(nats_only(&bench_consume));
   try {

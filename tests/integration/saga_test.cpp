@@ -150,10 +150,21 @@ class Fixture {
         auto event = fleet::schemas::decode<SagaLifecycle>(d.message().body);
         REQUIRE(event.has_value());
         lifecycle_[event->saga_id].push_back(*event);
+        in_order_.push_back(*event);
         REQUIRE(d.ack().has_value());
       }
     }
     return lifecycle_;
+  }
+  // The most sagas running at once, read from the lifecycle stream's order (started .. ended).
+  std::size_t most_active() {
+    lifecycle();
+    std::size_t active = 0, most = 0;
+    for (const auto& e : in_order_) {
+      if (e.kind == "started") most = std::max(most, ++active);
+      if ((e.kind == "completed" || e.kind == "failed") && active > 0) --active;
+    }
+    return most;
   }
 
  private:
@@ -164,6 +175,7 @@ class Fixture {
   std::unique_ptr<fleet::broker::KeyValue> sagas_;
   std::unique_ptr<fleet::broker::Subscription> lifecycle_reader_;
   std::map<std::string, std::vector<SagaLifecycle>> lifecycle_;
+  std::vector<SagaLifecycle> in_order_;
   std::vector<std::unique_ptr<WorkerProcess>> workers_;
 };
 
@@ -449,4 +461,29 @@ TEST_CASE(
         "orders.OrderPlaced: schema version 2 is newer than this worker's 1");
   CHECK(letter.contains("payload_hex"));  // not rendered as if it were version 1
   CHECK_FALSE(f.state("o-golden-1").has_value());
+}
+
+TEST_CASE("under overload sagas wait to start, and none times out while queued") {
+  // Slow participants (40 ms per command, one lane each) and 150 orders at once: queued behind
+  // each other, the last commands would wait about 6 s for a step that may take 3 s. With room
+  // for 3 active sagas, starts wait in the stream instead and every step runs promptly.
+  Fixture f({"FLEET_MAX_ACTIVE_SAGAS=3", "FLEET_CONCURRENCY=1", "FLEET_DEMO_STEP_WORK_MS=40",
+             "FLEET_DEMO_STEP_TIMEOUT_MS=3000"});
+  f.start_all();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 150; ++i) {
+    ids.push_back("busy-" + std::to_string(i));
+    f.place(order(ids.back(), "sku-" + std::to_string(i % 5)));
+  }
+  f.wait_ended(ids);
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    const auto state = f.state(id);
+    REQUIRE(state.has_value());
+    CHECK(state->reason == "");
+    CHECK(state->status == "completed");
+  }
+  // The cap holds: at most the cap plus the starts already fetched (the binding keeps that
+  // within the cap too) run at once.
+  CHECK(f.most_active() <= 6);
 }

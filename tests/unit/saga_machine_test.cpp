@@ -47,7 +47,12 @@ struct Saga {
     for (const auto& out : d.outputs) published.push_back(out.subject);
     return d;
   }
-  Decision start() { return feed(fleet::saga::Start{.saga_id = "o-1", .data = {'x'}}); }
+  std::vector<fleet::saga::Output> start_outputs;
+  Decision start() {
+    auto d = feed(fleet::saga::Start{.saga_id = "o-1", .data = {'x'}});
+    start_outputs = d.outputs;
+    return d;
+  }
   Decision reply(std::uint32_t step, std::string outcome, std::string reason = {}) {
     return feed(StepReply{.saga_id = "o-1", .step = step, .outcome = outcome, .reason = reason});
   }
@@ -62,12 +67,13 @@ TEST_CASE("a saga whose steps all succeed runs them in order and completes") {
   CHECK(saga.start().kind == Kind::apply);
   CHECK(saga.take() == std::vector<std::string>{"saga.orders.lifecycle.started",
                                                 "inventory.reserve", "saga.orders.timer"});
+  // One timer per saga (the watchdog, published with the start), not one per step.
   saga.reply(0, "done");
-  CHECK(saga.take() == std::vector<std::string>{"saga.orders.lifecycle.step.completed",
-                                                "payment.charge", "saga.orders.timer"});
+  CHECK(saga.take() ==
+        std::vector<std::string>{"saga.orders.lifecycle.step.completed", "payment.charge"});
   saga.reply(1, "done");
-  CHECK(saga.take() == std::vector<std::string>{"saga.orders.lifecycle.step.completed",
-                                                "shipping.schedule", "saga.orders.timer"});
+  CHECK(saga.take() ==
+        std::vector<std::string>{"saga.orders.lifecycle.step.completed", "shipping.schedule"});
   saga.reply(2, "done");
   CHECK(saga.take() == std::vector<std::string>{"saga.orders.lifecycle.step.completed",
                                                 "saga.orders.lifecycle.completed"});
@@ -125,6 +131,47 @@ TEST_CASE("a step timer defers until due, then compensates that step and the one
                                                 "saga.orders.lifecycle.failed"});
 }
 
+TEST_CASE("the saga's one timer follows the pending step: deferred to its deadline, then due") {
+  Saga saga;
+  saga.start();
+  auto decoded = fleet::schemas::decode<StepTimer>(saga.start_outputs.back().body);
+  REQUIRE(decoded.has_value());
+  const StepTimer watchdog = *decoded;
+  CHECK(watchdog.step == fleet::saga::watchdog_step);
+  CHECK(watchdog.due_ms == saga.now + 1000);
+
+  // Step 0 answered after 600 ms: step 1 has until 1600 ms, so the timer, due at 1000 ms, waits.
+  saga.now += 600;
+  saga.reply(0, "done");
+  saga.take();
+  saga.now += 400;
+  auto early = saga.feed(watchdog, "watchdog");
+  CHECK(early.kind == Kind::defer);
+  CHECK(early.delay == std::chrono::milliseconds(600));
+
+  saga.now += 600;
+  CHECK(saga.feed(watchdog, "watchdog").kind == Kind::apply);
+  CHECK(saga.state->reason == "payment: timed out");
+  CHECK(saga.take() == std::vector<std::string>{"saga.orders.lifecycle.step.failed",
+                                                "saga.orders.lifecycle.compensating",
+                                                "payment.refund"});
+  // Compensating: the timer has retired, undo has no deadline.
+  saga.now += 5000;
+  CHECK(saga.feed(watchdog, "watchdog-again").kind == Kind::ignore);
+}
+
+TEST_CASE("the saga's timer retires when the saga ends in time") {
+  Saga saga;
+  saga.start();
+  for (std::uint32_t s = 0; s < 3; ++s) saga.reply(s, "done");
+  saga.now += 10'000;
+  const StepTimer watchdog{
+      .saga_id = "o-1", .step = fleet::saga::watchdog_step, .due_ms = saga.now - 9'000};
+  CHECK(saga.feed(watchdog).kind == Kind::ignore);
+  CHECK(saga.state->status == "completed");
+  CHECK(saga.state->due_ms == 0);
+}
+
 TEST_CASE("replies and timers that arrive late are ignored with a reason") {
   Saga saga;
   saga.start();
@@ -167,5 +214,32 @@ TEST_CASE("saga state survives encode and decode") {
   REQUIRE(decoded.has_value());
   CHECK(decoded->step == 1);
   CHECK(decoded->recent.size() == 2);
-  CHECK(decoded->recent.back().outputs.size() == 3);
+  CHECK(decoded->recent.back().outputs.size() == 2);  // step.completed, the next command
+  CHECK(decoded->due_ms == saga.state->due_ms);
+  CHECK(decoded->due_ms == saga.now + 1000);
+}
+
+namespace {
+// SagaState as version 1 wrote it: no due_ms key.
+struct SagaStateV1 {
+  static constexpr std::string_view type_name = "saga.State";
+  static constexpr std::uint32_t schema_version = 1;
+  std::string saga_id, saga, status;
+  std::uint32_t step = 0;
+  std::string reason;
+  std::uint64_t version = 0;
+  std::string started_at;
+  std::vector<char> data;
+  std::vector<fleet::saga::Applied> recent;
+  MSGPACK_DEFINE_MAP(saga_id, saga, status, step, reason, version, started_at, data, recent);
+};
+}  // namespace
+
+TEST_CASE("a saga state stored before due_ms existed still decodes, with no deadline") {
+  SagaStateV1 old{.saga_id = "o-1", .saga = "order", .status = "running", .step = 1};
+  auto decoded = fleet::schemas::decode<SagaState>(fleet::schemas::encode(old));
+  REQUIRE_MESSAGE(decoded.has_value(), decoded.error().message);
+  CHECK(decoded->saga_id == "o-1");
+  CHECK(decoded->step == 1);
+  CHECK(decoded->due_ms == 0);
 }

@@ -75,6 +75,7 @@ runtime::Role inventory_role(const Rules& rules) {
                 definition, 0, steps_stream, no_inbox,
                 [rules, bucket](const schemas::StepCommand& command, runtime::Context& context) {
                   if (inject_fault(rules.fault_rate)) return injected_fault();
+                  simulate_work(rules.step_work_ms);
                   auto order = schemas::decode<schemas::OrderPlaced>(
                       std::string_view(command.data.data(), command.data.size()));
                   if (!order) return runtime::Outcome::permanent(order.error().message, "decode");

@@ -37,6 +37,7 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
                 [rules, ledger, refuse](const schemas::StepCommand& command,
                                         runtime::Context& context) {
                   if (inject_fault(rules.fault_rate)) return injected_fault();
+                  simulate_work(rules.step_work_ms);
                   const std::string key = "saga." + command.saga_id;
                   if (command.compensate) {
                     auto undone = ledger_undo(*ledger, key);

@@ -14,6 +14,8 @@ struct Rules {
   double fault_rate = 0.0;                    // chance a participant attempt fails, retryable
                                               // (FLEET_DEMO_FAULT_RATE)
   std::int64_t step_timeout_ms = 10'000;      // per saga step (FLEET_DEMO_STEP_TIMEOUT_MS)
+  std::int64_t step_work_ms = 0;  // each participant command takes this long, simulated work
+                                  // that lets queues form (FLEET_DEMO_STEP_WORK_MS)
 
   static Rules from_env();
 };

@@ -96,6 +96,11 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       ->envname("FLEET_MAX_IN_FLIGHT")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
+  app.add_option("--max-active-sagas", s.max_active_sagas,
+                 "Saga orchestrators: active sagas per process; more starts wait (0 = no cap)")
+      ->envname("FLEET_MAX_ACTIVE_SAGAS")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   app.add_option("--max-attempts", s.retry.max_attempts, "Broker deliveries before dead-letter")
       ->envname("FLEET_MAX_ATTEMPTS")
       ->check(CLI::Range(1, 1000))

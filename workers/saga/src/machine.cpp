@@ -32,11 +32,16 @@ class Transition {
                                  .data = state().data,
                                  .reply_to = definition_.reply_subject()};
     emit(compensate ? s.compensation_subject : s.command_subject, command);
-    if (!compensate) {
-      emit(definition_.timer_subject(),
-           schemas::StepTimer{
-               .saga_id = state().saga_id, .step = step, .due_ms = now_ms_ + s.timeout.count()});
-    }
+    state().due_ms = compensate ? 0 : now_ms_ + s.timeout.count();
+  }
+
+  // The saga's one timer (see watchdog_step), first due when the shortest step could time out.
+  void watchdog() {
+    auto shortest = definition_.steps.front().timeout;
+    for (const auto& s : definition_.steps) shortest = std::min(shortest, s.timeout);
+    emit(definition_.timer_subject(), schemas::StepTimer{.saga_id = state().saga_id,
+                                                         .step = watchdog_step,
+                                                         .due_ms = now_ms_ + shortest.count()});
   }
 
   void lifecycle(std::string_view kind, std::string reason = {}) {
@@ -75,6 +80,7 @@ class Transition {
   }
 
   Decision done(const std::string& event_id) {
+    if (state().status != status::running) state().due_ms = 0;
     auto& recent = state().recent;
     recent.push_back({event_id, decision_.outputs});
     if (recent.size() > recent_capacity) recent.erase(recent.begin());
@@ -124,82 +130,85 @@ Decision decide(const Definition& definition, const std::optional<SagaState>& cu
     }
   }
 
-  return std::visit(Overloaded{
-                        [&](const Start& start) -> Decision {
-                          if (current) return ignore("saga already started");
-                          if (definition.steps.empty())
-                            return ignore("saga definition has no steps");
-                          Transition t(definition,
-                                       SagaState{.saga_id = start.saga_id,
-                                                 .saga = definition.name,
-                                                 .status = std::string(status::running),
-                                                 .started_at = start.started_at,
-                                                 .data = start.data},
-                                       now_ms);
-                          t.lifecycle("started");
-                          t.command(0, false);
-                          return t.done(event_id);
-                        },
-                        [&](const schemas::StepReply& reply) -> Decision {
-                          if (!current) return ignore("reply for an unknown saga");
-                          if (current->terminal()) return ignore("reply after the saga ended");
-                          const bool undo = reply.outcome == outcome::compensated;
-                          if (reply.step != current->step ||
-                              current->status != (undo ? status::compensating : status::running)) {
-                            return ignore("late reply: the saga is no longer waiting for it");
-                          }
-                          Transition t(definition, *current, now_ms);
-                          const auto n = static_cast<std::uint32_t>(definition.steps.size());
-                          if (undo) {
-                            const int next = previous(definition, reply.step);
-                            if (next < 0) {
-                              t.finish_failed(true);
-                            } else {
-                              t.state().step = static_cast<std::uint32_t>(next);
-                              t.command(static_cast<std::uint32_t>(next), true);
-                            }
-                          } else if (reply.outcome == outcome::done) {
-                            t.lifecycle("step.completed");
-                            if (reply.step + 1 < n) {
-                              t.state().step = reply.step + 1;
-                              t.command(reply.step + 1, false);
-                            } else {
-                              t.state().status = std::string(status::completed);
-                              t.lifecycle("completed");
-                            }
-                          } else if (reply.outcome == outcome::failed) {
-                            t.state().reason =
-                                definition.steps[reply.step].name + ": " + reply.reason;
-                            t.lifecycle("step.failed", t.state().reason);
-                            t.compensate_from(static_cast<int>(reply.step) - 1);
-                          } else {
-                            return ignore("unknown reply outcome '" + reply.outcome + "'");
-                          }
-                          return t.done(event_id);
-                        },
-                        [&](const schemas::StepTimer& timer) -> Decision {
-                          if (!current) return ignore("timer for an unknown saga");
-                          if (current->terminal()) return ignore("timer after the saga ended");
-                          if (current->status != status::running || current->step != timer.step) {
-                            return ignore("timer for a step that is no longer pending");
-                          }
-                          if (now_ms < timer.due_ms) {
-                            Decision d;
-                            d.kind = Decision::Kind::defer;
-                            d.delay = std::chrono::milliseconds(timer.due_ms - now_ms);
-                            return d;
-                          }
-                          Transition t(definition, *current, now_ms);
-                          t.state().reason = definition.steps[timer.step].name + ": timed out";
-                          t.lifecycle("step.failed", t.state().reason);
-                          // The step may have taken effect without its reply arriving: undo it too
-                          // (undo is idempotent and a participant refuses a "do" that arrives after
-                          // its "undo").
-                          t.compensate_from(static_cast<int>(timer.step));
-                          return t.done(event_id);
-                        },
-                    },
-                    input);
+  return std::visit(
+      Overloaded{
+          [&](const Start& start) -> Decision {
+            if (current) return ignore("saga already started");
+            if (definition.steps.empty()) return ignore("saga definition has no steps");
+            Transition t(definition,
+                         SagaState{.saga_id = start.saga_id,
+                                   .saga = definition.name,
+                                   .status = std::string(status::running),
+                                   .started_at = start.started_at,
+                                   .data = start.data},
+                         now_ms);
+            t.lifecycle("started");
+            t.command(0, false);
+            t.watchdog();
+            return t.done(event_id);
+          },
+          [&](const schemas::StepReply& reply) -> Decision {
+            if (!current) return ignore("reply for an unknown saga");
+            if (current->terminal()) return ignore("reply after the saga ended");
+            const bool undo = reply.outcome == outcome::compensated;
+            if (reply.step != current->step ||
+                current->status != (undo ? status::compensating : status::running)) {
+              return ignore("late reply: the saga is no longer waiting for it");
+            }
+            Transition t(definition, *current, now_ms);
+            const auto n = static_cast<std::uint32_t>(definition.steps.size());
+            if (undo) {
+              const int next = previous(definition, reply.step);
+              if (next < 0) {
+                t.finish_failed(true);
+              } else {
+                t.state().step = static_cast<std::uint32_t>(next);
+                t.command(static_cast<std::uint32_t>(next), true);
+              }
+            } else if (reply.outcome == outcome::done) {
+              t.lifecycle("step.completed");
+              if (reply.step + 1 < n) {
+                t.state().step = reply.step + 1;
+                t.command(reply.step + 1, false);
+              } else {
+                t.state().status = std::string(status::completed);
+                t.lifecycle("completed");
+              }
+            } else if (reply.outcome == outcome::failed) {
+              t.state().reason = definition.steps[reply.step].name + ": " + reply.reason;
+              t.lifecycle("step.failed", t.state().reason);
+              t.compensate_from(static_cast<int>(reply.step) - 1);
+            } else {
+              return ignore("unknown reply outcome '" + reply.outcome + "'");
+            }
+            return t.done(event_id);
+          },
+          [&](const schemas::StepTimer& timer) -> Decision {
+            if (!current) return ignore("timer for an unknown saga");
+            if (current->terminal()) return ignore("timer after the saga ended");
+            const bool watchdog = timer.step == watchdog_step;
+            if (current->status != status::running || (!watchdog && current->step != timer.step)) {
+              return ignore("timer for a step that is no longer pending");
+            }
+            const std::int64_t due = watchdog ? current->due_ms : timer.due_ms;
+            if (now_ms < due) {
+              Decision d;
+              d.kind = Decision::Kind::defer;
+              d.delay = std::chrono::milliseconds(due - now_ms);
+              return d;
+            }
+            const std::uint32_t step = current->step;
+            Transition t(definition, *current, now_ms);
+            t.state().reason = definition.steps[step].name + ": timed out";
+            t.lifecycle("step.failed", t.state().reason);
+            // The step may have taken effect without its reply arriving: undo it too
+            // (undo is idempotent and a participant refuses a "do" that arrives after
+            // its "undo").
+            t.compensate_from(static_cast<int>(step));
+            return t.done(event_id);
+          },
+      },
+      input);
 }
 
 }  // namespace fleet::saga

@@ -1,5 +1,7 @@
 #include "fleet/saga/orchestrator.hpp"
 
+#include <algorithm>
+
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -10,6 +12,11 @@ namespace {
 using runtime::Context;
 using runtime::Outcome;
 
+bool retiring_watchdog(const Input& input) {
+  const auto* timer = std::get_if<schemas::StepTimer>(&input);
+  return timer != nullptr && timer->step == watchdog_step;
+}
+
 std::int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -19,30 +26,52 @@ std::int64_t system_now_ms() {
 class Orchestrator {
  public:
   Orchestrator(const Definition& definition, std::shared_ptr<broker::KeyValue> bucket,
-               int max_conflicts, std::function<std::int64_t()> now_ms)
+               int max_conflicts, std::size_t max_active, std::function<std::int64_t()> now_ms)
       : definition_(definition),
         bucket_(std::move(bucket)),
         max_conflicts_(max_conflicts),
+        active_(max_active),
         now_ms_(std::move(now_ms)) {}
 
   std::int64_t now_ms() const { return now_ms_(); }
+  ActiveSagas& active() { return active_; }
 
-  Outcome handle(const std::string& saga_id, const Input& input, Context& context) {
-    for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts) {
-      auto entry = bucket_->get(state_key(saga_id));
-      if (!entry) return Outcome::retry(entry.error().describe(), "store");
+  // A start event takes its place among the active sagas before it is handled (it was
+  // admitted); the place is given back unless the start was applied (a duplicate start, an
+  // error).
+  Outcome start(const Start& start, Context& context) {
+    active_.started();
+    bool began = false;
+    Outcome outcome = handle(start.saga_id, start, context, &began);
+    if (!began) active_.ended();
+    return outcome;
+  }
+
+  Outcome handle(const std::string& saga_id, const Input& input, Context& context,
+                 bool* began = nullptr) {
+    // A start is almost always for a new saga: try to create its state without reading first;
+    // if it exists after all, the create's conflict reads it and decides again.
+    bool read = !std::holds_alternative<Start>(input);
+    for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts, read = true) {
       std::optional<SagaState> current;
       std::uint64_t revision = 0;
-      if (*entry) {
-        auto state = schemas::decode<SagaState>((*entry)->value);
-        if (!state) return Outcome::permanent("saga state: " + state.error().message, "store");
-        current = std::move(*state);
-        revision = (*entry)->revision;
+      if (read) {
+        auto entry = bucket_->get(state_key(saga_id));
+        if (!entry) return Outcome::retry(entry.error().describe(), "store");
+        if (*entry) {
+          auto state = schemas::decode<SagaState>((*entry)->value);
+          if (!state) return Outcome::permanent("saga state: " + state.error().message, "store");
+          current = std::move(*state);
+          revision = (*entry)->revision;
+        }
       }
       Decision decision = decide(definition_, current, context.event().id, input, now_ms_());
       switch (decision.kind) {
         case Decision::Kind::ignore:
-          runtime::log::write(spdlog::level::info, "saga event ignored",
+          // A watchdog timer retiring after its saga ended is the normal path, once per saga:
+          // debug. Other ignored events are late or stale: info.
+          runtime::log::write(retiring_watchdog(input) ? spdlog::level::debug : spdlog::level::info,
+                              "saga event ignored",
                               {{"saga_id", saga_id},
                                {"event_id", context.event().id},
                                {"type", context.event().type},
@@ -61,6 +90,8 @@ class Orchestrator {
             if (written.error().code == Errc::conflict) continue;  // reload, decide again
             return Outcome::retry(written.error().describe(), "store");
           }
+          if (!current && began != nullptr) *began = true;
+          if (decision.state.terminal()) active_.ended();
           stage(context, saga_id, decision.outputs);
           return Outcome::ok();
         }
@@ -80,6 +111,7 @@ class Orchestrator {
   const Definition& definition_;
   std::shared_ptr<broker::KeyValue> bucket_;
   int max_conflicts_;
+  ActiveSagas active_;
   std::function<std::int64_t()> now_ms_;
 };
 
@@ -108,6 +140,7 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
   if (!bucket) return fail(bucket.error());
   auto orchestrator = std::make_shared<Orchestrator>(
       definition, std::shared_ptr<broker::KeyValue>(std::move(*bucket)), config.max_conflicts,
+      static_cast<std::size_t>(std::max(0, settings.max_active_sagas)),
       now_ms ? std::move(now_ms) : system_now_ms);
 
   auto binding = [&](std::string suffix, std::string stream, std::string subject,
@@ -130,13 +163,22 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
   };
 
   std::vector<runtime::Binding> bindings;
-  bindings.push_back(binding(
+  auto starts = binding(
       "start", config.start_stream, config.start_subject,
       [orchestrator, start = config.start](const schemas::Envelope& envelope, Context& context) {
         auto input = start(envelope);
         if (!input) return Outcome::permanent(input.error().message, "decode");
-        return orchestrator->handle(input->saga_id, *input, context);
-      }));
+        return orchestrator->start(*input, context);
+      });
+  // Admission: start events beyond the cap stay in the stream, unattempted, until sagas end.
+  // Fetched starts count as active from their handler on, so the cap can be passed by at most
+  // the start binding's max_in_flight; it is kept within the cap.
+  if (const auto cap = orchestrator->active().cap(); cap > 0) {
+    starts.admission = [orchestrator] { return orchestrator->active().room(); };
+    starts.max_in_flight =
+        static_cast<int>(std::min(static_cast<std::size_t>(starts.max_in_flight), cap));
+  }
+  bindings.push_back(std::move(starts));
   bindings.push_back(binding("replies", config.saga_stream, definition.reply_subject(),
                              runtime::typed<schemas::StepReply>(
                                  [orchestrator](const schemas::StepReply& reply, Context& context) {
@@ -154,6 +196,10 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
                   }));
   // Each deferral of a timer uses one broker delivery; timers are cheap to hand back.
   timers.retry.max_attempts = std::max(timers.retry.max_attempts, 20);
+  // A deferred timer stays unacked on the durable until it comes due: one per saga of the last
+  // step timeout, also of sagas that already ended. The durable's cap must not hold new timers
+  // back behind them, or a stuck step would time out late.
+  timers.max_ack_pending = std::max(timers.max_ack_pending, 100'000);
   bindings.push_back(std::move(timers));
   return bindings;
 }

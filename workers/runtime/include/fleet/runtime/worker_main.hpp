@@ -24,6 +24,9 @@ struct RoleSettings {
   std::chrono::milliseconds ack_wait{30'000};
   std::chrono::milliseconds timeout{0};  // per handler attempt; 0 = none
   bool inbox = true;
+  // Saga orchestrators: sagas this process keeps active at once; start events beyond it wait
+  // in the stream (see workers/saga/orchestrator.hpp). 0 = no cap.
+  int max_active_sagas = 256;
 };
 
 struct Role {

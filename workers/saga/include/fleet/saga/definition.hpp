@@ -3,7 +3,7 @@
 //
 // Subjects, for a definition with subject_prefix "saga.orders":
 //   replies    saga.orders.reply                 (StepReply: "done" / "failed" / "compensated")
-//   timers     saga.orders.timer                 (StepTimer, held by the broker until due)
+//   timers     saga.orders.timer                 (StepTimer, one per saga, held by the broker)
 //   lifecycle  saga.orders.lifecycle.<kind>      (SagaLifecycle)
 #pragma once
 

@@ -22,6 +22,13 @@ struct Start {
 };
 using Input = std::variant<Start, schemas::StepReply, schemas::StepTimer>;
 
+// The step of a saga's watchdog timer: one StepTimer per saga, published with its start, that
+// stands for whichever step is pending. When it comes due it times out the pending step if that
+// step's deadline (SagaState::due_ms) has passed, else it is deferred to that deadline; it
+// retires when the saga no longer runs forward (compensating or ended). A StepTimer naming one
+// step (published by earlier versions) still times out only that step.
+inline constexpr std::uint32_t watchdog_step = 0xffff'ffff;
+
 struct Decision {
   enum class Kind {
     apply,   // persist `state` (compare-and-set), then publish `outputs`

@@ -3,7 +3,12 @@
 // (machine.hpp), persist with compare-and-set on the revision (on conflict: reload, decide
 // again), then stage the decided events as follow-ups — which the worker publishes, and only
 // then acks the event. docs/architecture.md ("Sagas") argues why a crash between any two of
-// these steps neither loses nor duplicates a step.
+// these steps neither loses nor duplicates a step. A start event creates the state without
+// reading first (a conflict reads it).
+//
+// Admission: each process keeps at most RoleSettings::max_active_sagas sagas active
+// (active_sagas.hpp); start events beyond it wait in the stream, unconsumed, so the queue in
+// front of every step stays bounded and step timeouts measure the step, not a backlog.
 #pragma once
 
 #include <functional>
@@ -14,6 +19,7 @@
 #include "fleet/broker/transport.hpp"
 #include "fleet/runtime/binding.hpp"
 #include "fleet/runtime/worker_main.hpp"
+#include "fleet/saga/active_sagas.hpp"
 #include "fleet/saga/definition.hpp"
 #include "fleet/saga/machine.hpp"
 

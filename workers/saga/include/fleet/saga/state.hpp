@@ -36,14 +36,19 @@ struct Applied {
 };
 
 struct SagaState {
-  // For schemas::encode / decode (bounded, every field required); not a published event.
+  // For schemas::encode / decode (bounded, every field but due_ms required); not a published
+  // event.
   static constexpr std::string_view type_name = "saga.State";
-  static constexpr std::uint32_t schema_version = 1;
+  static constexpr std::uint32_t schema_version = 2;  // 2: due_ms
+  // States written before due_ms existed decode with 0 (their sagas still have one timer
+  // message per step, which times out that step), so running sagas survive an upgrade.
+  static constexpr std::string_view optional_fields[] = {"due_ms"};
 
   std::string saga_id;
   std::string saga;
   std::string status;
   std::uint32_t step = 0;     // running: the step awaiting its reply; compensating: being undone
+  std::int64_t due_ms = 0;    // running: when the pending step times out (unix ms); else 0
   std::string reason;         // why the saga failed
   std::uint64_t version = 0;  // lifecycle events published so far
   std::string started_at;
@@ -51,7 +56,8 @@ struct SagaState {
   std::vector<Applied> recent;
 
   bool terminal() const { return status == "completed" || status == "failed"; }
-  MSGPACK_DEFINE_MAP(saga_id, saga, status, step, reason, version, started_at, data, recent);
+  MSGPACK_DEFINE_MAP(saga_id, saga, status, step, due_ms, reason, version, started_at, data,
+                     recent);
 };
 
 inline constexpr std::size_t recent_capacity = 8;
