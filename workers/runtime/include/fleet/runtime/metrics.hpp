@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fleet/broker/transport.hpp"
+#include "fleet/runtime/circuit_breaker.hpp"
 
 namespace fleet::runtime {
 
@@ -32,6 +33,8 @@ class Metrics {
   void inbox_hit(const std::string& role);
   void publish_error(const std::string& role);
   void in_flight(const std::string& role, int delta);
+  // fleet_circuit_state{role,binding}: 0 closed, 1 open, 2 half-open (binding = its subject).
+  void circuit_state(const std::string& role, const std::string& binding, CircuitState state);
 
   // Prometheus text. With a transport: also consumer pending / ack pending of every bound
   // durable and the messages in `dlq_stream` (a broker that does not answer leaves them out).
@@ -52,6 +55,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_;
   std::map<std::string, std::int64_t> in_flight_;
+  std::map<Labels, int> circuits_;
   std::map<std::string, Histogram> durations_;
   std::vector<Durable> durables_;
 };
