@@ -156,11 +156,11 @@ TEST_CASE(
   const auto down = fixture.dir() / "downstream-down";
   std::ofstream(down).put('x');
   // Without the breaker three attempts would dead-letter every message within a second.
-  fixture.start(
-      "downstream",
-      {"--max-attempts", "3", "--concurrency", "1", "--max-in-flight", "4", "--breaker-failures",
-       "3", "--breaker-cool-down-ms", "200", "--breaker-max-cool-down-ms", "800"},
-      {"FLEET_TEST_DOWNSTREAM_DOWN=" + down.string()});
+  fixture.start("downstream",
+                {"--max-attempts", "3", "--concurrency", "1", "--max-in-flight", "4",
+                 "--breaker-failures", "3", "--breaker-cool-down-ms", "200",
+                 "--breaker-max-cool-down-ms", "800", "--breaker-probes-per-message", "0"},
+                {"FLEET_TEST_DOWNSTREAM_DOWN=" + down.string()});
   const auto ids = fixture.publish("tests.downstream.x", 40);
 
   // Opened, then probed and re-opened at least twice: the outage spans several probes.
@@ -206,7 +206,27 @@ TEST_CASE(
   for (const auto& id : ids) CHECK_MESSAGE(counts[id] == 1, id);
   // Only the failures before the circuit opened used an attempt (breaker-failures - 1); held
   // messages, probes included, kept their first delivery.
+  MESSAGE("outage: " << redelivered << " of " << ids.size() << " handled after a redelivery");
   CHECK(redelivered <= 2);
+}
+
+TEST_CASE("a held message that keeps failing its probes is handed back and another one probes") {
+  Fixture fixture;
+  const auto down = fixture.dir() / "downstream-down";
+  std::ofstream(down).put('x');
+  fixture.start("downstream",
+                {"--max-attempts", "100", "--concurrency", "1", "--breaker-failures", "1",
+                 "--breaker-cool-down-ms", "50", "--breaker-max-cool-down-ms", "50",
+                 "--breaker-probes-per-message", "2"},
+                {"FLEET_TEST_DOWNSTREAM_DOWN=" + down.string()});
+  fixture.publish("tests.downstream.x", 2);
+  // Each hand-back is an ordinary failure: logged, redelivered with backoff, one attempt used.
+  REQUIRE_MESSAGE(
+      eventually([&] { return fixture.log_lines("\"handler failed; redelivering\"") >= 2; }),
+      fixture.logs());
+  std::filesystem::remove(down);
+  REQUIRE_MESSAGE(eventually([&] { return fixture.effects().size() == 2; }), fixture.logs());
+  CHECK(fixture.dlq_messages() == 0);
 }
 
 TEST_CASE("failures of other error classes do not open the breaker") {
@@ -234,6 +254,8 @@ TEST_CASE("three processes under a role-wide 100/s limit together stay within it
     pids.insert(e.pid);
   }
   CHECK(pids.size() == 3);  // the limit is shared, not one process doing all the work
+  MESSAGE("role-wide 100/s, 3 processes: busiest 1 s " << busiest(starts, 1'000) << ", busiest 3 s "
+                                                       << busiest(starts, 3'000));
   // Documented bound over any span of T s: burst + rate * T + processes * chunk, here
   // 10 + 100 * T + 3 * 5. Three unshared limits would run at up to 300/s.
   CHECK(busiest(starts, 1'000) <= 10 + 100 + 15);
@@ -251,6 +273,7 @@ TEST_CASE("a per-process rate limit: excess messages wait, none fails") {
     starts.push_back(e.at_ms);
     CHECK(e.attempt == 1);
   }
+  MESSAGE("per-process 50/s: busiest 1 s " << busiest(starts, 1'000));
   CHECK(busiest(starts, 1'000) <= 5 + 50);
   CHECK(fixture.dlq_messages() == 0);
 }

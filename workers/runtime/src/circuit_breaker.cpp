@@ -42,6 +42,9 @@ Status CircuitBreakerConfig::validate() const {
     return fail(Errc::invalid_argument,
                 "circuit breaker: cool-down must be > 0 and max cool-down >= cool-down");
   }
+  if (probes_per_message < 0) {
+    return fail(Errc::invalid_argument, "circuit breaker: probes per message must be >= 0");
+  }
   if (probe_fetch_lease.count() <= 0) {
     return fail(Errc::invalid_argument, "circuit breaker: probe fetch lease must be > 0");
   }

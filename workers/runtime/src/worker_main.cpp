@@ -79,6 +79,12 @@ void add_flow_control_flags(CLI::App& app, Flags& flags) {
       ->envname("FLEET_BREAKER_MAX_COOL_DOWN_MS")
       ->check(CLI::Range(1, 86'400'000))
       ->capture_default_str();
+  app.add_option("--breaker-probes-per-message", breaker.probes_per_message,
+                 "Circuit breaker: failed probes before a held message is handed back as an "
+                 "ordinary failure (0 = hold it while the circuit is open)")
+      ->envname("FLEET_BREAKER_PROBES_PER_MESSAGE")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   app.add_option("--rate-limit", flags.settings.rate_limit.per_second,
                  "Handler starts per second (per process, or per role with --rate-limit-scope "
                  "role); excess messages wait (0 = off)")

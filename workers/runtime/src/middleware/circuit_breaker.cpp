@@ -17,6 +17,7 @@ class Circuit {
   Circuit(const Binding& binding, const CircuitBreakerConfig& config, CircuitHooks hooks)
       : role_(binding.role),
         binding_(binding.subject),
+        probes_per_message_(config.probes_per_message),
         heartbeat_(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(100),
                                                        binding.ack_wait / 3)),
         breaker_(config),
@@ -82,6 +83,7 @@ class Circuit {
   }
 
   const std::string& role() const { return role_; }
+  int probes_per_message() const { return probes_per_message_; }
 
  private:
   void publish_transitions(Clock::time_point now) {
@@ -104,6 +106,7 @@ class Circuit {
 
   const std::string role_;
   const std::string binding_;
+  const int probes_per_message_;
   const std::chrono::milliseconds heartbeat_;
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -122,10 +125,14 @@ void add_circuit_breaker(Binding& binding, const CircuitBreakerConfig& config, C
   auto circuit = std::make_shared<Circuit>(binding, config, std::move(hooks));
   Middleware breaker = [circuit](Handler next) -> Handler {
     return [circuit, next = std::move(next)](const schemas::Envelope& envelope, Context& context) {
-      for (;;) {
+      for (int failed_probes = 0;;) {
         const bool probe = circuit->wait_for_turn(context);
         Outcome outcome = next(envelope, context);
         if (!circuit->finish(outcome, probe)) return outcome;
+        failed_probes += probe ? 1 : 0;
+        if (circuit->probes_per_message() > 0 && failed_probes >= circuit->probes_per_message()) {
+          return outcome;  // perhaps this message, not the downstream: let another one probe
+        }
         context.discard_follow_ups();
         log::write(spdlog::level::info, "circuit open: holding the message for a later probe",
                    {{"event_id", envelope.meta.id},

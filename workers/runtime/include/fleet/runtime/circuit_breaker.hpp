@@ -39,6 +39,10 @@ struct CircuitBreakerConfig {
   // Half-open: after letting the fetcher take one message for the probe, it may take another
   // only after this long if none arrived (the stream was empty, or another process took it).
   std::chrono::milliseconds probe_fetch_lease{1'000};
+  // A held message that fails this many probes is handed back as an ordinary failure (one
+  // attempt used) and another message probes next: a message that itself makes the downstream
+  // fail cannot block the binding forever. 0 = hold it as long as the circuit stays open.
+  int probes_per_message = 3;
 
   bool enabled() const { return consecutive_failures > 0 || failure_rate > 0; }
   Status validate() const;  // Errc::invalid_argument naming the bad field

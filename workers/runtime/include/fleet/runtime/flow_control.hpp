@@ -14,13 +14,15 @@
 // whose counted failure opened the circuit, and a failed probe, are held the same way and run
 // again as a later probe instead of being handed back (a nak would count as a delivery, and
 // JetStream hands redeliveries out first, so the same few messages would burn their attempts
-// probe after probe). The costs: (1) messages fetched earlier and still queued behind a held
-// one in its lane get no heartbeat; if the outage outlasts the ack wait the broker redelivers
-// them (one delivery each, once per outage) when somebody fetches again; at most
-// max_in_flight - concurrency messages per process. (2) Failures before the circuit opens are
-// ordinary failures: up to N-1 messages per process use one attempt each. (3) On SIGTERM held
-// messages wait out the drain timeout and are redelivered after the ack wait (one delivery).
-// (4) A crash redelivers them after the ack wait (one delivery), like any in-flight message.
+// probe after probe) — up to CircuitBreakerConfig::probes_per_message failed probes, then it is
+// handed back as an ordinary failure and another message probes. The costs: (1) messages fetched
+// earlier and still queued behind a held one in its lane get no heartbeat; if the outage outlasts
+// the ack wait the broker redelivers them (one delivery each, once per outage) when somebody
+// fetches again; at most max_in_flight - concurrency messages per process. (2) Failures before the
+// circuit opens are ordinary failures: up to N-1 messages per process use one attempt each. (3) On
+// SIGTERM held messages wait out the drain timeout and are redelivered after the ack wait (one
+// delivery). (4) A crash redelivers them after the ack wait (one delivery), like any in-flight
+// message.
 #pragma once
 
 #include <algorithm>
