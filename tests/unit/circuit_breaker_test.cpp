@@ -58,7 +58,7 @@ TEST_CASE("the circuit opens after N consecutive counted failures and the fetche
   REQUIRE(transitions.size() == 1);
   CHECK(transitions[0].from == CircuitState::closed);
   CHECK(transitions[0].to == CircuitState::open);
-  CHECK(transitions[0].reason.find("3 consecutive") != std::string::npos);
+  CHECK(transitions[0].reason.find("3 consecutive downstream failures") != std::string::npos);
   CHECK(breaker.take_transitions().empty());
 }
 
@@ -156,7 +156,8 @@ TEST_CASE("the failure rate opens the circuit over a window once enough outcomes
   CHECK(breaker.state() == CircuitState::closed);
   handle(breaker, Verdict::counted_failure, now);  // 5 of 10
   CHECK(breaker.state() == CircuitState::open);
-  CHECK(breaker.take_transitions().front().reason.find("failure rate 0.50") != std::string::npos);
+  CHECK(breaker.take_transitions().front().reason.find("downstream failure rate 0.50") !=
+        std::string::npos);
 }
 
 TEST_CASE("outcomes older than the window no longer count toward the rate") {

@@ -63,6 +63,13 @@ Verdict CircuitBreaker::verdict(bool succeeded, std::string_view error_class) co
   return Verdict::other;
 }
 
+std::string CircuitBreaker::counted_classes() const {
+  if (config_.error_classes.empty()) return "counted";
+  std::string text;
+  for (const auto& name : config_.error_classes) text += (text.empty() ? "" : "/") + name;
+  return text;
+}
+
 void CircuitBreaker::move(CircuitState to, std::string reason) {
   transitions_.push_back({state_, to, std::move(reason)});
   state_ = to;
@@ -129,7 +136,7 @@ void CircuitBreaker::record(Verdict verdict, bool probe, Time now) {
     while (!recent_.empty() && recent_.front().first <= now - config_.window) recent_.pop_front();
   }
   if (config_.consecutive_failures > 0 && streak_ >= config_.consecutive_failures) {
-    open(now, std::to_string(streak_) + " consecutive counted failures");
+    open(now, std::to_string(streak_) + " consecutive " + counted_classes() + " failures");
     return;
   }
   if (config_.failure_rate > 0 &&
@@ -138,9 +145,10 @@ void CircuitBreaker::record(Verdict verdict, bool probe, Time now) {
         std::count_if(recent_.begin(), recent_.end(), [](const auto& r) { return r.second; }));
     const double rate = failures / static_cast<double>(recent_.size());
     if (rate >= config_.failure_rate) {
-      char text[96];
-      std::snprintf(text, sizeof text, "failure rate %.2f over %zu outcomes in %s", rate,
-                    recent_.size(), seconds(config_.window).c_str());
+      char text[256];
+      std::snprintf(text, sizeof text, "%s failure rate %.2f over %zu outcomes in %s",
+                    counted_classes().c_str(), rate, recent_.size(),
+                    seconds(config_.window).c_str());
       open(now, text);
     }
   }

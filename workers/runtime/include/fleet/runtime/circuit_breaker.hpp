@@ -89,6 +89,7 @@ class CircuitBreaker {
   std::vector<CircuitTransition> take_transitions();
 
  private:
+  std::string counted_classes() const;  // "downstream", "downstream/timeout" or "counted"
   void move(CircuitState to, std::string reason);
   void open(Time now, std::string reason);
   void advance(Time now);  // open -> half-open once the cool-down has passed
