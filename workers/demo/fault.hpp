@@ -2,7 +2,12 @@
 // retryable error with this probability, so retries and redeliveries happen during a demo run.
 #pragma once
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <random>
+#include <string>
+#include <string_view>
 
 #include "fleet/runtime/outcome.hpp"
 
@@ -16,6 +21,23 @@ inline bool inject_fault(double rate) {
 
 inline runtime::Outcome injected_fault() {
   return runtime::Outcome::retry("injected fault (FLEET_DEMO_FAULT_RATE)", "fault");
+}
+
+// True while Rules::outage_file exists and `role` is one of Rules::outage_roles.
+inline bool downstream_down(const std::string& outage_file, std::string_view outage_roles,
+                            std::string_view role) {
+  if (outage_file.empty()) return false;
+  bool listed = false;
+  for (std::size_t at = 0; at <= outage_roles.size();) {
+    const auto end = std::min(outage_roles.find(',', at), outage_roles.size());
+    listed = listed || outage_roles.substr(at, end - at) == role;
+    at = end + 1;
+  }
+  return listed && ::access(outage_file.c_str(), F_OK) == 0;
+}
+
+inline runtime::Outcome downstream_outage() {
+  return runtime::Outcome::retry("downstream unavailable (FLEET_DEMO_OUTAGE_FILE)", "downstream");
 }
 
 }  // namespace fleet::demo

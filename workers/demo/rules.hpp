@@ -14,6 +14,11 @@ struct Rules {
   double fault_rate = 0.0;                    // chance a participant attempt fails, retryable
                                               // (FLEET_DEMO_FAULT_RATE)
   std::int64_t step_timeout_ms = 10'000;      // per saga step (FLEET_DEMO_STEP_TIMEOUT_MS)
+  // A downstream outage on demand: while this file exists, the steps of `outage_roles` fail
+  // with error class "downstream" (FLEET_DEMO_OUTAGE_FILE; FLEET_DEMO_OUTAGE_ROLES, a
+  // comma-separated list). `touch` it to start the outage, `rm` it to end it.
+  std::string outage_file;
+  std::string outage_roles = "payment";
 
   static Rules from_env();
 };
