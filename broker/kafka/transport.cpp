@@ -48,7 +48,11 @@ class KafkaTransport final : public Transport {
   // brokers refuse to delete it (then the error says so and the topic stays until removed).
   Status remove_stream(const std::string& name) override {
     if (auto removed = registry_.remove_stream(name); !removed) return removed;
-    return delete_topic(producer_->handle(), config_, name);
+    if (auto deleted = delete_topic(producer_->handle(), config_, name); !deleted) {
+      return fail(deleted.error().code,
+                  "removed from the registry, but the topic stays: " + deleted.error().message);
+    }
+    return {};
   }
 
   Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) override {
