@@ -16,6 +16,7 @@
 #include "commands.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/registry.hpp"
+#include "stream_for_subject.hpp"
 
 namespace fleet::cli {
 namespace {
@@ -29,6 +30,7 @@ struct PublishOptions {
   std::uint64_t count = 1;
   double rate = 0;  // events per second; 0 = as fast as the broker acks
   std::string key;
+  bool create_stream = false;
 };
 
 // One JSON document per input line; blank lines are skipped.
@@ -75,6 +77,24 @@ broker::Message to_message(const PublishOptions& options, const std::string& bod
   return message;
 }
 
+// On JetStream a subject no stream captures fails each publish with "no responders"; on Kafka
+// with "no stream takes subject". Either way the user needs the command that fixes it.
+void ensure_captured(broker::Transport& transport, const PublishOptions& options) {
+  auto streams = transport.streams();
+  if (!streams) return;  // cannot list them (permissions?): the publish reports for itself
+  if (capturing_stream(*streams, options.subject)) return;
+  const auto stream = suggested_stream(options.subject);
+  if (!options.create_stream) {
+    throw CommandError("no stream captures subject " + options.subject + "; create one: " +
+                       streams_add_command(stream) + " (or publish with --create-stream)");
+  }
+  if (auto created = transport.ensure_stream(stream); !created) {
+    throw CommandError("cannot create stream " + stream.name + ": " + created.error().message);
+  }
+  std::cout << "created stream " << stream.name << " (subjects " << stream.subjects.front()
+            << ")\n";
+}
+
 void run(const PublishOptions& options) {
   const auto& registry = schemas::Registry::builtin();
   std::vector<std::string> bodies;
@@ -92,6 +112,7 @@ void run(const PublishOptions& options) {
   const std::uint32_t schema_version = schema ? schema->history.current : 1;
 
   auto transport = connect_or_throw(options.nats);
+  ensure_captured(*transport, options);
   std::atomic<std::uint64_t> acked{0}, failed{0};
   std::string first_error;
   std::mutex error_mutex;
@@ -156,6 +177,9 @@ void add_publish_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command->add_option("--key,-k", options->key, "Ordering key (same key = handled in order)");
+  command->add_flag("--create-stream", options->create_stream,
+                    "When no stream captures the subject, create one named after its first "
+                    "token (orders.placed -> ORDERS for 'orders.>') instead of failing");
   command->callback([options] { run(*options); });
 }
 

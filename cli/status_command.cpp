@@ -2,12 +2,14 @@
 // dead letters per original subject, the outbox backlog when given its database, and sagas by
 // status when the order_summary read model is at hand. --watch redraws it in place every --interval
 // seconds, like top.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "fleet/dlq/time.hpp"
 #include "fleet/outbox/store.hpp"
 #include "fleet/projection/order_summary.hpp"
+#include "fleet/runtime/worker_main.hpp"
 
 namespace fleet::cli {
 namespace {
@@ -35,6 +38,31 @@ struct StatusOptions {
 std::string time_text(std::int64_t unix_ms) {
   if (unix_ms <= 0) return "-";
   return dlq::format_time(dlq::Time(std::chrono::milliseconds(unix_ms)));
+}
+
+// Circuits the workers reported (fleet/runtime/worker_main.hpp, circuits_bucket): every entry
+// of the bucket, closed ones included. Read only where the bucket is a stream that lists its keys
+// (JetStream); absent when no worker runs a breaker.
+std::optional<nlohmann::json> circuits(broker::Transport& transport,
+                                       const std::vector<broker::StreamInfo>& streams) {
+  const std::string stream = std::string("KV_") + runtime::circuits_bucket;
+  const bool present =
+      std::any_of(streams.begin(), streams.end(), [&](const auto& s) { return s.name == stream; });
+  if (!present) return std::nullopt;
+  const std::string prefix = std::string("$KV.") + runtime::circuits_bucket + ".";
+  auto keys = transport.subject_counts(stream, prefix + ">");
+  if (!keys) return std::nullopt;
+  auto bucket =
+      transport.key_value({.name = runtime::circuits_bucket, .ttl = runtime::circuits_bucket_ttl});
+  if (!bucket) return std::nullopt;
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& [subject, count] : *keys) {
+    auto entry = (*bucket)->get(subject.substr(prefix.size()));
+    if (!entry || !*entry) continue;  // erased or expired
+    auto value = nlohmann::json::parse((*entry)->value, nullptr, false);
+    if (value.is_object()) all.push_back(std::move(value));
+  }
+  return all;
 }
 
 nlohmann::json collect(broker::Transport& transport, const StatusOptions& o) {
@@ -66,6 +94,7 @@ nlohmann::json collect(broker::Transport& transport, const StatusOptions& o) {
     }
   }
   status["dead_letters"] = {{"total", dlq_total}, {"by_subject", per_subject}};
+  if (auto reported = circuits(transport, *streams)) status["circuits"] = std::move(*reported);
   if (!o.outbox_db.empty()) {
     auto store = outbox::open_store(o.outbox_db);
     if (!store)
@@ -106,6 +135,19 @@ void print(const nlohmann::json& s) {
   std::printf("\nDEAD LETTERS  %llu\n", s["dead_letters"]["total"].get<unsigned long long>());
   for (const auto& [subject, count] : s["dead_letters"]["by_subject"].items()) {
     std::printf("  %-40s %10llu\n", subject.c_str(), count.get<unsigned long long>());
+  }
+  if (s.contains("circuits")) {
+    // One line per circuit that is not closed: role, binding, worker, state, since when, why.
+    std::string lines;
+    for (const auto& c : s["circuits"]) {
+      const auto state = c.value("state", "");
+      if (state == "closed") continue;
+      lines += "  " + c.value("role", "") + "  " + c.value("binding", "") + "  " +
+               c.value("worker", "") + "  " + state + " since " + c.value("since", "") + "  (" +
+               c.value("reason", "") + ")\n";
+    }
+    std::printf("\nCIRCUITS  %s\n%s", lines.empty() ? "all closed" : "not all closed",
+                lines.c_str());
   }
   if (s.contains("outbox")) {
     std::printf("\nOUTBOX  pending %llu  flagged %llu  sent %llu\n",

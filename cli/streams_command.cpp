@@ -8,6 +8,7 @@
 
 #include "broker_options.hpp"
 #include "commands.hpp"
+#include "streams_commands.hpp"
 
 namespace fleet::cli {
 namespace {
@@ -78,11 +79,17 @@ void run(const StreamsOptions& options) {
 
 void add_streams_command(CLI::App& app) {
   auto options = std::make_shared<StreamsOptions>();
-  auto* command =
-      app.add_subcommand("streams", "List streams and their durable consumers with backlog");
+  auto* command = app.add_subcommand(
+      "streams", "List streams and their durable consumers with backlog; add or rm a stream");
   add_broker_options(*command, options->nats);
   command->add_flag("--json", options->json, "Print one JSON array instead of a table");
-  command->callback([options] { run(*options); });
+  command->require_subcommand(0, 1);
+  add_streams_add_command(*command);
+  add_streams_rm_command(*command);
+  // CLI11 runs this after a chosen subcommand too: list only when none was chosen.
+  command->callback([options, command] {
+    if (command->get_subcommands().empty()) run(*options);
+  });
 }
 
 }  // namespace fleet::cli

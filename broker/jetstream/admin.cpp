@@ -64,6 +64,16 @@ Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& 
   return {};
 }
 
+Status remove_stream(jsCtx* js, const std::string& name) {
+  jsErrCode code{};
+  const natsStatus s = js_DeleteStream(js, name.c_str(), nullptr, &code);
+  if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
+    return fleet::fail(Errc::not_found, "no stream " + name);
+  }
+  if (s != NATS_OK) return fail(s, code, "remove stream " + name);
+  return {};
+}
+
 Status ensure_consumer(jsCtx* js, const ConsumerConfig& config) {
   if (config.stream.empty() || config.durable.empty()) {
     return fleet::fail(Errc::invalid_argument, "consumer needs a stream and a durable name");

@@ -15,6 +15,8 @@ Status ensure_stream(jsCtx* js, const StreamConfig& config);
 // Durable pull consumer, explicit acks, delivering the whole stream from the start.
 Status ensure_consumer(jsCtx* js, const ConsumerConfig& config);
 Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& durable);
+// Errc::not_found when there is no such stream.
+Status remove_stream(jsCtx* js, const std::string& name);
 
 Result<std::vector<StreamInfo>> list_streams(jsCtx* js);
 Result<std::map<std::string, std::uint64_t>> subject_counts(jsCtx* js, const std::string& stream,

@@ -56,6 +56,10 @@ class JetStreamTransport final : public Transport {
     return jetstream::remove_consumer(connection_->js(), stream, durable);
   }
 
+  Status remove_stream(const std::string& name) override {
+    return jetstream::remove_stream(connection_->js(), name);
+  }
+
   Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) override {
     auto msg = to_nats(message);
     if (!msg) return std::unexpected(msg.error());

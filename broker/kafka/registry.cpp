@@ -94,6 +94,20 @@ Result<std::vector<StreamConfig>> Registry::streams() {
   return list;
 }
 
+Status Registry::remove_stream(const std::string& stream) {
+  if (auto loaded = reload(); !loaded) return loaded;
+  {
+    std::lock_guard lock(mutex_);
+    if (!streams_.contains(stream)) return fail(Errc::not_found, "no stream " + stream);
+  }
+  auto put =
+      producer_.publish_raw(kRegistryTopic, stream_key(stream), nullptr, config_.request_timeout);
+  if (!put) return put;
+  std::lock_guard lock(mutex_);
+  streams_.erase(stream);
+  return {};
+}
+
 Result<std::string> Registry::ensure_group(const std::string& stream, const std::string& durable) {
   if (auto loaded = reload(); !loaded) return fail(loaded.error());
   Durable current;

@@ -30,6 +30,8 @@ class Registry {
   Registry(Config config, Producer& producer) : config_(std::move(config)), producer_(producer) {}
 
   Status put_stream(const StreamConfig& stream);
+  // A tombstone for the stream: it takes no subjects any more. Errc::not_found if unknown.
+  Status remove_stream(const std::string& stream);
   // The stream whose subjects match `subject` (reloading once when none does).
   Result<std::string> stream_for(const std::string& subject);
   Result<std::vector<StreamConfig>> streams();

@@ -55,6 +55,31 @@ Status ensure_topic(rd_kafka_t* handle, const Config& config, const std::string&
   return {};
 }
 
+Status delete_topic(rd_kafka_t* handle, const Config& config, const std::string& topic) {
+  std::unique_ptr<rd_kafka_DeleteTopic_t, Destroy<rd_kafka_DeleteTopic_destroy>> request(
+      rd_kafka_DeleteTopic_new(topic.c_str()));
+  QueuePtr answers(rd_kafka_queue_new(handle));
+  rd_kafka_DeleteTopic_t* requests[] = {request.get()};
+  rd_kafka_DeleteTopics(handle, requests, 1, nullptr, answers.get());
+  std::unique_ptr<rd_kafka_event_t, Destroy<rd_kafka_event_destroy>> event(
+      rd_kafka_queue_poll(answers.get(), static_cast<int>(config.request_timeout.count())));
+  if (!event) return fail(Errc::timeout, "deleting topic " + topic + " timed out");
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return fail(kafka_error(rd_kafka_event_error(event.get()), "deleting topic " + topic));
+  }
+  const auto* result = rd_kafka_event_DeleteTopics_result(event.get());
+  if (result == nullptr) return fail(Errc::internal, "deleting topic " + topic + ": no result");
+  std::size_t count = 0;
+  const auto** topics = rd_kafka_DeleteTopics_result_topics(result, &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto err = rd_kafka_topic_result_error(topics[i]);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      return fail(kafka_error(err, "deleting topic " + topic));
+    }
+  }
+  return {};
+}
+
 Result<TopicReader> TopicReader::open(const Config& config) {
   std::map<std::string, std::string> properties = {
       {"bootstrap.servers", config.brokers},

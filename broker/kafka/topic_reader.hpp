@@ -50,5 +50,7 @@ Result<std::vector<std::int32_t>> topic_partitions(rd_kafka_t* handle, const std
 // asking for its metadata with `handle` (a producer: allowed to auto-create) makes brokers that
 // allow auto-creation (the dev cluster) create it; otherwise the Admin API does.
 Status ensure_topic(rd_kafka_t* handle, const Config& config, const std::string& topic);
+// Deletes `topic` through the Admin API; one that does not exist is not an error.
+Status delete_topic(rd_kafka_t* handle, const Config& config, const std::string& topic);
 
 }  // namespace fleet::broker::kafka

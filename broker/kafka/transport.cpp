@@ -44,6 +44,17 @@ class KafkaTransport final : public Transport {
     return registry_.remove(stream, durable);
   }
 
+  // The registry entry goes first, so publishes stop being routed to the topic even when the
+  // brokers refuse to delete it (then the error says so and the topic stays until removed).
+  Status remove_stream(const std::string& name) override {
+    if (auto removed = registry_.remove_stream(name); !removed) return removed;
+    if (auto deleted = delete_topic(producer_->handle(), config_, name); !deleted) {
+      return fail(deleted.error().code,
+                  "removed from the registry, but the topic stays: " + deleted.error().message);
+    }
+    return {};
+  }
+
   Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) override {
     auto stream = registry_.stream_for(message.subject);
     if (!stream) return fail(stream.error());

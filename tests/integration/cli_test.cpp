@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -137,9 +138,101 @@ TEST_CASE("fleet publish reports an unreachable server and a subject no stream c
     auto result = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "nowhere.at.all", "-t",
                        "demo.Note", "--data", "{}"});
     CHECK(result.exit_code == 1);
-    CHECK(result.out.find("acked 0, failed 1") != std::string::npos);
+    CHECK(result.err.find("no stream captures subject nowhere.at.all") != std::string::npos);
+    CHECK(result.err.find("fleet streams add NOWHERE --subjects 'nowhere.>'") != std::string::npos);
     CHECK(lines(result.err) == 1);
   }
+}
+
+TEST_CASE("on a fresh broker: publish names the fix, fleet streams add applies it, publish works") {
+  // A server of its own: nothing the other tests or a demo created.
+  fleet::test::NatsServer fresh;
+  const std::string url = fresh.url();
+  const std::vector<std::string> publish = {
+      FLEET_CLI,   "publish",       "--nats", url,
+      "--subject", "orders.placed", "--type", "orders.OrderPlaced",
+      "--data",    order_json};
+
+  auto refused = run(publish);
+  CHECK(refused.exit_code == 1);
+  CHECK(lines(refused.err) == 1);
+  const std::string fix = "fleet streams add ORDERS --subjects 'orders.>'";
+  REQUIRE_MESSAGE(refused.err.find(fix) != std::string::npos, refused.err);
+
+  // The printed command, run as printed (plus the server).
+  auto added =
+      run({FLEET_CLI, "streams", "add", "ORDERS", "--subjects", "orders.>", "--nats", url});
+  REQUIRE_MESSAGE(added.exit_code == 0, added.err);
+  CHECK(added.out.find("created stream ORDERS") != std::string::npos);
+
+  auto published = run(publish);
+  CHECK_MESSAGE(published.exit_code == 0, published.err);
+  CHECK(published.out.find("published 1, acked 1, failed 0") != std::string::npos);
+
+  auto transport = fleet::broker::jetstream::connect({.url = url});
+  REQUIRE(transport.has_value());
+  CHECK(stored(**transport, "ORDERS") == 1);
+
+  SUBCASE("adding the same stream again changes nothing; other subjects are refused") {
+    auto again =
+        run({FLEET_CLI, "streams", "add", "ORDERS", "--subjects", "orders.>", "--nats", url});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out.find("exists") != std::string::npos);
+    auto clash =
+        run({FLEET_CLI, "streams", "add", "ORDERS", "--subjects", "other.>", "--nats", url});
+    CHECK(clash.exit_code == 1);
+    CHECK(lines(clash.err) == 1);
+    CHECK(clash.err.find("exists with subjects orders.>") != std::string::npos);
+    CHECK(stored(**transport, "ORDERS") == 1);
+  }
+  SUBCASE("rm needs --yes off a terminal, then removes the stream") {
+    auto unconfirmed = run({FLEET_CLI, "streams", "rm", "ORDERS", "--nats", url});
+    CHECK(unconfirmed.exit_code == 2);
+    CHECK(unconfirmed.err.find("without --yes") != std::string::npos);
+    CHECK(stored(**transport, "ORDERS") == 1);
+    auto removed = run({FLEET_CLI, "streams", "rm", "ORDERS", "--yes", "--nats", url});
+    CHECK_MESSAGE(removed.exit_code == 0, removed.err);
+    CHECK(removed.out.find("removed stream ORDERS (1 messages)") != std::string::npos);
+    auto gone = run({FLEET_CLI, "streams", "rm", "ORDERS", "--yes", "--nats", url});
+    CHECK(gone.exit_code == 1);
+    CHECK(gone.err.find("no stream ORDERS") != std::string::npos);
+    CHECK(run(publish).exit_code == 1);  // back to "no stream captures"
+  }
+}
+
+TEST_CASE("fleet publish --create-stream makes the stream the error message would suggest") {
+  auto result = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "autocreated.x.y", "-t",
+                     "demo.Note", "--data", "{}", "--create-stream"});
+  CHECK_MESSAGE(result.exit_code == 0, result.err);
+  CHECK(result.out.find("created stream AUTOCREATED (subjects autocreated.>)") !=
+        std::string::npos);
+  auto transport = connect();
+  CHECK(stored(*transport, "AUTOCREATED") == 1);
+  auto second = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "autocreated.z", "-t",
+                     "demo.Note", "--data", "{}", "--create-stream"});
+  CHECK(second.exit_code == 0);
+  CHECK(second.out.find("created stream") == std::string::npos);
+  CHECK(stored(*transport, "AUTOCREATED") == 2);
+}
+
+TEST_CASE("fleet streams add takes --max-age and --replicas and rejects bad values with exit 2") {
+  auto ok = run({FLEET_CLI, "streams", "add", "CLI_AGED", "--subjects", "cli.aged.>,cli.aged2.>",
+                 "--max-age", "1h30m", "--replicas", "1", "--nats", server().url()});
+  CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+  auto listed = run({FLEET_CLI, "streams", "--json", "--nats", server().url()});
+  auto all = nlohmann::json::parse(listed.out);
+  auto stream =
+      std::find_if(all.begin(), all.end(), [](const auto& s) { return s["name"] == "CLI_AGED"; });
+  REQUIRE(stream != all.end());
+  CHECK((*stream)["subjects"].size() == 2);
+
+  auto bad_age = run({FLEET_CLI, "streams", "add", "CLI_BAD_AGE", "--subjects", "cli.badage.>",
+                      "--max-age", "7 days", "--nats", server().url()});
+  CHECK(bad_age.exit_code == 2);
+  CHECK(lines(bad_age.err) == 1);
+  CHECK(bad_age.err.find("--max-age") != std::string::npos);
+  auto no_subjects = run({FLEET_CLI, "streams", "add", "CLI_NONE", "--nats", server().url()});
+  CHECK(no_subjects.exit_code == 2);
 }
 
 TEST_CASE("fleet streams --json shows messages and each durable's backlog") {

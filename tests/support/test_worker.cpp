@@ -100,6 +100,35 @@ Outcome ordered(const Payload& event, Context& context) {
   return Outcome::ok();
 }
 
+// A participant whose downstream is out while the file named by FLEET_TEST_DOWNSTREAM_DOWN exists
+// (the test creates and removes it mid-run): failures of class "downstream", for the breaker.
+Outcome downstream(const Payload& event, Context& context) {
+  const char* flag = std::getenv("FLEET_TEST_DOWNSTREAM_DOWN");
+  if (flag != nullptr && ::access(flag, F_OK) == 0) {
+    return Outcome::retry("downstream unavailable (FLEET_TEST_DOWNSTREAM_DOWN)", "downstream");
+  }
+  return record_ok(event, context);
+}
+
+// Records with the start time (Unix ms) as a fifth field, for the rate-limit tests.
+Outcome paced(const Payload& event, Context& context) {
+  static const int fd = [] {
+    const char* path = std::getenv("FLEET_TEST_EFFECTS");
+    if (path == nullptr) throw std::runtime_error("FLEET_TEST_EFFECTS is not set");
+    return ::open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  }();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  const std::string line = context.event().id + " " + std::to_string(event.seq) + " " +
+                           std::to_string(::getpid()) + " " + std::to_string(context.attempt()) +
+                           " " + std::to_string(ms) + "\n";
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    throw std::runtime_error("cannot append to FLEET_TEST_EFFECTS");
+  }
+  return Outcome::ok();
+}
+
 Outcome throws(const Payload&, Context&) {
   throw std::runtime_error("thrown on purpose");
 }
@@ -141,6 +170,9 @@ int main(int argc, char** argv) {
       role("slow", "sleeps data ms, heartbeating; stops at its deadline", slow),
       role("ordered", "records, then sleeps 3 ms", ordered),
       role("throws", "throws std::runtime_error", throws),
+      role("downstream", "class downstream failure while FLEET_TEST_DOWNSTREAM_DOWN names a file",
+           downstream),
+      role("paced", "records with the start time in Unix ms", paced),
   };
   return fleet::runtime::worker_main(argc, argv, "fleet-test-worker", roles);
 }

@@ -34,8 +34,11 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
             no_inbox.inbox = false;
             return std::vector<runtime::Binding>{saga::participant_binding(
                 definition, step, steps_stream, no_inbox,
-                [rules, ledger, refuse](const schemas::StepCommand& command,
-                                        runtime::Context& context) {
+                [rules, ledger, refuse, name](const schemas::StepCommand& command,
+                                              runtime::Context& context) {
+                  if (downstream_down(rules.outage_file, rules.outage_roles, name)) {
+                    return downstream_outage();
+                  }
                   if (inject_fault(rules.fault_rate)) return injected_fault();
                   simulate_work(rules.step_work_ms);
                   const std::string key = "saga." + command.saga_id;

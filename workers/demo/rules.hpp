@@ -16,6 +16,11 @@ struct Rules {
   std::int64_t step_timeout_ms = 10'000;      // per saga step (FLEET_DEMO_STEP_TIMEOUT_MS)
   std::int64_t step_work_ms = 0;  // each participant command takes this long, simulated work
                                   // that lets queues form (FLEET_DEMO_STEP_WORK_MS)
+  // A downstream outage on demand: while this file exists, the steps of `outage_roles` fail
+  // with error class "downstream" (FLEET_DEMO_OUTAGE_FILE; FLEET_DEMO_OUTAGE_ROLES, a
+  // comma-separated list). `touch` it to start the outage, `rm` it to end it.
+  std::string outage_file;
+  std::string outage_roles = "payment";
 
   static Rules from_env();
 };

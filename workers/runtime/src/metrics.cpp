@@ -125,6 +125,12 @@ void Metrics::in_flight(const std::string& role, int delta) {
   in_flight_[role] += delta;
 }
 
+void Metrics::circuit_state(const std::string& role, const std::string& binding,
+                            CircuitState state) {
+  std::lock_guard lock(mutex_);
+  circuits_[{{"role", role}, {"binding", binding}}] = static_cast<int>(state);
+}
+
 std::string Metrics::render(broker::Transport* transport, const std::string& dlq_stream) const {
   // Ask the broker first, outside the lock: it is a network round trip.
   std::optional<std::vector<broker::StreamInfo>> streams;
@@ -153,6 +159,13 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
   for (const auto& [role, value] : in_flight_) {
     out +=
         "fleet_in_flight" + label_text(Labels{{"role", role}}) + " " + std::to_string(value) + "\n";
+  }
+
+  // Announced also without a breaker, like the counters, so rules and dashboards can name it.
+  header(out, "fleet_circuit_state", "gauge",
+         "Circuit breaker per binding: 0 closed, 1 open, 2 half-open.");
+  for (const auto& [labels, state] : circuits_) {
+    out += "fleet_circuit_state" + label_text(labels) + " " + std::to_string(state) + "\n";
   }
 
   header(out, "fleet_handler_duration_seconds", "histogram", "Handler time per message.");

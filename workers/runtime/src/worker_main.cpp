@@ -13,6 +13,7 @@
 
 #include "fleet/broker/connect.hpp"
 #include "fleet/broker/transport_flags.hpp"
+#include "fleet/runtime/flow_control.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/worker.hpp"
 #include "metrics_server.hpp"
@@ -34,7 +35,119 @@ struct Flags {
   std::string log_level = "info";
   std::vector<std::string> redact;
   std::string metrics_addr;
+  std::int64_t breaker_window_ms = 30'000;
+  std::int64_t breaker_cool_down_ms = 5'000;
+  std::int64_t breaker_max_cool_down_ms = 60'000;
+  std::string rate_limit_scope = "process";
 };
+
+// --breaker-* and --rate-limit*: flow control for every binding of the role.
+void add_flow_control_flags(CLI::App& app, Flags& flags) {
+  auto& breaker = flags.settings.circuit_breaker;
+  app.add_option("--breaker-failures", breaker.consecutive_failures,
+                 "Circuit breaker: open after this many consecutive failures of the breaker's "
+                 "error classes (0 = off)")
+      ->envname("FLEET_BREAKER_FAILURES")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--breaker-failure-rate", breaker.failure_rate,
+                 "Circuit breaker: open when this share of outcomes in the window failed with "
+                 "its classes, e.g. 0.5 (0 = off)")
+      ->envname("FLEET_BREAKER_FAILURE_RATE")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--breaker-min-outcomes", breaker.min_outcomes,
+                 "Circuit breaker: outcomes in the window before the rate counts")
+      ->envname("FLEET_BREAKER_MIN_OUTCOMES")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--breaker-window-ms", flags.breaker_window_ms, "Circuit breaker: rate window")
+      ->envname("FLEET_BREAKER_WINDOW_MS")
+      ->check(CLI::Range(1, 86'400'000))
+      ->capture_default_str();
+  app.add_option("--breaker-errors", breaker.error_classes,
+                 "Circuit breaker: error classes that count (comma-separated; '*' = all)")
+      ->envname("FLEET_BREAKER_ERRORS")
+      ->delimiter(',')
+      ->default_str("downstream");
+  app.add_option("--breaker-cool-down-ms", flags.breaker_cool_down_ms,
+                 "Circuit breaker: open this long before a probe; doubles per failed probe")
+      ->envname("FLEET_BREAKER_COOL_DOWN_MS")
+      ->check(CLI::Range(1, 86'400'000))
+      ->capture_default_str();
+  app.add_option("--breaker-max-cool-down-ms", flags.breaker_max_cool_down_ms,
+                 "Circuit breaker: cap of the cool-down between probes")
+      ->envname("FLEET_BREAKER_MAX_COOL_DOWN_MS")
+      ->check(CLI::Range(1, 86'400'000))
+      ->capture_default_str();
+  app.add_option("--breaker-probes-per-message", breaker.probes_per_message,
+                 "Circuit breaker: failed probes before a held message is handed back as an "
+                 "ordinary failure (0 = hold it while the circuit is open)")
+      ->envname("FLEET_BREAKER_PROBES_PER_MESSAGE")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--rate-limit", flags.settings.rate_limit.per_second,
+                 "Handler starts per second (per process, or per role with --rate-limit-scope "
+                 "role); excess messages wait (0 = off)")
+      ->envname("FLEET_RATE_LIMIT")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--rate-limit-burst", flags.settings.rate_limit.burst,
+                 "Starts allowed at once after a quiet spell (0 = a tenth of a second's worth)")
+      ->envname("FLEET_RATE_LIMIT_BURST")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--rate-limit-scope", flags.rate_limit_scope,
+                 "process, or role: one limit for all processes of the role (broker KV)")
+      ->envname("FLEET_RATE_LIMIT_SCOPE")
+      ->check(CLI::IsMember({"process", "role"}))
+      ->capture_default_str();
+}
+
+// Puts the breaker and the rate limit on every binding; circuits that are not closed are reported
+// to the status bucket (best effort: a failed report only loses a `fleet status` line).
+Status add_flow_control(broker::Transport& transport, const RoleSettings& settings,
+                        const std::string& role, const std::string& worker_id,
+                        const std::shared_ptr<Metrics>& metrics, std::vector<Binding>& bindings) {
+  std::shared_ptr<RateLimiter> limiter;
+  if (settings.rate_limit.per_second > 0) {
+    if (settings.rate_limit_per_role) {
+      auto bucket = transport.key_value({.name = rate_limits_bucket});
+      if (!bucket) return std::unexpected(bucket.error());
+      limiter =
+          shared_rate_limiter(settings.rate_limit, std::move(*bucket), broker::key_token(role));
+    } else {
+      limiter = local_rate_limiter(settings.rate_limit);
+    }
+  }
+  std::shared_ptr<broker::KeyValue> circuits;
+  if (settings.circuit_breaker.enabled()) {
+    auto bucket = transport.key_value({.name = circuits_bucket, .ttl = circuits_bucket_ttl});
+    if (!bucket) return std::unexpected(bucket.error());
+    circuits = std::move(*bucket);
+  }
+  for (auto& binding : bindings) {
+    if (limiter) add_rate_limit(binding, limiter);
+    if (!circuits) continue;
+    const std::string key = broker::key_token(binding.role) + "." +
+                            broker::key_token(binding.subject) + "." + broker::key_token(worker_id);
+    CircuitHooks hooks{
+        .metrics = metrics,
+        .report = [circuits, key, role = binding.role, subject = binding.subject, worker_id](
+                      CircuitState state, const std::string& reason, const std::string& since) {
+          const nlohmann::json value = {{"role", role},
+                                        {"binding", subject},
+                                        {"worker", worker_id},
+                                        {"state", to_string(state)},
+                                        {"reason", reason},
+                                        {"since", since},
+                                        {"reported", schemas::now_rfc3339()}};
+          (void)circuits->put_async(key, value.dump(), [](const Result<std::uint64_t>&) {});
+        }};
+    add_circuit_breaker(binding, settings.circuit_breaker, std::move(hooks));
+  }
+  return {};
+}
 
 std::string role_list(const std::vector<Role>& roles) {
   std::string text = "Roles:\n";
@@ -143,6 +256,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   app.add_option("--metrics-addr", flags.metrics_addr,
                  "Serve /metrics, /healthz, /readyz on host:port (port 0 = any; default off)")
       ->envname("FLEET_METRICS_ADDR");
+  add_flow_control_flags(app, flags);
   app.add_option("--redact", flags.redact, "Log field names whose values are redacted")
       ->envname("FLEET_REDACT")
       ->delimiter(',');
@@ -168,6 +282,19 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   s.timeout = std::chrono::milliseconds(flags.timeout_ms);
   s.inbox = !flags.no_inbox;
   if (auto ok = s.retry.validate(); !ok) {
+    std::cerr << program << ": " << ok.error().message << "\n";
+    return 2;
+  }
+  auto& breaker = s.circuit_breaker;
+  breaker.window = std::chrono::milliseconds(flags.breaker_window_ms);
+  breaker.cool_down = std::chrono::milliseconds(flags.breaker_cool_down_ms);
+  breaker.max_cool_down = std::chrono::milliseconds(
+      std::max(flags.breaker_max_cool_down_ms, flags.breaker_cool_down_ms));
+  if (breaker.error_classes.size() == 1 && breaker.error_classes.front() == "*") {
+    breaker.error_classes.clear();
+  }
+  s.rate_limit_per_role = flags.rate_limit_scope == "role";
+  if (auto ok = breaker.validate(); !ok) {
     std::cerr << program << ": " << ok.error().message << "\n";
     return 2;
   }
@@ -222,6 +349,12 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       retry_start_up(stop, "role " + role->name, [&] { return role->bindings(**transport, s); });
   if (!bindings) {
     std::cerr << program << ": role " << role->name << ": " << bindings.error().describe() << "\n";
+    return 1;
+  }
+  if (auto ok =
+          add_flow_control(**transport, s, role->name, worker.worker_id(), metrics, *bindings);
+      !ok) {
+    std::cerr << program << ": flow control: " << ok.error().describe() << "\n";
     return 1;
   }
   for (auto& binding : *bindings) {

@@ -63,6 +63,11 @@ class Transport {
   virtual Status ensure_consumer(const ConsumerConfig& config) = 0;
   // Deletes a durable consumer and its position; removing one that does not exist succeeds.
   virtual Status remove_consumer(const std::string& stream, const std::string& durable) = 0;
+  // Deletes a stream with its messages and consumers (an operator's `fleet streams rm`).
+  // Errc::not_found if there is no such stream; transports that cannot keep the default.
+  virtual Status remove_stream(const std::string& name) {
+    return fail(Errc::rejected, "this transport cannot remove stream " + name);
+  }
 
   // Publishes and waits for the broker's confirmation.
   virtual Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) = 0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fleet/broker/transport.hpp"
+#include "fleet/runtime/circuit_breaker.hpp"
 
 namespace fleet::runtime {
 
@@ -36,6 +37,8 @@ class Metrics {
   // A handler ran far past its timeout: its lane thread was abandoned and replaced.
   void lane_replaced(const std::string& role);
   void in_flight(const std::string& role, int delta);
+  // fleet_circuit_state{role,binding}: 0 closed, 1 open, 2 half-open (binding = its subject).
+  void circuit_state(const std::string& role, const std::string& binding, CircuitState state);
 
   // Prometheus text. With a transport: also consumer pending / ack pending of every bound
   // durable and the messages in `dlq_stream` (a broker that does not answer leaves them out).
@@ -57,6 +60,7 @@ class Metrics {
   std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_,
       dead_letter_failures_, lanes_replaced_;
   std::map<std::string, std::int64_t> in_flight_;
+  std::map<Labels, int> circuits_;
   std::map<std::string, Histogram> durations_;
   std::vector<Durable> durables_;
 };

@@ -13,6 +13,8 @@
 #include "fleet/broker/config.hpp"
 #include "fleet/broker/transport.hpp"
 #include "fleet/runtime/binding.hpp"
+#include "fleet/runtime/circuit_breaker.hpp"
+#include "fleet/runtime/flow_control.hpp"
 
 namespace fleet::runtime {
 
@@ -27,7 +29,20 @@ struct RoleSettings {
   // Saga orchestrators: sagas this process keeps active at once; start events beyond it wait
   // in the stream (see workers/saga/orchestrator.hpp). 0 = no cap.
   int max_active_sagas = 256;
+  // Flow control, put on every binding of the role by worker_main (roles need not do anything):
+  CircuitBreakerConfig circuit_breaker;  // off unless --breaker-failures / --breaker-failure-rate
+  RateLimitConfig rate_limit;            // off unless --rate-limit
+  bool rate_limit_per_role = false;      // --rate-limit-scope role: shared through the broker's KV
 };
+
+// The KV bucket where workers report circuits that are not closed (`fleet status` reads it);
+// key "<role>.<binding>.<worker>" (each escaped with broker::key_token), value JSON.
+// Entries expire this long after their last report; workers re-report every minute while a
+// circuit is not closed, so a dead worker's entry goes away on its own.
+inline constexpr const char* circuits_bucket = "fleet_circuits";
+inline constexpr std::chrono::minutes circuits_bucket_ttl{10};
+// The KV bucket holding role-wide rate-limit token buckets, key = the role.
+inline constexpr const char* rate_limits_bucket = "fleet_rate_limits";
 
 struct Role {
   std::string name;
