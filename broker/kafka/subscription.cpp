@@ -1,6 +1,5 @@
 #include "kafka/subscription.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -9,7 +8,6 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <vector>
 
 #include "fleet/broker/subject.hpp"
 #include "kafka/handles.hpp"
@@ -44,7 +42,6 @@ struct Core {
   KafkaPtr handle;
   QueuePtr queue;
 
-  std::mutex commit_mutex;  // taken before `mutex`, never while holding it
   std::mutex mutex;
   std::condition_variable settled;
   std::map<std::int32_t, Partition> partitions;
@@ -78,49 +75,32 @@ struct Core {
     arrived.notify_all();
   }
 
-  // Commits offsets and delivery counts: of the partitions that need saving, or of all (or of
-  // `only`) when `everything`. One commit at a time (commit_mutex), synchronous, built and sent
-  // in one order: an older commit can never land after a newer one, so the committed offset and
-  // the counts never step back. A partition counts as saved only once the coordinator accepted
-  // its entry; a failed commit leaves it unsaved for the next one.
-  void commit(bool everything, const std::vector<std::int32_t>* only = nullptr) {
-    std::lock_guard order(commit_mutex);
-    struct Sent {
-      std::int32_t partition;
-      std::uint64_t generation;
-      PartitionLedger::Commit commit;
-    };
-    std::vector<Sent> sent;
+  // Offsets and counts of the partitions that need saving (all when `everything`); marks them
+  // saved. Under `mutex`.
+  PartitionListPtr commit_list(bool everything) {
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+    for (auto& [id, partition] : partitions) {
+      auto& ledger = partition.ledger;
+      if (ledger.commit_offset() < 0) continue;
+      if (!everything && !ledger.counts_unsaved() && !ledger.offset_unsaved()) continue;
+      auto* entry = rd_kafka_topic_partition_list_add(list.get(), consumer.stream.c_str(), id);
+      entry->offset = ledger.commit_offset();
+      const std::string metadata = ledger.metadata();
+      entry->metadata = metadata.empty() ? nullptr : strdup(metadata.c_str());  // list frees it
+      entry->metadata_size = metadata.size();
+      ledger.saved();
+    }
+    return list;
+  }
+
+  void commit(bool sync, bool everything) {
     PartitionListPtr list;
     {
       std::lock_guard lock(mutex);
+      list = commit_list(everything);
       last_commit = Clock::now();
-      list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-      for (auto& [id, partition] : partitions) {
-        const auto& ledger = partition.ledger;
-        if (ledger.commit_offset() < 0) continue;
-        if (only != nullptr && std::find(only->begin(), only->end(), id) == only->end()) continue;
-        if (!everything && !ledger.counts_unsaved() && !ledger.offset_unsaved()) continue;
-        Sent entry{id, partition.generation, ledger.to_commit()};
-        auto* element = rd_kafka_topic_partition_list_add(list.get(), consumer.stream.c_str(), id);
-        element->offset = entry.commit.offset;
-        const std::string& metadata = entry.commit.metadata;
-        element->metadata = metadata.empty() ? nullptr : strdup(metadata.c_str());  // list frees
-        element->metadata_size = metadata.size();
-        sent.push_back(std::move(entry));
-      }
     }
-    if (sent.empty()) return;
-    const rd_kafka_resp_err_t err = rd_kafka_commit(handle.get(), list.get(), 0);
-    std::lock_guard lock(mutex);
-    for (std::size_t i = 0; i < sent.size(); ++i) {
-      const auto& element = list->elems[i];
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR || element.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      auto p = partitions.find(sent[i].partition);
-      // Revoked or reassigned meanwhile: the new owner starts from what is committed anyway.
-      if (p == partitions.end() || p->second.generation != sent[i].generation) continue;
-      p->second.ledger.saved(sent[i].commit);
-    }
+    if (list->cnt > 0) (void)rd_kafka_commit(handle.get(), list.get(), sync ? 0 : 1);
   }
 
   void assign(rd_kafka_topic_partition_list_t* list) {
@@ -157,10 +137,19 @@ struct Core {
         return false;
       };
       settled.wait_for(lock, config.revoke_wait, [&] { return !busy(); });
+      PartitionListPtr commits(rd_kafka_topic_partition_list_new(list->cnt));
+      for (int i = 0; i < list->cnt; ++i) {
+        auto p = partitions.find(list->elems[i].partition);
+        if (p == partitions.end() || p->second.ledger.commit_offset() < 0) continue;
+        auto* entry =
+            rd_kafka_topic_partition_list_add(commits.get(), consumer.stream.c_str(), p->first);
+        entry->offset = p->second.ledger.commit_offset();
+        const std::string metadata = p->second.ledger.metadata();
+        entry->metadata = metadata.empty() ? nullptr : strdup(metadata.c_str());
+        entry->metadata_size = metadata.size();
+      }
       lock.unlock();
-      std::vector<std::int32_t> revoked;
-      for (int i = 0; i < list->cnt; ++i) revoked.push_back(list->elems[i].partition);
-      commit(true, &revoked);
+      if (commits->cnt > 0) (void)rd_kafka_commit(handle.get(), commits.get(), 0);
     }
     {
       std::lock_guard lock(mutex);
@@ -190,13 +179,10 @@ struct Core {
       std::lock_guard lock(mutex);
       if (Clock::now() - last_commit < milliseconds(100)) return;
       bool due = false;
-      for (auto& [id, partition] : partitions) {
-        // Counts too: a commit before handing records out may have failed.
-        due = due || partition.ledger.offset_unsaved() || partition.ledger.counts_unsaved();
-      }
+      for (auto& [id, partition] : partitions) due = due || partition.ledger.offset_unsaved();
       if (!due) return;
     }
-    commit(false);
+    commit(false, false);
   }
 
   void poll_loop() {
@@ -403,7 +389,7 @@ class KafkaSubscription final : public Subscription {
   // Delivery counts are committed before the records are handed out: a crash from here on
   // counts as an attempt.
   void save(bool delivering) {
-    if (delivering) core_->commit(false);
+    if (delivering) core_->commit(true, false);
   }
 
   std::shared_ptr<Core> core_;
