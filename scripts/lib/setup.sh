@@ -1,6 +1,6 @@
 # Shared by scripts/demo and scripts/test: install what is missing, then configure and build
-# incrementally into build/ (or $FLEET_BUILD: the sanitizer tiers use their own folders, and the
-# ctest entries that run scripts/demo pass theirs). Source it; do not run it.
+# incrementally into build/ (or $FLEET_BUILD: scripts/test's sanitizer and fuzz tiers use their
+# own folders). Source it; do not run it.
 
 FLEET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FLEET_BUILD=${FLEET_BUILD:-"$FLEET_ROOT/build"}
