@@ -95,7 +95,7 @@ class Connection {
   std::unique_ptr<PublishTracker> publishes_;
   NatsConnectionPtr nc_;
   JsCtxPtr js_;
-  Events* events_ = nullptr;  // owned by cnats' closed callback once connected
+  std::shared_ptr<Events> events_;  // shared with cnats' callbacks until the closed one ran
 };
 
 }  // namespace fleet::broker::jetstream

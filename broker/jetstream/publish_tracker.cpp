@@ -47,8 +47,11 @@ void PublishTracker::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* fa
   MsgPtr owned(msg);
   auto& self = *static_cast<PublishTracker*>(closure);
   PublishCallback done;
+  std::string subject;  // an orphan may be destroyed by its publisher once the lock is released
   {
     std::lock_guard lock(self.mu_);
+    if (ack == nullptr) subject = subject_of(msg);
+    if (self.orphan_if_in_call(msg)) (void)owned.release();
     auto it = self.waiting_.find(msg);
     if (it == self.waiting_.end()) return;
     done = self.take(it);
@@ -58,9 +61,9 @@ void PublishTracker::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* fa
     self.run(done,
              PublishAck{ack->Stream != nullptr ? ack->Stream : "", ack->Sequence, ack->Duplicate});
   } else if (failure != nullptr) {
-    self.run(done, std::unexpected(to_error(*failure, "async publish to " + subject_of(msg))));
+    self.run(done, std::unexpected(to_error(*failure, "async publish to " + subject)));
   } else {
-    self.run(done, fleet::fail(Errc::internal, "async publish to " + subject_of(msg) +
+    self.run(done, fleet::fail(Errc::internal, "async publish to " + subject +
                                                    ": cnats reported neither ack nor error"));
   }
 }
@@ -72,12 +75,26 @@ Status PublishTracker::publish(jsCtx* js, MsgPtr msg, jsPubOptions* options, Pub
     if (closed_) return fleet::fail(Errc::unavailable, "async publish: transport is closed");
     // Registered before publishing: the ack can arrive before js_PublishMsgAsync returns.
     add(key, std::move(done));
+    in_call_.push_back(key);
   }
   natsMsg* raw = msg.release();
   const natsStatus status = js_PublishMsgAsync(js, &raw, options);
-  if (status == NATS_OK) return {};  // cnats owns the message now (raw was cleared)
+  MsgPtr orphan;
+  {
+    std::lock_guard lock(mu_);
+    in_call_.erase(std::find(in_call_.begin(), in_call_.end(), key));
+    if (auto it = std::find(orphans_.begin(), orphans_.end(), key); it != orphans_.end()) {
+      orphans_.erase(it);
+      orphan.reset(key);  // taken back while cnats still read it: ours to destroy now
+    }
+  }
+  // cnats owns the message now (raw was cleared), or it was taken back and failed already: a
+  // taken-back message is no longer in cnats' pending map, so cnats reports success for it.
+  if (status == NATS_OK) return {};
 
-  // cnats kept neither the message nor a pending entry for it: the handler will not see it.
+  // cnats kept neither the message nor a pending entry for it: the handler will not see it,
+  // and nobody could take it back.
+  if (raw != nullptr) (void)orphan.release();
   Error error = to_error(status, {}, "async publish to " + subject_of(raw));
   MsgPtr returned(raw);
   PublishCallback dropped;  // destroyed after the lock is released, like every callback
@@ -145,15 +162,24 @@ void PublishTracker::fail_outstanding(jsCtx* js, Errc code, const std::string& w
   for (int i = 0; i < pending.size(); ++i) {
     natsMsg* msg = pending.out()->Msgs[i];
     PublishCallback done;
+    std::string subject;  // an orphan may be destroyed by its publisher once the lock is released
     {
       std::lock_guard lock(mu_);
+      subject = subject_of(msg);
+      if (orphan_if_in_call(msg)) (void)pending.take(i).release();
       auto it = waiting_.find(msg);
       if (it == waiting_.end()) continue;
       done = take(it);
       ++running_;
     }
-    run(done, fleet::fail(code, "async publish to " + subject_of(msg) + ": " + why));
+    run(done, fleet::fail(code, "async publish to " + subject + ": " + why));
   }
+}
+
+bool PublishTracker::orphan_if_in_call(natsMsg* msg) {
+  if (std::find(in_call_.begin(), in_call_.end(), msg) == in_call_.end()) return false;
+  orphans_.push_back(msg);
+  return true;
 }
 
 void PublishTracker::run(PublishCallback& done, const Result<PublishAck>& result) {

@@ -14,6 +14,11 @@
 //
 // A publish failed as unconfirmed (flush timeout, shutdown) may still be stored: it can sit in
 // the reconnect buffer and reach the server later. Republish with the same dedup id.
+//
+// cnats registers a message as pending before it writes it out, so for a moment another thread
+// can take it back (the pending list, or an early ack) while js_PublishMsgAsync still reads it.
+// Such a message is an orphan: its callback runs at once, but the thread still inside
+// js_PublishMsgAsync destroys it once the call returned.
 #pragma once
 
 #include <nats/nats.h>
@@ -61,6 +66,8 @@ class PublishTracker {
   PublishCallback take(Map::iterator it);
 
   void fail_outstanding(jsCtx* js, Errc code, const std::string& why);
+  // Under mu_: true (and `msg` now an orphan) when a publishing thread still reads `msg`.
+  bool orphan_if_in_call(natsMsg* msg);
   void run(PublishCallback& done, const Result<PublishAck>& result);
   // True once no callback is registered or running.
   bool wait_idle(Clock::time_point deadline);
@@ -70,6 +77,10 @@ class PublishTracker {
   Map waiting_;
   std::vector<Map::node_type> spare_;
   std::size_t max_spare_;
+  // Under mu_. Messages inside a js_PublishMsgAsync call now (one per publishing thread), and
+  // those of them already taken back from cnats, which that call's thread must destroy.
+  std::vector<natsMsg*> in_call_;
+  std::vector<natsMsg*> orphans_;
   int running_ = 0;
   bool closed_ = false;
 };

@@ -1,8 +1,9 @@
 # Shared by scripts/demo and scripts/test: install what is missing, then configure and build
-# incrementally into build/. Source it; do not run it.
+# incrementally into build/ (or $FLEET_BUILD: scripts/test's sanitizer and fuzz tiers use their
+# own folders). Source it; do not run it.
 
 FLEET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-FLEET_BUILD="$FLEET_ROOT/build"
+FLEET_BUILD=${FLEET_BUILD:-"$FLEET_ROOT/build"}
 
 # Debian 12 packages fleet builds and runs with.
 FLEET_PACKAGES=(
@@ -18,6 +19,8 @@ FLEET_PACKAGES=(
   # Prometheus 2.42 and promtool: the alert rules, the metrics lint and a real Prometheus in the
   # tests (each starts its own on a free loopback port; the package's service is not needed).
   prometheus
+  # clang 14 with libFuzzer and its sanitizer runtimes: the fuzz tier (`scripts/test --fuzz`).
+  clang libclang-rt-14-dev
 )
 
 fleet_missing_packages() {
@@ -43,19 +46,22 @@ fleet_ensure_packages() {
   apt-get install -y -qq --no-install-recommends $missing >&2
 }
 
+# fleet_build [TARGET...]: configures $FLEET_BUILD once (extra CMake arguments from the
+# FLEET_CMAKE_ARGS array, e.g. -DFLEET_SANITIZE=address) and builds the targets, all by default.
 # ccache, when present, shares compiled objects between checkouts of the tree (paths are taken
 # relative to the checkout, so a second worktree or a rebuilt build/ compiles only what changed).
 fleet_build() {
-  local launcher=()
+  local launcher=() targets=()
   if command -v ccache >/dev/null 2>&1; then
     export CCACHE_BASEDIR="$FLEET_ROOT" CCACHE_NOHASHDIR=true
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
   fi
   if [ ! -f "$FLEET_BUILD/build.ninja" ]; then
     cmake -S "$FLEET_ROOT" -B "$FLEET_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      "${launcher[@]}" >&2
+      "${launcher[@]}" ${FLEET_CMAKE_ARGS[@]+"${FLEET_CMAKE_ARGS[@]}"} >&2
   fi
-  cmake --build "$FLEET_BUILD" -j "$(nproc)" >&2
+  if [ $# -gt 0 ]; then targets=(--target "$@"); fi
+  cmake --build "$FLEET_BUILD" -j "$(nproc)" ${targets[@]+"${targets[@]}"} >&2
 }
 
 # Starts a nats-server with JetStream on a free loopback port and a temp store dir; sets

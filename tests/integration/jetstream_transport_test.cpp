@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "eventually.hpp"
 #include "fleet/broker/jetstream.hpp"
 #include "nats_server.hpp"
 
@@ -345,6 +346,99 @@ TEST_CASE("the connection listener hears a disconnect and the reconnect, without
     CHECK(address.find("hunter2") == std::string::npos);
     CHECK(address.find(std::to_string(server().port())) != std::string::npos);
   }
+}
+
+TEST_CASE(
+    "async publishes racing flushes that time out are each answered exactly once, and none is "
+    "freed while cnats still reads it") {
+  fleet::test::NatsServer own;  // stopped mid-test
+  jetstream::Config config;
+  config.url = own.url();
+  config.request_timeout = 50ms;  // publishes stall at most this long when max_in_flight is hit
+  auto transport = jetstream::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  REQUIRE((*transport)->ensure_stream(stream_config("RACE", {"race.>"})).has_value());
+  // No acks from here on: every publish stays pending until a flush takes it back. cnats has
+  // registered each one before it writes it out, so flushes take back messages that publishing
+  // threads are still reading (AddressSanitizer: heap-use-after-free before the fix).
+  own.stop();
+  // Publishing goes on until several flushes have taken pending messages back beside it.
+  constexpr int threads = 4, most_per_thread = 20'000, flushes_wanted = 4;
+  std::vector<std::atomic<int>> answers(threads * most_per_thread);
+  std::atomic<int> accepted = 0, flushes = 0, publishers_done = 0;
+  const std::string body(1024, 'x');
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < threads; ++t) {
+    publishers.emplace_back([&, t] {
+      for (int i = 0; i < most_per_thread && flushes.load() < flushes_wanted; ++i) {
+        const int index = t * most_per_thread + i;
+        Message m = message("race." + std::to_string(index), body);
+        m.headers["Fleet-Id"] = std::to_string(index);
+        auto sent = (*transport)->publish_async(m, [&answers, index](const auto&) {
+          answers[index].fetch_add(1);
+        });
+        if (sent) accepted.fetch_add(1);
+      }
+      publishers_done.fetch_add(1);
+    });
+  }
+  while (publishers_done.load() < threads) {
+    // Counts only flushes that found publishes outstanding and took them back.
+    if (!(*transport)->flush(1ms)) flushes.fetch_add(1);
+  }
+  for (auto& publisher : publishers) publisher.join();
+  (void)(*transport)->flush(1ms);
+  MESSAGE(accepted.load() << " publishes accepted, " << flushes.load() << " flushes beside them");
+  CHECK(flushes.load() >= 2);  // else the publishers finished first and nothing raced
+  CHECK(accepted.load() > 0);
+  int answered = 0, twice = 0;
+  for (auto& count : answers) {
+    answered += count.load() == 1 ? 1 : 0;
+    twice += count.load() > 1 ? 1 : 0;
+  }
+  CHECK(twice == 0);
+  // An accepted publish is answered once (here: failed as unconfirmed); a refused one never.
+  CHECK(answered == accepted.load());
+}
+
+TEST_CASE(
+    "a connection cnats closed by itself (reconnect attempts used up) refuses publishes and the "
+    "transport is destroyed cleanly") {
+  fleet::test::NatsServer own;  // stopped for good: other tests must keep theirs
+  jetstream::Config config;
+  config.url = own.url();
+  config.max_reconnect = 1;
+  config.reconnect_wait = 10ms;
+  config.max_reconnect_wait = 10ms;
+  config.connect_timeout = 200ms;
+  auto transport = jetstream::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  own.stop();
+  // While cnats still tries to reconnect a publish waits in its buffer and times out; once it
+  // gave up (and ran the closed callback) the publish is refused at once as closed.
+  std::string last_error;
+  const bool closed = fleet::test::eventually([&] {
+    auto refused = (*transport)->publish(message("closed.subject", "x"), 100ms);
+    if (refused) return false;
+    last_error = refused.error().message;
+    return refused.error().code == Errc::unavailable &&
+           last_error.find("losed") != std::string::npos;  // "Connection Closed"
+  });
+  REQUIRE_MESSAGE(closed, last_error);
+  // Before the fix the destructor wrote into the listener state the closed callback had freed
+  // (AddressSanitizer: heap-use-after-free in scripts/test --sanitize).
+  transport->reset();
+}
+
+TEST_CASE("a failed first connect returns unavailable and leaves nothing behind") {
+  jetstream::Config config;
+  config.url = "nats://127.0.0.1:1";  // nothing listens on port 1
+  config.connect_timeout = 200ms;
+  auto transport = jetstream::connect(config);
+  REQUIRE_FALSE(transport.has_value());
+  CHECK(transport.error().code == Errc::unavailable);
+  // "Leaves nothing behind" is checked by LeakSanitizer at exit (scripts/test --sanitize): the
+  // connection's listener state leaked once per failed connect before the fix.
 }
 
 TEST_CASE("without_secrets drops user:password@ from every URL of a list") {

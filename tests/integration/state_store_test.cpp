@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "state_store_envs.hpp"
 
 namespace fleet::test::acceptance {
@@ -200,13 +201,15 @@ TEST_CASE("state store: expired entries are deleted from the file, not only hidd
   TempDir dir;
   const auto file = dir.path() / "state.db";
   auto store = ok(state::open("sqlite:" + file.string()));
-  const auto config = bucket_named("inbox_sweep", 200ms);
+  // The TTL must outlast the 50 writes (several times slower under the sanitizers).
+  const auto ttl = fleet::test::scaled(500ms);
+  const auto config = bucket_named("inbox_sweep", ttl);
   {
     auto kv = ok(store->bucket(config));
     for (int i = 0; i < 50; ++i) ok(kv->put("evt-" + std::to_string(i), "handled"));
   }
   CHECK(rows_in(file, config.name) == 50);
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(ttl + 100ms);  // every entry expired
   // A bucket's writer thread sweeps when it starts and then every few seconds.
   auto kv = ok(store->bucket(config));
   const auto deadline = Clock::now() + 10s;
@@ -236,14 +239,16 @@ struct PostgresRows {
 TEST_CASE("state store: expired entries are deleted from PostgreSQL too") {
   PostgresStateEnv env;
   auto transport = env.connect();
-  const auto config = bucket_named("inbox_pg_sweep", 200ms);
+  // The TTL must outlast the 50 writes (several times slower under the sanitizers).
+  const auto ttl = fleet::test::scaled(500ms);
+  const auto config = bucket_named("inbox_pg_sweep", ttl);
   {
     auto kv = ok(transport->key_value(config));
     for (int i = 0; i < 50; ++i) ok(kv->put("evt-" + std::to_string(i), "handled"));
   }
   const PostgresRows count(PostgresStateEnv::server().url());
   CHECK(count(config.name) == 50);
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(ttl + 100ms);    // every entry expired
   auto kv = ok(transport->key_value(config));  // its writer thread sweeps when it starts
   const auto deadline = Clock::now() + 10s;
   while (count(config.name) > 0 && Clock::now() < deadline) std::this_thread::sleep_for(50ms);

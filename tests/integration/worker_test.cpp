@@ -109,15 +109,20 @@ class Fixture {
   std::string url() const { return server_.url(); }
 
   // Starts fleet-test-worker for `role`; fast backoff unless `flags` says otherwise.
-  WorkerProcess& start(const std::string& role, std::vector<std::string> flags = {}) {
+  // `env` adds variables (see tests/support/test_worker.cpp: FLEET_TEST_HOLD_AFTER).
+  WorkerProcess& start(const std::string& role, std::vector<std::string> flags = {},
+                       std::vector<std::string> env = {}) {
     std::vector<std::string> argv = {FLEET_TEST_WORKER, "--role", role, "--backoff-ms", "20"};
     argv.insert(argv.end(), broker_flags_.begin(), broker_flags_.end());
     argv.insert(argv.end(), flags.begin(), flags.end());
     const auto log = dir_ / ("worker-" + std::to_string(workers_.size()) + ".log");
-    workers_.push_back(std::make_unique<WorkerProcess>(
-        argv, std::vector<std::string>{"FLEET_TEST_EFFECTS=" + effects_path().string()}, log));
+    env.push_back("FLEET_TEST_EFFECTS=" + effects_path().string());
+    workers_.push_back(std::make_unique<WorkerProcess>(argv, env, log));
     return *workers_.back();
   }
+  // A file whose existence releases handlers held by FLEET_TEST_HOLD_AFTER.
+  std::filesystem::path gate_path() const { return dir_ / "gate"; }
+  void open_gate() const { std::ofstream(gate_path()).put('\n'); }
   // Every worker's log, for failure messages.
   std::string logs() const {
     std::string all;
@@ -178,6 +183,17 @@ class Fixture {
       }
     }
     return false;
+  }
+  // Pull requests waiting on the role's durable: one per fetching worker while the stream is idle.
+  std::uint64_t waiting(const std::string& durable) {
+    auto streams = transport_->streams();
+    if (!streams) return 0;
+    for (const auto& s : *streams) {
+      for (const auto& c : s.consumers) {
+        if (s.name == "TESTS" && c.name == durable) return c.waiting;
+      }
+    }
+    return 0;
   }
   void wait_settled(const std::string& durable) {
     REQUIRE_MESSAGE(eventually([&] { return settled(durable); }), logs());
@@ -424,9 +440,9 @@ TEST_CASE("two worker processes of one role split 10,000 events, each handled on
   Fixture f;
   auto& a = f.start("record");
   auto& b = f.start("record");
-  // Both subscribed before anything is published, so neither takes the whole backlog alone.
-  REQUIRE(eventually([&] { return f.settled("record"); }));
-  std::this_thread::sleep_for(1s);
+  // Both fetching before anything is published, so neither takes the whole backlog alone.
+  REQUIRE_MESSAGE(eventually([&] { return f.settled("record") && f.waiting("record") >= 2; }),
+                  f.logs());
   const auto messages = record_events(10'000);
   f.publish_all(messages);
   REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());
@@ -445,12 +461,19 @@ void sigterm_mid_stream_drains(Fixture::Broker broker) {
   const std::vector<std::string> flags = {"--ack-wait-ms", "3000"};
   const auto messages = record_events(5'000);
   f.publish_all(messages);
-  auto& first = f.start("record", flags);
+  // After 500 effects the first worker's handlers hold until the gate opens, and the test opens
+  // it only once the worker logged that it is stopping: SIGTERM always lands mid-stream, with
+  // handlers in flight for the drain to finish.
+  auto& first = f.start("record", flags,
+                        {"FLEET_TEST_HOLD_AFTER=500", "FLEET_TEST_GATE=" + f.gate_path().string()});
   REQUIRE_MESSAGE(eventually([&] { return f.effects().size() >= 500; }), f.logs());
   first.signal(SIGTERM);
+  REQUIRE_MESSAGE(eventually([&] { return first.log().find("stopping") != std::string::npos; }),
+                  f.logs());
+  f.open_gate();
   check_exit(first, 0, f);
   const auto by_first = f.effects().size();
-  WARN_MESSAGE(by_first < messages.size(), "the first worker finished before SIGTERM");
+  CHECK(by_first < messages.size());
 
   f.start("record", flags);
   REQUIRE_MESSAGE(eventually([&] { return f.all_handled(ids_of(messages)); }), f.logs());

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -46,7 +47,23 @@ std::uint64_t number_after(const std::string& data, std::string_view prefix) {
 
 using Handle = std::function<Outcome(const Payload&, Context&)>;
 
+// FLEET_TEST_HOLD_AFTER=N with FLEET_TEST_GATE=PATH: once this process recorded N effects, each
+// further handler call waits (before its effect) until PATH exists. A test holds work in flight
+// that way, e.g. to send SIGTERM while handlers are running.
+void hold_at_gate() {
+  static const std::uint64_t after = [] {
+    const char* text = std::getenv("FLEET_TEST_HOLD_AFTER");
+    return text != nullptr ? std::strtoull(text, nullptr, 10) : 0;
+  }();
+  static std::atomic<std::uint64_t> seen = 0;
+  if (after == 0 || seen.fetch_add(1) < after) return;
+  const char* gate = std::getenv("FLEET_TEST_GATE");
+  if (gate == nullptr) throw std::runtime_error("FLEET_TEST_HOLD_AFTER needs FLEET_TEST_GATE");
+  while (::access(gate, F_OK) != 0) std::this_thread::sleep_for(10ms);
+}
+
 Outcome record_ok(const Payload& event, Context& context) {
+  hold_at_gate();
   record(event, context);
   return Outcome::ok();
 }

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "eventually.hpp"
+
 namespace fleet::test {
 
 WorkerProcess::WorkerProcess(const std::vector<std::string>& argv,
@@ -47,7 +49,7 @@ void WorkerProcess::signal(int signal) {
 }
 
 std::optional<Exit> WorkerProcess::wait(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   while (!exit_) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
