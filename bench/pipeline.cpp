@@ -52,28 +52,41 @@ void ensure_durable(broker::Transport& admin, const std::string& durable,
   if (!ok) throw std::runtime_error(ok.error().describe());
 }
 
+// The raw sides' set-up: the inputs published, their durable, and a cnats pull subscription
+// with its own connection and JetStream context.
+struct RawPull {
+  RawPull(const Options& options, const std::string& subject, const std::string& durable) {
+    publish_inputs(options, subject);
+    auto admin = connect(options);
+    ensure_durable(*admin, durable, subject);
+    nc = raw::connect(options.url);
+    jsOptions js_options;
+    jsOptions_Init(&js_options);
+    js_options.PublishAsync.MaxPending = options.max_in_flight;
+    js = raw::jetstream(nc.get(), &js_options);
+    jsSubOptions sub_options;
+    jsSubOptions_Init(&sub_options);
+    sub_options.Stream = stream;
+    sub_options.Consumer = durable.c_str();
+    natsSubscription* raw_sub = nullptr;
+    jsErrCode code{};
+    raw::check(js_PullSubscribe(&raw_sub, js.get(), subject.c_str(), durable.c_str(), nullptr,
+                                &sub_options, &code),
+               "pull subscribe");
+    sub.reset(raw_sub);
+  }
+  raw::Connection nc;  // declared first: destroyed last
+  raw::Js js;
+  raw::Sub sub;
+};
+
 double raw_pipeline(const Options& options, int round) {
   const std::string subject = "bench.pipe.in.raw" + std::to_string(round);
   const std::string durable = "raw" + std::to_string(round);
-  publish_inputs(options, subject);
-  auto admin = connect(options);
-  ensure_durable(*admin, durable, subject);
-
-  auto nc = raw::connect(options.url);
-  jsOptions js_options;
-  jsOptions_Init(&js_options);
-  js_options.PublishAsync.MaxPending = options.max_in_flight;
-  auto js = raw::jetstream(nc.get(), &js_options);
-  jsSubOptions sub_options;
-  jsSubOptions_Init(&sub_options);
-  sub_options.Stream = stream;
-  sub_options.Consumer = durable.c_str();
-  natsSubscription* raw_sub = nullptr;
+  RawPull pull(options, subject, durable);
+  auto& js = pull.js;
+  auto& sub = pull.sub;
   jsErrCode code{};
-  raw::check(js_PullSubscribe(&raw_sub, js.get(), subject.c_str(), durable.c_str(), nullptr,
-                              &sub_options, &code),
-             "pull subscribe");
-  raw::Sub sub(raw_sub);
   std::uint64_t done = 0;
   return timed(options.count, [&] {
     while (done < options.count) {
@@ -119,25 +132,10 @@ double raw_pipeline(const Options& options, int round) {
 double bare_pipeline(const Options& options, int round) {
   const std::string subject = "bench.pipe.in.bare" + std::to_string(round);
   const std::string durable = "bare" + std::to_string(round);
-  publish_inputs(options, subject);
-  auto admin = connect(options);
-  ensure_durable(*admin, durable, subject);
-
-  auto nc = raw::connect(options.url);
-  jsOptions js_options;
-  jsOptions_Init(&js_options);
-  js_options.PublishAsync.MaxPending = options.max_in_flight;
-  auto js = raw::jetstream(nc.get(), &js_options);
-  jsSubOptions sub_options;
-  jsSubOptions_Init(&sub_options);
-  sub_options.Stream = stream;
-  sub_options.Consumer = durable.c_str();
-  natsSubscription* raw_sub = nullptr;
+  RawPull pull(options, subject, durable);
+  auto& js = pull.js;
+  auto& sub = pull.sub;
   jsErrCode code{};
-  raw::check(js_PullSubscribe(&raw_sub, js.get(), subject.c_str(), durable.c_str(), nullptr,
-                              &sub_options, &code),
-             "pull subscribe");
-  raw::Sub sub(raw_sub);
   std::uint64_t done = 0;
   return timed(options.count, [&] {
     while (done < options.count) {
