@@ -229,11 +229,10 @@ void bench_pipeline(const Options& options) {
   double best_raw = 0, best_fleet = 0, best_inbox = 0, best_bare = 0;
   for (int round = 1; round <= options.rounds; ++round) {
     double r = 0, f = 0, i = 0, b = 0;
-    const std::function<void()> sides[] = {
-        [&] { r = raw_pipeline(options, round); },
-        [&] { f = fleet_pipeline(options, round, false); },
-        [&] { i = fleet_pipeline(options, round, true); },
-        [&] { b = bare_pipeline(options, round); }};
+    const std::function<void()> sides[] = {[&] { r = raw_pipeline(options, round); },
+                                           [&] { f = fleet_pipeline(options, round, false); },
+                                           [&] { i = fleet_pipeline(options, round, true); },
+                                           [&] { b = bare_pipeline(options, round); }};
     for (int k = 0; k < 4; ++k) sides[(k + round - 1) % 4]();
     std::printf("round %d: raw %.0f/s, fleet %.0f/s, fleet+inbox %.0f/s, bare %.0f/s\n", round, r,
                 f, i, b);

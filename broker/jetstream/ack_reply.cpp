@@ -40,7 +40,8 @@ std::optional<AckMetadata> parse_ack_reply(std::string_view reply) {
   if (!number(tokens[first_number], meta.delivered) ||
       !number(tokens[first_number + 1], meta.stream_sequence) ||
       !number(tokens[first_number + 2], meta.consumer_sequence) ||
-      !number(tokens[first_number + 3], time_ns) || !number(tokens[first_number + 4], meta.pending)) {
+      !number(tokens[first_number + 3], time_ns) ||
+      !number(tokens[first_number + 4], meta.pending)) {
     return std::nullopt;
   }
   return meta;

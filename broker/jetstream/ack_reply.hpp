@@ -4,7 +4,8 @@
 // A delivery's reply subject names the consumer and carries its metadata:
 //   $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time ns>.<pending>
 // and, from servers with domains (ADR-15), two more tokens in front and one token at the end:
-//   $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>.<x>
+//   $JS.ACK.<domain>.<account
+//   hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>.<x>
 // Settling a delivery is a plain publish of one of the bodies below to that subject.
 #pragma once
 

@@ -1,8 +1,8 @@
 #include "key_value.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -310,9 +310,8 @@ class JetStreamKeyValue final : public KeyValue {
     const std::string_view status = header_of(msg, "Status");
     if (status == "404") return std::optional<Entry>{};
     if (!status.empty()) {
-      return fleet::fail(Errc::unavailable, "get " + name(key) + ": status " +
-                                                std::string(status) + " " +
-                                                std::string(header_of(msg, "Description")));
+      return fleet::fail(Errc::unavailable, "get " + name(key) + ": status " + std::string(status) +
+                                                " " + std::string(header_of(msg, "Description")));
     }
     const std::string_view operation = header_of(msg, "KV-Operation");
     if (operation == "DEL" || operation == "PURGE") return std::optional<Entry>{};

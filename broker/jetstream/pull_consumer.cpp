@@ -54,8 +54,7 @@ Result<std::unique_ptr<PullConsumer>> PullConsumer::open(std::shared_ptr<Connect
   natsInbox_Destroy(inbox);
 
   natsSubscription* raw = nullptr;
-  s = natsConnection_SubscribeSync(&raw, consumer->connection_->nats(),
-                                   consumer->inbox_.c_str());
+  s = natsConnection_SubscribeSync(&raw, consumer->connection_->nats(), consumer->inbox_.c_str());
   consumer->sub_.reset(raw);
   if (s != NATS_OK) return fail(s, "subscribe to the pull inbox of " + consumer->name_);
   // The bound is the consumer's own requests, not cnats' pending limits.
@@ -160,8 +159,8 @@ Result<std::vector<MsgPtr>> PullConsumer::next(std::size_t max, std::chrono::mil
         reset_pulls();
         last_heard_ = Clock::now();
         if (natsConnection_FlushTimeout(connection_->nats(), 1'000) != NATS_OK) {
-          return fleet::fail(Errc::unavailable, "NATS server does not answer (pull on " + name_ +
-                                                    ")");
+          return fleet::fail(Errc::unavailable,
+                             "NATS server does not answer (pull on " + name_ + ")");
         }
       }
       continue;

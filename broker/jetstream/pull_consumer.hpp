@@ -1,6 +1,6 @@
 // fleet's own JetStream pull consumer, on core NATS primitives (cnats stays the connection).
 //
-// Why not cnats' natsSubscription_Fetch: in cnats 3.4.1 it writes past its own array when
+// Why not cnats' own pull Fetch call: in cnats 3.4.1 it writes past its own array when
 // messages of an earlier pull request are still queued as it starts, which happens after every
 // expired pull and every reconnect (../shared/repro/cnats_fetch_overflow.c).
 //
@@ -33,7 +33,7 @@
 namespace fleet::broker::jetstream {
 
 struct PullConfig {
-  std::chrono::milliseconds expires{10'000};       // lifetime of one pull request on the server
+  std::chrono::milliseconds expires{10'000};        // lifetime of one pull request on the server
   std::chrono::milliseconds idle_heartbeat{1'000};  // the server's sign of life on a waiting pull
 };
 

@@ -30,9 +30,8 @@ class MsgHandle final : public Delivery::Handle {
 
  private:
   Status send(std::string_view body, std::string_view what) const {
-    const natsStatus s =
-        natsConnection_Publish(connection_->nats(), natsMsg_GetReply(msg_.get()), body.data(),
-                               static_cast<int>(body.size()));
+    const natsStatus s = natsConnection_Publish(connection_->nats(), natsMsg_GetReply(msg_.get()),
+                                                body.data(), static_cast<int>(body.size()));
     if (s == NATS_OK) return {};
     return fail(s, std::string(what) + " on " + *name_);
   }

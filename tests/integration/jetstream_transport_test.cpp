@@ -135,7 +135,8 @@ TEST_CASE(
   constexpr int total = 300;
   Outcomes outcomes;
   for (int i = 0; i < total; ++i) {
-    REQUIRE(transport->publish_async(message("js.left.x", std::to_string(i)), outcomes.callback(i)));
+    REQUIRE(
+        transport->publish_async(message("js.left.x", std::to_string(i)), outcomes.callback(i)));
   }
   REQUIRE(transport->flush(10s));
   auto subscription = transport->subscribe(consumer);

@@ -158,8 +158,8 @@ TEST_CASE_TEMPLATE_DEFINE("kv: get_many answers each key in order, as get does o
   const std::uint64_t b = ok(kv->put("handled.b", "2"));
   ok(kv->put("handled.gone", "3"));
   ok(kv->erase("handled.gone"));
-  const std::vector<std::string> keys = {"handled.a", "handled.never", "handled.b",
-                                         "handled.gone", "not..valid"};
+  const std::vector<std::string> keys = {"handled.a", "handled.never", "handled.b", "handled.gone",
+                                         "not..valid"};
   const auto entries = kv->get_many(keys);
   REQUIRE(entries.size() == keys.size());
   const auto a_entry = ok(entries[0]);

@@ -518,7 +518,8 @@ TEST_CASE("SIGKILL mid-stream loses nothing; a successor handles what was in fli
   sigkill_mid_stream_loses_nothing(Fixture::Broker::jetstream);
 }
 
-TEST_CASE("the nats-server SIGKILLed and restarted mid-stream: the worker lives on, loses nothing") {
+TEST_CASE(
+    "the nats-server SIGKILLed and restarted mid-stream: the worker lives on, loses nothing") {
   Fixture f;
   const auto messages = record_events(3'000);
   f.publish_all(messages);

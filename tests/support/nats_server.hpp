@@ -25,11 +25,11 @@ class NatsServer {
   int port() const { return port_; }
   const std::filesystem::path& store_dir() const { return dir_; }
 
-  void start();  // same port and store dir as before; waits until clients can connect
-  void stop();   // SIGTERM and wait (a clean shutdown flushes the store)
-  void kill();   // SIGKILL and wait (a crash)
-  void pause();  // SIGSTOP: connections stay open, nothing answers (a hung server)
-  void resume(); // SIGCONT
+  void start();   // same port and store dir as before; waits until clients can connect
+  void stop();    // SIGTERM and wait (a clean shutdown flushes the store)
+  void kill();    // SIGKILL and wait (a crash)
+  void pause();   // SIGSTOP: connections stay open, nothing answers (a hung server)
+  void resume();  // SIGCONT
   bool running() const { return pid_ > 0; }
 
  private:

@@ -16,8 +16,8 @@ TEST_CASE("an ack subject of a 2.9 server gives delivery count, sequences and pe
 }
 
 TEST_CASE("an ack subject with domain and account hash is read the same way") {
-  const auto meta = parse_ack_reply(
-      "$JS.ACK.hub.ACCHASH.ORDERS.payment.1.7.6.1700000000000000000.0.randomtoken");
+  const auto meta =
+      parse_ack_reply("$JS.ACK.hub.ACCHASH.ORDERS.payment.1.7.6.1700000000000000000.0.randomtoken");
   REQUIRE(meta.has_value());
   CHECK(meta->delivered == 1);
   CHECK(meta->stream_sequence == 7);

@@ -257,10 +257,11 @@ TEST_CASE("a binding whose admission says 0 leaves messages in the stream, unatt
               .add({.role = "gated",
                     .stream = "UNIT",
                     .subject = "unit.in.>",
-                    .handler = [&](const Envelope&, Context&) {
-                      ++calls;
-                      return Outcome::ok();
-                    },
+                    .handler =
+                        [&](const Envelope&, Context&) {
+                          ++calls;
+                          return Outcome::ok();
+                        },
                     .inbox = false,
                     .admission = [&]() -> std::size_t {
                       ++asked;
