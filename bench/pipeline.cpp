@@ -75,6 +75,30 @@ struct RawPull {
                "pull subscribe");
     sub.reset(raw_sub);
   }
+  // Fetches batches of 256 until `count` messages were handled: `follow_up(message, index)`
+  // publishes each one's follow-up asynchronously, then every ack is awaited and the batch
+  // acked. Returns the rate.
+  double run(std::uint64_t count, const std::function<void(natsMsg*, std::uint64_t)>& follow_up) {
+    jsErrCode code{};
+    std::uint64_t done = 0;
+    return timed(count, [&] {
+      while (done < count) {
+        natsMsgList list{};
+        natsStatus s = natsSubscription_Fetch(&list, sub.get(), 256, 1'000, &code);
+        if (s == NATS_TIMEOUT) continue;
+        raw::check(s, "fetch");
+        for (int i = 0; i < list.Count; ++i) follow_up(list.Msgs[i], done + i);
+        jsPubOptions wait;
+        jsPubOptions_Init(&wait);
+        wait.MaxWait = 60'000;
+        raw::check(js_PublishAsyncComplete(js.get(), &wait), "complete");
+        for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
+        done += static_cast<std::uint64_t>(list.Count);
+        natsMsgList_Destroy(&list);
+      }
+    });
+  }
+
   raw::Connection nc;  // declared first: destroyed last
   raw::Js js;
   raw::Sub sub;
@@ -84,46 +108,26 @@ double raw_pipeline(const Options& options, int round) {
   const std::string subject = "bench.pipe.in.raw" + std::to_string(round);
   const std::string durable = "raw" + std::to_string(round);
   RawPull pull(options, subject, durable);
-  auto& js = pull.js;
-  auto& sub = pull.sub;
-  jsErrCode code{};
-  std::uint64_t done = 0;
-  return timed(options.count, [&] {
-    while (done < options.count) {
-      natsMsgList list{};
-      natsStatus s = natsSubscription_Fetch(&list, sub.get(), 256, 1'000, &code);
-      if (s == NATS_TIMEOUT) continue;
-      raw::check(s, "fetch");
-      for (int i = 0; i < list.Count; ++i) {
-        natsMsg* in = list.Msgs[i];
-        msgpack::object_handle handle = msgpack::unpack(
-            natsMsg_GetData(in), static_cast<std::size_t>(natsMsg_GetDataLength(in)));
-        Payload payload = handle.get().as<Payload>();
-        msgpack::sbuffer body;
-        msgpack::pack(body, payload);
-        natsMsg* out = nullptr;
-        raw::check(natsMsg_Create(&out, "bench.pipe.out", nullptr, body.data(),
-                                  static_cast<int>(body.size())),
-                   "msg");
-        const char* value = nullptr;
-        for (const char* name : {"Fleet-Id", "Fleet-Type", "Fleet-Schema-Version",
-                                 "Fleet-Occurred-At", "Fleet-Correlation-Id", "traceparent"}) {
-          if (natsMsgHeader_Get(in, name, &value) == NATS_OK) natsMsgHeader_Set(out, name, value);
-        }
-        const std::string id = std::to_string(round) + "-" + std::to_string(done + i);
-        jsPubOptions pub;
-        jsPubOptions_Init(&pub);
-        pub.MsgId = id.c_str();
-        if (js_PublishMsgAsync(js.get(), &out, &pub) != NATS_OK) natsMsg_Destroy(out);
-      }
-      jsPubOptions wait;
-      jsPubOptions_Init(&wait);
-      wait.MaxWait = 60'000;
-      raw::check(js_PublishAsyncComplete(js.get(), &wait), "complete");
-      for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
-      done += static_cast<std::uint64_t>(list.Count);
-      natsMsgList_Destroy(&list);
+  return pull.run(options.count, [&](natsMsg* in, std::uint64_t index) {
+    msgpack::object_handle handle =
+        msgpack::unpack(natsMsg_GetData(in), static_cast<std::size_t>(natsMsg_GetDataLength(in)));
+    Payload payload = handle.get().as<Payload>();
+    msgpack::sbuffer body;
+    msgpack::pack(body, payload);
+    natsMsg* out = nullptr;
+    raw::check(
+        natsMsg_Create(&out, "bench.pipe.out", nullptr, body.data(), static_cast<int>(body.size())),
+        "msg");
+    const char* value = nullptr;
+    for (const char* name : {"Fleet-Id", "Fleet-Type", "Fleet-Schema-Version", "Fleet-Occurred-At",
+                             "Fleet-Correlation-Id", "traceparent"}) {
+      if (natsMsgHeader_Get(in, name, &value) == NATS_OK) natsMsgHeader_Set(out, name, value);
     }
+    const std::string id = std::to_string(round) + "-" + std::to_string(index);
+    jsPubOptions pub;
+    jsPubOptions_Init(&pub);
+    pub.MsgId = id.c_str();
+    if (js_PublishMsgAsync(pull.js.get(), &out, &pub) != NATS_OK) natsMsg_Destroy(out);
   });
 }
 
@@ -133,30 +137,10 @@ double bare_pipeline(const Options& options, int round) {
   const std::string subject = "bench.pipe.in.bare" + std::to_string(round);
   const std::string durable = "bare" + std::to_string(round);
   RawPull pull(options, subject, durable);
-  auto& js = pull.js;
-  auto& sub = pull.sub;
-  jsErrCode code{};
-  std::uint64_t done = 0;
-  return timed(options.count, [&] {
-    while (done < options.count) {
-      natsMsgList list{};
-      natsStatus s = natsSubscription_Fetch(&list, sub.get(), 256, 1'000, &code);
-      if (s == NATS_TIMEOUT) continue;
-      raw::check(s, "fetch");
-      for (int i = 0; i < list.Count; ++i) {
-        natsMsg* in = list.Msgs[i];
-        if (js_PublishAsync(js.get(), "bench.pipe.out", natsMsg_GetData(in),
-                            natsMsg_GetDataLength(in), nullptr) != NATS_OK) {
-          throw std::runtime_error("bare publish failed");
-        }
-      }
-      jsPubOptions wait;
-      jsPubOptions_Init(&wait);
-      wait.MaxWait = 60'000;
-      raw::check(js_PublishAsyncComplete(js.get(), &wait), "complete");
-      for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
-      done += static_cast<std::uint64_t>(list.Count);
-      natsMsgList_Destroy(&list);
+  return pull.run(options.count, [&](natsMsg* in, std::uint64_t) {
+    if (js_PublishAsync(pull.js.get(), "bench.pipe.out", natsMsg_GetData(in),
+                        natsMsg_GetDataLength(in), nullptr) != NATS_OK) {
+      throw std::runtime_error("bare publish failed");
     }
   });
 }
