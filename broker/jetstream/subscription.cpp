@@ -1,6 +1,8 @@
 #include "subscription.hpp"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "ack_reply.hpp"
@@ -11,11 +13,12 @@
 namespace fleet::broker::jetstream {
 namespace {
 
-// Settles one delivery by publishing to its ack subject (ack_reply.hpp). Not synchronous (no
+// Holds one delivered natsMsg: the Delivery reads it in place (no copy of headers or body) and
+// settles it by publishing to its ack subject (ack_reply.hpp). Settling is not synchronous (no
 // round trip per message): cnats buffers the publish and its flusher writes it within a few
 // milliseconds; the connection's destruction flushes too. A settle lost in a disconnect means a
 // redelivery after AckWait, never a lost message (at least once).
-class MsgHandle final : public Delivery::Handle {
+class MsgHandle final : public Delivery::Handle, public Delivery::View {
  public:
   MsgHandle(std::shared_ptr<Connection> connection, std::shared_ptr<const std::string> name,
             MsgPtr msg)
@@ -27,6 +30,27 @@ class MsgHandle final : public Delivery::Handle {
   }
   Status in_progress() override { return send(kInProgress, "in-progress"); }
   Status terminate() override { return send(kTerminate, "term"); }
+
+  std::string_view subject() const override {
+    const char* subject = natsMsg_GetSubject(msg_.get());
+    return subject ? std::string_view(subject) : std::string_view();
+  }
+  std::optional<std::string_view> header(std::string_view name) const override {
+    // cnats wants a C string; header names are short.
+    char key[128];
+    if (name.size() >= sizeof key) return std::nullopt;
+    name.copy(key, name.size());
+    key[name.size()] = '\0';
+    const char* value = nullptr;
+    if (natsMsgHeader_Get(msg_.get(), key, &value) != NATS_OK) return std::nullopt;
+    return value ? std::string_view(value) : std::string_view();
+  }
+  std::string_view body() const override {
+    const char* data = natsMsg_GetData(msg_.get());
+    if (!data) return {};
+    return {data, static_cast<std::size_t>(natsMsg_GetDataLength(msg_.get()))};
+  }
+  Message copy() const override { return from_nats(msg_.get()); }
 
  private:
   Status send(std::string_view body, std::string_view what) const {
@@ -56,11 +80,9 @@ class PullSubscription final : public Subscription {
       const auto meta = parse_ack_reply(natsMsg_GetReply(msg.get()));
       // Not a JetStream delivery (a stray message on the inbox): skip it.
       if (!meta) continue;
-      // Read before the handle takes the message (argument evaluation order is unspecified).
-      Message message = from_nats(msg.get());
-      deliveries.emplace_back(
-          std::move(message), meta->delivered, meta->stream_sequence,
-          std::make_unique<MsgHandle>(consumer_->connection(), name_, std::move(msg)));
+      auto handle = std::make_unique<MsgHandle>(consumer_->connection(), name_, std::move(msg));
+      const Delivery::View* view = handle.get();
+      deliveries.emplace_back(view, meta->delivered, meta->stream_sequence, std::move(handle));
     }
     return deliveries;
   }

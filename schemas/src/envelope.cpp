@@ -69,13 +69,13 @@ void put_optional(Headers& headers, std::string_view name, const std::string& va
   if (!value.empty()) headers.emplace(name, value);
 }
 
-std::string optional_header(const Headers& headers, std::string_view name) {
-  auto value = fleet::header(headers, name);
+std::string optional_header(const HeaderLookup& headers, std::string_view name) {
+  auto value = headers(name);
   return value ? std::string(*value) : std::string();
 }
 
-Result<std::string> required_header(const Headers& headers, std::string_view name) {
-  auto value = fleet::header(headers, name);
+Result<std::string> required_header(const HeaderLookup& headers, std::string_view name) {
+  auto value = headers(name);
   if (!value) return fail(Errc::decode, "missing header " + std::string(name));
   if (value->empty()) return fail(Errc::decode, "empty header " + std::string(name));
   return std::string(*value);
@@ -162,6 +162,10 @@ Headers to_headers(const Metadata& meta) {
 }
 
 Result<Metadata> metadata_from_headers(const Headers& headers) {
+  return metadata_from([&headers](std::string_view name) { return fleet::header(headers, name); });
+}
+
+Result<Metadata> metadata_from(const HeaderLookup& headers) {
   Metadata meta;
   auto id = required_header(headers, header::id);
   if (!id) return fail(std::move(id).error());
@@ -170,7 +174,7 @@ Result<Metadata> metadata_from_headers(const Headers& headers) {
   meta.id = std::move(*id);
   meta.type = std::move(*type);
   // Producers outside fleet (nats pub, kcat) rarely set a version; treat absence as the first.
-  if (auto version_text = fleet::header(headers, header::schema_version)) {
+  if (auto version_text = headers(header::schema_version)) {
     auto version = parse_schema_version(*version_text);
     if (!version) return fail(std::move(version).error());
     meta.schema_version = *version;

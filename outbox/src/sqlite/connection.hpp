@@ -14,6 +14,8 @@ Error error_of(sqlite3* db, int rc, std::string_view what);
 Status exec(sqlite3* db, const char* sql);
 Result<Statement> prepare(sqlite3* db, std::string_view sql);
 
+// Call these qualified (sqlite::bind): unqualified, a std::string argument lets argument-dependent
+// lookup pick std::bind wherever <functional> is visible, and nothing would be bound.
 inline void bind(sqlite3_stmt* stmt, int index, std::int64_t value) {
   sqlite3_bind_int64(stmt, index, value);
 }

@@ -20,9 +20,9 @@ Status Outbox::append(const OutboxEvent& event) {
   auto headers = headers_to_text(schemas::to_headers(event.meta));
   if (!headers) return fail(headers.error());
   sqlite3_stmt* stmt = insert_.get();
-  bind(stmt, 1, event.meta.id);
-  bind(stmt, 2, event.subject);
-  bind(stmt, 3, *headers);
+  sqlite::bind(stmt, 1, event.meta.id);
+  sqlite::bind(stmt, 2, event.subject);
+  sqlite::bind(stmt, 3, *headers);
   bind_blob(stmt, 4, event.body);
   return run(sqlite3_db_handle(stmt), stmt, "append to outbox");
 }

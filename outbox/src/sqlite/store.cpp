@@ -27,8 +27,8 @@ class SqliteStore final : public OutboxStore {
                            " WHERE sent_at IS NULL AND flagged_at IS NULL AND available_at <= ?1"
                            " ORDER BY id LIMIT ?2");
     if (!stmt) return fail(error_);
-    bind(stmt, 1, to_millis(now));
-    bind(stmt, 2, static_cast<std::int64_t>(max + in_flight_.size()));
+    sqlite::bind(stmt, 1, to_millis(now));
+    sqlite::bind(stmt, 2, static_cast<std::int64_t>(max + in_flight_.size()));
     std::vector<PendingEvent> events;
     int rc = SQLITE_DONE;
     while (events.size() < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -66,8 +66,8 @@ class SqliteStore final : public OutboxStore {
     std::string ids = "[";
     for (auto row : rows) ids.append(std::to_string(row)).append(",");
     ids.back() = ']';
-    bind(stmt, 1, to_millis(now));
-    bind(stmt, 2, ids);
+    sqlite::bind(stmt, 1, to_millis(now));
+    sqlite::bind(stmt, 2, ids);
     return run(db_.get(), stmt, "mark outbox rows sent");
   }
 
@@ -85,12 +85,12 @@ class SqliteStore final : public OutboxStore {
     Transaction transaction(db_.get());
     if (auto ok = transaction.begin(); !ok) return fail(ok.error());
     for (const auto& failure : failures) {
-      bind(stmt, 1, failure.row);
-      bind(stmt, 2, std::int64_t{failure.counts ? 1 : 0});
-      bind(stmt, 3, failure.error);
-      bind(stmt, 4, to_millis(retry_at));
-      bind(stmt, 5, std::int64_t{max_attempts});
-      bind(stmt, 6, to_millis(now));
+      sqlite::bind(stmt, 1, failure.row);
+      sqlite::bind(stmt, 2, std::int64_t{failure.counts ? 1 : 0});
+      sqlite::bind(stmt, 3, failure.error);
+      sqlite::bind(stmt, 4, to_millis(retry_at));
+      sqlite::bind(stmt, 5, std::int64_t{max_attempts});
+      sqlite::bind(stmt, 6, to_millis(now));
       int rc = sqlite3_step(stmt);
       if (rc == SQLITE_ROW && sqlite3_column_int(stmt, 0) != 0) {
         flagged.push_back({.row = failure.row,
@@ -112,7 +112,7 @@ class SqliteStore final : public OutboxStore {
     auto* stmt =
         statement(cleanup_, "DELETE FROM fleet_outbox WHERE sent_at IS NOT NULL AND sent_at < ?1");
     if (!stmt) return fail(error_);
-    bind(stmt, 1, to_millis(cutoff));
+    sqlite::bind(stmt, 1, to_millis(cutoff));
     if (auto ok = run(db_.get(), stmt, "delete sent outbox rows"); !ok) return fail(ok.error());
     return static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
   }
@@ -135,7 +135,7 @@ class SqliteStore final : public OutboxStore {
                         "SELECT id, event_id, subject, attempts, coalesce(last_error, '')"
                         " FROM fleet_outbox WHERE flagged_at IS NOT NULL ORDER BY id LIMIT ?1");
     if (!stmt) return fail(stmt.error());
-    bind(stmt->get(), 1, static_cast<std::int64_t>(limit));
+    sqlite::bind(stmt->get(), 1, static_cast<std::int64_t>(limit));
     std::vector<FlaggedEvent> events;
     int rc;
     while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
@@ -154,7 +154,7 @@ class SqliteStore final : public OutboxStore {
                         "UPDATE fleet_outbox SET flagged_at = NULL, attempts = 0, available_at = 0"
                         " WHERE flagged_at IS NOT NULL AND (?1 = 0 OR id = ?1)");
     if (!stmt) return fail(stmt.error());
-    bind(stmt->get(), 1, row);
+    sqlite::bind(stmt->get(), 1, row);
     if (auto ok = run(db_.get(), stmt->get(), "requeue outbox rows"); !ok) return fail(ok.error());
     return static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
   }
@@ -177,9 +177,9 @@ class SqliteStore final : public OutboxStore {
                   " WHERE fleet_outbox_relay_lease.holder = excluded.holder"
                   " OR fleet_outbox_relay_lease.until <= ?3");
     if (!stmt) return fail(error_);
-    bind(stmt, 1, holder_);
-    bind(stmt, 2, now + lease.count());
-    bind(stmt, 3, now);
+    sqlite::bind(stmt, 1, holder_);
+    sqlite::bind(stmt, 2, now + lease.count());
+    sqlite::bind(stmt, 3, now);
     if (auto ok = run(db_.get(), stmt, "take the outbox relay lease"); !ok) return fail(ok.error());
     if (sqlite3_changes(db_.get()) != 1) {
       renew_at_ = 0;

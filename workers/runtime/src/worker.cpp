@@ -214,9 +214,8 @@ class Worker::Runner {
       // Keyless events are spread by event id, so two copies of one event (a redelivery racing
       // a duplicate publish) queue in one lane and the inbox sees the first one.
       lanes_->push(*batch, [](const broker::Delivery& delivery) {
-        const auto& headers = delivery.message().headers;
-        auto key = header(headers, schemas::header::ordering_key);
-        if (!key || key->empty()) key = header(headers, schemas::header::id);
+        auto key = delivery.header(schemas::header::ordering_key);
+        if (!key || key->empty()) key = delivery.header(schemas::header::id);
         return key.value_or(std::string_view{});
       });
     }
@@ -227,14 +226,14 @@ class Worker::Runner {
   }
 
   Settled process(broker::Delivery& delivery) {
-    auto meta = schemas::metadata_from_headers(delivery.message().headers);
+    auto meta = schemas::metadata_from(
+        [&delivery](std::string_view name) { return delivery.header(name); });
     if (!meta) {
       dead_letter(delivery, nullptr, "decode", meta.error().message);
       return Settled::now;
     }
     const auto fields = [&] {
-      return log::event_fields(*meta, delivery.message().subject, delivery.attempt(),
-                               binding_.role);
+      return log::event_fields(*meta, delivery.subject(), delivery.attempt(), binding_.role);
     };
     if (delivery.attempt() > static_cast<std::uint64_t>(binding_.retry.max_attempts)) {
       dead_letter(delivery, &*meta, "poison",
@@ -266,7 +265,7 @@ class Worker::Runner {
       }
     }
 
-    schemas::Envelope envelope{*meta, delivery.message().body};
+    schemas::Envelope envelope{*meta, std::string(delivery.body())};
     Context context(envelope.meta, delivery.attempt(), binding_.role,
                     [&delivery] { (void)delivery.in_progress(); });
     const auto started = Clock::now();
@@ -286,7 +285,7 @@ class Worker::Runner {
           return Settled::now;
         }
         if (inbox_) start_settling(meta->id);
-        publish_follow_ups(std::move(delivery), context.follow_ups());
+        publish_follow_ups(std::move(delivery), context.take_follow_ups());
         return Settled::later;
       case Outcome::Kind::defer:
         log::write(level_enum::debug, "deferred",
@@ -319,10 +318,10 @@ class Worker::Runner {
   }
 
   // Success, stage 1: the follow-ups are published; the delivery waits for their confirmation.
-  void publish_follow_ups(broker::Delivery delivery,
-                          const std::vector<broker::Message>& follow_ups) {
+  void publish_follow_ups(broker::Delivery delivery, std::vector<broker::Message> follow_ups) {
     publish_follow_ups(std::move(delivery),
-                       std::make_shared<const std::vector<broker::Message>>(follow_ups), 1);
+                       std::make_shared<const std::vector<broker::Message>>(std::move(follow_ups)),
+                       1);
   }
   void publish_follow_ups(broker::Delivery delivery,
                           std::shared_ptr<const std::vector<broker::Message>> follow_ups,
@@ -388,7 +387,7 @@ class Worker::Runner {
   // Success, stage 2: only after the follow-ups are stored is the event marked handled — a
   // redelivery that finds it in the inbox must not skip follow-ups that were never stored.
   void remember(broker::Delivery delivery) {
-    const std::string id(header(delivery.message().headers, schemas::header::id).value_or(""));
+    const std::string id(delivery.header(schemas::header::id).value_or(""));
     confirmations_->await(
         std::move(delivery), [&](const auto& expect) { inbox_->remember_async(id, expect()); },
         [this, id](broker::Delivery& delivery, const Status& remembered) {
@@ -410,7 +409,7 @@ class Worker::Runner {
     std::vector<std::string> ids;
     ids.reserve(batch.size());
     for (const auto& delivery : batch) {
-      ids.emplace_back(header(delivery.message().headers, schemas::header::id).value_or(""));
+      ids.emplace_back(delivery.header(schemas::header::id).value_or(""));
     }
     auto seen = inbox_->seen_many(ids);
     std::lock_guard lock(looked_up_mutex_);
@@ -438,14 +437,14 @@ class Worker::Runner {
     settling_.insert(id);
   }
   void stop_settling(const broker::Delivery& delivery) {
-    const std::string id(header(delivery.message().headers, schemas::header::id).value_or(""));
+    const std::string id(delivery.header(schemas::header::id).value_or(""));
     std::lock_guard lock(settling_mutex_);
     settling_.erase(id);
   }
 
   nlohmann::json settle_fields(const broker::Delivery& delivery, const Status& status) const {
-    return {{"event_id", header(delivery.message().headers, schemas::header::id).value_or("")},
-            {"subject", delivery.message().subject},
+    return {{"event_id", delivery.header(schemas::header::id).value_or("")},
+            {"subject", std::string(delivery.subject())},
             {"attempt", delivery.attempt()},
             {"role", binding_.role},
             {"error", status ? std::string() : status.error().describe()}};
@@ -463,11 +462,11 @@ class Worker::Runner {
                     .role = binding_.role,
                     .worker = config_.worker_id};
     if (inbox_ && meta) failure.first_failed_at = inbox_->first_failure(meta->id);
-    nlohmann::json fields = meta ? log::event_fields(*meta, delivery.message().subject,
-                                                     delivery.attempt(), binding_.role)
-                                 : nlohmann::json{{"subject", delivery.message().subject},
-                                                  {"attempt", delivery.attempt()},
-                                                  {"role", binding_.role}};
+    nlohmann::json fields =
+        meta ? log::event_fields(*meta, delivery.subject(), delivery.attempt(), binding_.role)
+             : nlohmann::json{{"subject", std::string(delivery.subject())},
+                              {"attempt", delivery.attempt()},
+                              {"role", binding_.role}};
     fields["error_class"] = error_class;
     fields["error"] = message;
     fields["sequence"] = delivery.sequence();

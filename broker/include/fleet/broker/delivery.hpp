@@ -1,13 +1,20 @@
 // One delivery of a message to a consumer. Exactly one settling call (ack, retry_after, terminate)
 // should be made; in_progress may be called any number of times before it. A Delivery that is
 // destroyed unsettled is redelivered by the broker after the consumer's ack wait.
-// Thread-safety: a Delivery may be settled from any thread, but not from two at once.
+//
+// Reading: subject(), header() and body() are views into the message as the transport received
+// it (JetStream: the natsMsg itself), valid as long as the Delivery. message() is an owned copy,
+// made on its first call, for what must outlive the delivery or needs every header (a
+// dead-letter copy, a replay).
+// Thread-safety: a Delivery may be settled from any thread, but not from two at once; reading
+// and settling from two threads at once is not supported either.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "fleet/broker/message.hpp"
 #include "fleet/error.hpp"
@@ -34,15 +41,46 @@ class Delivery {
     virtual Status terminate() = 0;
   };
 
+  // The received message, read where the transport keeps it.
+  class View {
+   public:
+    virtual ~View() = default;
+    virtual std::string_view subject() const = 0;
+    // The first value of `name`, if present.
+    virtual std::optional<std::string_view> header(std::string_view name) const = 0;
+    virtual std::string_view body() const = 0;
+    // Everything, owned.
+    virtual Message copy() const = 0;
+  };
+
+  // A delivery whose message the transport handed over as an owned Message (memory, Kafka).
   Delivery(Message message, std::uint64_t attempt, std::uint64_t sequence,
            std::unique_ptr<Handle> handle, std::optional<PartitionOffset> position = {})
-      : message_(std::move(message)),
+      : owned_(std::move(message)),
+        attempt_(attempt),
+        sequence_(sequence),
+        position_(position),
+        handle_(std::move(handle)) {}
+  // A delivery read through `view`, which `handle` owns (JetStream: one object holds the natsMsg,
+  // settles it and reads it): nothing is copied until message() is called.
+  Delivery(const View* view, std::uint64_t attempt, std::uint64_t sequence,
+           std::unique_ptr<Handle> handle, std::optional<PartitionOffset> position = {})
+      : view_(view),
         attempt_(attempt),
         sequence_(sequence),
         position_(position),
         handle_(std::move(handle)) {}
 
-  const Message& message() const { return message_; }
+  std::string_view subject() const { return view_ ? view_->subject() : owned_->subject; }
+  std::optional<std::string_view> header(std::string_view name) const {
+    return view_ ? view_->header(name) : fleet::header(owned_->headers, name);
+  }
+  std::string_view body() const { return view_ ? view_->body() : owned_->body; }
+  // An owned copy of the whole message, made on the first call.
+  const Message& message() const {
+    if (!owned_) owned_ = view_->copy();
+    return *owned_;
+  }
   // 1 on first delivery; counted by the broker, so it survives worker crashes.
   std::uint64_t attempt() const { return attempt_; }
   // Stream sequence (JetStream) or offset (Kafka) of the message.
@@ -60,7 +98,8 @@ class Delivery {
   Status terminate() { return handle_->terminate(); }
 
  private:
-  Message message_;
+  const View* view_ = nullptr;            // owned by handle_; null for an owned message
+  mutable std::optional<Message> owned_;  // the message, or its copy once message() was called
   std::uint64_t attempt_;
   std::uint64_t sequence_;
   std::optional<PartitionOffset> position_;

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <msgpack.hpp>
 
@@ -41,20 +42,35 @@ struct DecodeLimits {
   std::size_t max_depth = 32;       // nesting
 };
 
+namespace detail {
+// msgpack's packer writes through this straight into the returned string: no 8 KiB staging
+// buffer and no second copy per encoded event.
+struct StringWriter {
+  std::string& out;
+  void write(const char* data, std::size_t size) { out.append(data, size); }
+};
+}  // namespace detail
+
 template <Event T>
 std::string encode(const T& event) {
-  msgpack::sbuffer buffer;
-  msgpack::pack(buffer, event);
-  return std::string(buffer.data(), buffer.size());
+  std::string out;
+  out.reserve(128);
+  detail::StringWriter writer{out};
+  msgpack::pack(writer, event);
+  return out;
 }
 
 namespace detail {
 // Parses exactly one msgpack value spanning all of `bytes` within `limits`.
 Result<msgpack::object_handle> unpack(std::string_view bytes, const DecodeLimits& limits);
-// Fails when `object` is not a map or lacks one of the keys that `required` (a map: a default
-// event packed) has, other than keys packed as nil (std::optional members) or named in `optional`.
-Status check_required_keys(const msgpack::object& object, const msgpack::object& required,
-                           std::span<const std::string_view> optional = {});
+// The keys a decoded body must have: those `packed_default` (a map: a default event packed) has,
+// other than keys packed as nil (std::optional members) or named in `optional`. Fails
+// (Errc::internal) when the event does not pack to a map.
+Result<std::vector<std::string>> required_keys(const msgpack::object& packed_default,
+                                               std::span<const std::string_view> optional = {});
+// Fails when `object` is not a map or lacks one of `required`.
+Status check_required_keys(const msgpack::object& object,
+                           const Result<std::vector<std::string>>& required);
 // Explains why converting the map `object` threw `what`: names the first field that `convert`
 // (which converts a map to the event type) rejects on its own, or a non-string key.
 Error conversion_error(const msgpack::object& object, std::string_view what,
@@ -77,6 +93,17 @@ std::span<const std::string_view> optional_fields_of() {
   }
 }
 
+// Computed once per event type: packing a default event on every decode would cost a zone and
+// an encode per message.
+template <class T>
+const Result<std::vector<std::string>>& required_keys_of() {
+  static const Result<std::vector<std::string>> keys = [] {
+    msgpack::zone zone;
+    return required_keys(msgpack::object(T{}, zone), optional_fields_of<T>());
+  }();
+  return keys;
+}
+
 template <class T>
 std::span<const Upcaster> upcasters_of() {
   if constexpr (requires { T::upcasters; }) {
@@ -97,11 +124,7 @@ Result<T> decode(std::string_view bytes, const DecodeLimits& limits = {}) {
   auto handle = detail::unpack(bytes, limits);
   if (!handle) return fail(detail::for_type(T::type_name, std::move(handle).error()));
   // msgpack keeps defaults for absent keys; compare against the keys a default T packs to.
-  msgpack::zone zone;
-  msgpack::object required(T{}, zone);
-  if (auto ok =
-          detail::check_required_keys(handle->get(), required, detail::optional_fields_of<T>());
-      !ok) {
+  if (auto ok = detail::check_required_keys(handle->get(), detail::required_keys_of<T>()); !ok) {
     return fail(detail::for_type(T::type_name, std::move(ok).error()));
   }
   try {

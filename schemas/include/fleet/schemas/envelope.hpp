@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,5 +58,9 @@ Headers to_headers(const Metadata& meta);
 // Fails with Errc::decode, naming the header, when id or type is missing or empty, or the schema
 // version is not a number in 1..2^32-1. An absent schema version reads as 1 (non-fleet producers).
 Result<Metadata> metadata_from_headers(const Headers& headers);
+// The same, reading each header through `headers` (the first value of a name, if present): a
+// delivery's headers are read where the transport keeps them, without a copy into Headers.
+using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
+Result<Metadata> metadata_from(const HeaderLookup& headers);
 
 }  // namespace fleet::schemas

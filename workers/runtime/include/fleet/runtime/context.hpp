@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fleet/broker/message.hpp"
@@ -53,6 +54,8 @@ class Context {
   bool past_deadline() const { return std::chrono::steady_clock::now() > deadline_; }
 
   const std::vector<broker::Message>& follow_ups() const { return follow_ups_; }
+  // Hands the staged follow-ups over (the worker publishes them), leaving none staged.
+  std::vector<broker::Message> take_follow_ups() { return std::exchange(follow_ups_, {}); }
   // Drops what a failed attempt staged, so a retry starts clean.
   void discard_follow_ups() { follow_ups_.clear(); }
 
