@@ -52,8 +52,24 @@ void ensure_durable(broker::Transport& admin, const std::string& durable,
   if (!ok) throw std::runtime_error(ok.error().describe());
 }
 
-// The raw sides' set-up: the inputs published, their durable, and a cnats pull subscription
-// with its own connection and JetStream context.
+// Both sides end the same way: once the server reports the durable with nothing pending and
+// nothing unacked (every input handled and its ack stored), asked on a connection of its own.
+void wait_settled(jsCtx* js, const std::string& durable) {
+  for (;;) {
+    jsConsumerInfo* info = nullptr;
+    jsErrCode code{};
+    raw::check(js_GetConsumerInfo(&info, js, stream, durable.c_str(), nullptr, &code),
+               "consumer info");
+    const bool settled = info->NumPending == 0 && info->NumAckPending == 0;
+    jsConsumerInfo_Destroy(info);
+    if (settled) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+// The raw sides' set-up: the inputs published, their durable, and a cnats connection and
+// JetStream context. The pull subscription is made inside the timed part, as fleet's worker
+// subscribes inside its own.
 struct RawPull {
   RawPull(const Options& options, const std::string& subject, const std::string& durable) {
     publish_inputs(options, subject);
@@ -64,16 +80,10 @@ struct RawPull {
     jsOptions_Init(&js_options);
     js_options.PublishAsync.MaxPending = options.max_in_flight;
     js = raw::jetstream(nc.get(), &js_options);
-    jsSubOptions sub_options;
-    jsSubOptions_Init(&sub_options);
-    sub_options.Stream = stream;
-    sub_options.Consumer = durable.c_str();
-    natsSubscription* raw_sub = nullptr;
-    jsErrCode code{};
-    raw::check(js_PullSubscribe(&raw_sub, js.get(), subject.c_str(), durable.c_str(), nullptr,
-                                &sub_options, &code),
-               "pull subscribe");
-    sub.reset(raw_sub);
+    admin_nc = raw::connect(options.url);
+    admin_js = raw::jetstream(admin_nc.get(), nullptr);
+    this->subject = subject;
+    this->durable = durable;
   }
   // Fetches batches of 256 until `count` messages were handled: `follow_up(message, index)`
   // publishes each one's follow-up asynchronously, then every ack is awaited and the batch
@@ -82,6 +92,15 @@ struct RawPull {
     jsErrCode code{};
     std::uint64_t done = 0;
     return timed(count, [&] {
+      jsSubOptions sub_options;
+      jsSubOptions_Init(&sub_options);
+      sub_options.Stream = stream;
+      sub_options.Consumer = durable.c_str();
+      natsSubscription* raw_sub = nullptr;
+      raw::check(js_PullSubscribe(&raw_sub, js.get(), subject.c_str(), durable.c_str(), nullptr,
+                                  &sub_options, &code),
+                 "pull subscribe");
+      sub.reset(raw_sub);
       while (done < count) {
         natsMsgList list{};
         natsStatus s = natsSubscription_Fetch(&list, sub.get(), 256, 1'000, &code);
@@ -96,12 +115,17 @@ struct RawPull {
         done += static_cast<std::uint64_t>(list.Count);
         natsMsgList_Destroy(&list);
       }
+      wait_settled(admin_js.get(), durable);
     });
   }
 
   raw::Connection nc;  // declared first: destroyed last
   raw::Js js;
   raw::Sub sub;
+  raw::Connection admin_nc;  // asks for the durable's state (wait_settled)
+  raw::Js admin_js;
+  std::string subject;
+  std::string durable;
 };
 
 double raw_pipeline(const Options& options, int round) {
@@ -145,26 +169,12 @@ double bare_pipeline(const Options& options, int round) {
   });
 }
 
-// Waits until the durable has nothing pending and nothing unacked.
-void wait_settled(broker::Transport& admin, const std::string& durable) {
-  for (;;) {
-    auto streams = admin.streams();
-    if (!streams) throw std::runtime_error(streams.error().describe());
-    for (const auto& s : *streams) {
-      if (s.name != stream) continue;
-      for (const auto& c : s.consumers) {
-        if (c.name == durable && c.pending == 0 && c.ack_pending == 0) return;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
 double fleet_pipeline(const Options& options, int round, bool inbox) {
   const std::string tag = (inbox ? "inbox" : "fleet") + std::to_string(round);
   const std::string subject = "bench.pipe.in." + tag;
   publish_inputs(options, subject);
-  auto admin = connect(options);
+  auto admin_nc = raw::connect(options.url);
+  auto admin_js = raw::jetstream(admin_nc.get(), nullptr);
   auto transport = connect(options);
   std::atomic<std::uint64_t> handled{0};
   runtime::Worker worker(*transport, {.drain_timeout = std::chrono::seconds(30)});
@@ -189,7 +199,7 @@ double fleet_pipeline(const Options& options, int round, bool inbox) {
     while (handled.load(std::memory_order_relaxed) < options.count) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    wait_settled(*admin, tag);
+    wait_settled(admin_js.get(), tag);
     stop.request_stop();
   });
   return rate;

@@ -108,11 +108,16 @@ std::string now_rfc3339() {
   const auto now = time_point_cast<milliseconds>(system_clock::now());
   const auto whole = time_point_cast<std::chrono::seconds>(now);
   const auto millis = (now - whole).count();
+  // Date and time to the second change once a second: format them once per thread and second.
+  thread_local std::time_t cached_second = -1;
+  thread_local std::array<char, 32> date{};
   const std::time_t t = system_clock::to_time_t(whole);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  std::array<char, 32> date{};
-  std::strftime(date.data(), date.size(), "%Y-%m-%dT%H:%M:%S", &utc);
+  if (t != cached_second) {
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    std::strftime(date.data(), date.size(), "%Y-%m-%dT%H:%M:%S", &utc);
+    cached_second = t;
+  }
   std::string out(date.data());
   const char ms[] = {'.', static_cast<char>('0' + millis / 100),
                      static_cast<char>('0' + millis / 10 % 10),
@@ -132,9 +137,10 @@ Metadata new_metadata(std::string type, std::uint32_t schema_version) {
   return meta;
 }
 
-Metadata follow_up(const Metadata& cause, std::string type, std::uint32_t schema_version) {
+Metadata follow_up(const Metadata& cause, std::string type, std::uint32_t schema_version,
+                   std::string id) {
   Metadata meta;
-  meta.id = new_event_id();
+  meta.id = id.empty() ? new_event_id() : std::move(id);
   meta.type = std::move(type);
   meta.schema_version = schema_version;
   meta.occurred_at = now_rfc3339();

@@ -47,6 +47,13 @@ TEST_CASE_TEMPLATE_DEFINE("round trip preserves subject, headers and body", Env,
   auto subscription = subscribe(*transport, consumer_config(names, 30s));
   std::optional<Delivery> got;
   REQUIRE(drain(*subscription, 10s, [&](Delivery& d) { return got.emplace(std::move(d)), true; }));
+  // Read in place first (before any owned copy exists), then through the owned copy.
+  CHECK(got->subject() == sent.subject);
+  CHECK(got->body() == sent.body);
+  for (const auto& [name, value] : sent.headers) {
+    CHECK(got->header(name).value_or("<missing>") == value);
+  }
+  CHECK_FALSE(got->header("x-not-sent").has_value());
   CHECK(got->message().subject == sent.subject);
   CHECK(got->message().body == sent.body);
   for (const auto& [name, value] : sent.headers) {

@@ -29,8 +29,8 @@ std::string follow_up_id(std::string_view cause_id, std::string_view role, std::
 
 void Context::stage(std::string subject, std::string type, std::uint32_t schema_version,
                     std::string body, std::string ordering_key) {
-  auto meta = schemas::follow_up(incoming_, std::move(type), schema_version);
-  meta.id = follow_up_id(incoming_.id, role_, follow_ups_.size());
+  auto meta = schemas::follow_up(incoming_, std::move(type), schema_version,
+                                 follow_up_id(incoming_.id, role_, follow_ups_.size()));
   if (!ordering_key.empty()) meta.ordering_key = std::move(ordering_key);
   broker::Message message;
   message.subject = std::move(subject);

@@ -46,7 +46,9 @@ Metadata new_metadata(std::string type, std::uint32_t schema_version = 1);
 
 // An event caused by `cause`: new id, same correlation id and trace id, causation id = cause.id,
 // new span id, same ordering key unless one is given.
-Metadata follow_up(const Metadata& cause, std::string type, std::uint32_t schema_version = 1);
+// `id` is the new event's id when given (a deterministic follow-up id), else a fresh one.
+Metadata follow_up(const Metadata& cause, std::string type, std::uint32_t schema_version = 1,
+                   std::string id = {});
 
 // 32 lowercase hex characters from a thread-local CSPRNG-seeded generator.
 std::string new_event_id();
