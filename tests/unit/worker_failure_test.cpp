@@ -241,6 +241,33 @@ TEST_CASE("follow-ups the broker refuses hold their message without spending its
   CHECK(stream_messages(*transport, "DLQ") == 0);
 }
 
+TEST_CASE("an ack the broker refuses is logged and counted, not dropped silently") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  auto admin = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  auto metrics = std::make_shared<fleet::runtime::Metrics>();
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms, .metrics = metrics});
+  auto handled = std::make_shared<std::atomic<int>>(0);
+  fleet::broker::Transport* broker_admin = admin.get();
+  REQUIRE(worker
+              .add({.role = "gone",
+                    .stream = "UNIT",
+                    .subject = "unit.in.>",
+                    .handler = fleet::runtime::typed<Payload>([=](const Payload&, Context&) {
+                      // The durable disappears under the handler: its ack has nowhere to go.
+                      if (broker_admin->remove_consumer("UNIT", "gone")) ++*handled;
+                      return Outcome::ok();
+                    })})
+              .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  publish_event(*transport, "unit.in.x", 1);
+  CHECK(eventually([&] {
+    return sample(*metrics, R"(fleet_settle_failures_total{role="gone",settle="ack"})") == 1;
+  }));
+  CHECK(handled->load() == 1);
+}
+
 namespace {
 
 // A delivery to build dead-letter copies from.

@@ -120,6 +120,11 @@ void Metrics::lane_replaced(const std::string& role) {
   ++lanes_replaced_[{{"role", role}}];
 }
 
+void Metrics::settle_failed(const std::string& role, const std::string& settle) {
+  std::lock_guard lock(mutex_);
+  ++settle_failures_[{{"role", role}, {"settle", settle}}];
+}
+
 void Metrics::in_flight(const std::string& role, int delta) {
   std::lock_guard lock(mutex_);
   in_flight_[role] += delta;
@@ -154,6 +159,8 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
           dead_letter_failures_);
   samples(out, "fleet_lanes_replaced_total",
           "Lanes replaced because their handler ran far past its timeout.", lanes_replaced_);
+  samples(out, "fleet_settle_failures_total",
+          "Settles (ack, redeliver, in-progress, terminate) the broker refused.", settle_failures_);
 
   header(out, "fleet_in_flight", "gauge", "Deliveries fetched and not yet settled.");
   for (const auto& [role, value] : in_flight_) {

@@ -14,6 +14,7 @@
 #include "confirmations.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/middleware.hpp"
+#include "fleet/runtime/settlement.hpp"
 #include "gate.hpp"
 #include "keep_alive.hpp"
 #include "lanes.hpp"
@@ -225,6 +226,7 @@ class Worker::Runner {
     return binding_.retry.backoff(delivery.attempt(), random_);
   }
 
+  // Decides (settlement.hpp) and carries the decision out.
   Settled process(broker::Delivery& delivery) {
     auto meta = schemas::metadata_from(
         [&delivery](std::string_view name) { return delivery.header(name); });
@@ -235,39 +237,14 @@ class Worker::Runner {
     const auto fields = [&] {
       return log::event_fields(*meta, delivery.subject(), delivery.attempt(), binding_.role);
     };
-    if (delivery.attempt() > static_cast<std::uint64_t>(binding_.retry.max_attempts)) {
-      dead_letter(delivery, &*meta, "poison",
-                  "delivered " + std::to_string(delivery.attempt()) + " times (max attempts " +
-                      std::to_string(binding_.retry.max_attempts) +
-                      "); earlier workers crashed or timed out on it");
-      return Settled::now;
-    }
-    if (inbox_) {
-      if (settling(meta->id)) {
-        // Its twin was handled moments ago here and is waiting for its inbox write.
-        log::write(level_enum::debug, "already handled; acking duplicate", fields());
-        (void)delivery.ack();
-        return Settled::now;
-      }
-      auto cached = looked_up(meta->id);
-      auto seen = cached ? std::move(*cached) : inbox_->seen(meta->id);
-      if (!seen) {
-        log::write(level_enum::warn, "inbox unavailable; redelivering later",
-                   merged(fields(), {{"error", seen.error().describe()}}));
-        (void)delivery.retry_after(backoff(delivery));
-        return Settled::now;
-      }
-      if (*seen) {
-        if (metrics_) metrics_->inbox_hit(binding_.role);
-        log::write(level_enum::debug, "already handled; acking duplicate", fields());
-        (void)delivery.ack();
-        return Settled::now;
-      }
+    if (auto early = before_handling(delivery.attempt(), binding_.retry, inbox_answer(meta->id),
+                                     backoff(delivery))) {
+      return carry_out(delivery, *meta, *early, fields, nullptr);
     }
 
     schemas::Envelope envelope{*meta, std::string(delivery.body())};
     Context context(envelope.meta, delivery.attempt(), binding_.role,
-                    [&delivery] { (void)delivery.in_progress(); });
+                    [this, &delivery] { settle(delivery, Settlement::Action::extend); });
     const auto started = Clock::now();
     const Outcome outcome = handler_(envelope, context);
     if (metrics_) {
@@ -278,43 +255,100 @@ class Worker::Runner {
         metrics_->failed(binding_.role, binding_.subject, outcome.error_class);
       }
     }
-    switch (outcome.kind) {
-      case Outcome::Kind::success:
-        if (context.follow_ups().empty() && !inbox_) {
-          (void)delivery.ack();
-          return Settled::now;
+    const Settlement settlement =
+        after_handling(outcome, delivery.attempt(), binding_.retry, !context.follow_ups().empty(),
+                       inbox_.has_value(), backoff(delivery));
+    return carry_out(delivery, *meta, settlement, fields, &context);
+  }
+
+  // What the inbox knows of `id` before its handler would run.
+  InboxAnswer inbox_answer(const std::string& id) {
+    if (!inbox_) return InboxAnswer::none;
+    // Its twin was handled moments ago here and is waiting for its inbox write.
+    if (settling(id)) return InboxAnswer::handled;
+    auto cached = looked_up(id);
+    auto seen = cached ? std::move(*cached) : inbox_->seen(id);
+    if (!seen) {
+      log::write(level_enum::warn, "inbox unavailable; redelivering later",
+                 {{"event_id", id}, {"role", binding_.role}, {"error", seen.error().describe()}});
+      return InboxAnswer::unavailable;
+    }
+    return *seen ? InboxAnswer::handled : InboxAnswer::new_event;
+  }
+
+  template <class Fields>
+  Settled carry_out(broker::Delivery& delivery, const schemas::Metadata& meta,
+                    const Settlement& settlement, const Fields& fields, Context* context) {
+    using Action = Settlement::Action;
+    switch (settlement.action) {
+      case Action::ack:
+        if (!context) {
+          if (metrics_) metrics_->inbox_hit(binding_.role);
+          log::write(level_enum::debug, "already handled; acking duplicate", fields());
         }
-        if (inbox_) start_settling(meta->id);
-        publish_follow_ups(std::move(delivery), context.take_follow_ups());
+        settle(delivery, Action::ack);
+        return Settled::now;
+      case Action::publish:
+        if (inbox_) start_settling(meta.id);
+        publish_follow_ups(std::move(delivery), context->take_follow_ups());
         return Settled::later;
-      case Outcome::Kind::defer:
-        log::write(level_enum::debug, "deferred",
-                   merged(fields(), {{"delay_ms", outcome.delay.count()}}));
-        (void)delivery.retry_after(outcome.delay);
-        return Settled::now;
-      case Outcome::Kind::in_progress:
-        // Left unsettled: the broker redelivers after the ack wait.
-        (void)delivery.in_progress();
-        return Settled::now;
-      case Outcome::Kind::permanent:
-        dead_letter(delivery, &*meta, outcome.error_class, outcome.message);
-        return Settled::now;
-      case Outcome::Kind::retry:
-        if (delivery.attempt() >= static_cast<std::uint64_t>(binding_.retry.max_attempts)) {
-          dead_letter(delivery, &*meta, outcome.error_class, outcome.message);
-          return Settled::now;
+      case Action::redeliver:
+        if (settlement.handler_failed) {
+          if (inbox_) inbox_->note_failure(meta.id, schemas::now_rfc3339());
+          log::write(level_enum::warn, "handler failed; redelivering",
+                     merged(fields(), {{"error_class", settlement.error_class},
+                                       {"error", settlement.reason},
+                                       {"delay_ms", settlement.delay.count()}}));
+          if (metrics_) metrics_->retried(binding_.role, binding_.subject);
+        } else if (context) {
+          log::write(level_enum::debug, settlement.reason,
+                     merged(fields(), {{"delay_ms", settlement.delay.count()}}));
         }
-        if (inbox_) inbox_->note_failure(meta->id, schemas::now_rfc3339());
-        const auto delay = backoff(delivery);
-        log::write(level_enum::warn, "handler failed; redelivering",
-                   merged(fields(), {{"error_class", outcome.error_class},
-                                     {"error", outcome.message},
-                                     {"delay_ms", delay.count()}}));
-        if (metrics_) metrics_->retried(binding_.role, binding_.subject);
-        (void)delivery.retry_after(delay);
+        settle(delivery, Action::redeliver, settlement.delay);
+        return Settled::now;
+      case Action::extend:
+        // Left unsettled: the broker redelivers after the ack wait.
+        settle(delivery, Action::extend);
+        return Settled::now;
+      case Action::dead_letter:
+        dead_letter(delivery, &meta, settlement.error_class, settlement.reason);
         return Settled::now;
     }
-    return Settled::now;  // unreachable: every Outcome::Kind returns above
+    return Settled::now;  // unreachable: every Action returns above
+  }
+
+  // Settles `delivery` as `action` says. A settle the broker refused is logged and counted,
+  // never dropped silently; the delivery then comes back after its ack wait (at least once).
+  void settle(broker::Delivery& delivery, Settlement::Action action,
+              std::chrono::milliseconds delay = {}) {
+    using Action = Settlement::Action;
+    Status done;
+    const char* what = "ack";
+    switch (action) {
+      case Action::ack:
+      case Action::publish:
+        done = delivery.ack();
+        break;
+      case Action::redeliver:
+        what = "redeliver";
+        done = delivery.retry_after(delay);
+        break;
+      case Action::extend:
+        what = "in-progress";
+        done = delivery.in_progress();
+        break;
+      case Action::dead_letter:
+        what = "terminate";
+        done = delivery.terminate();
+        break;
+    }
+    if (done) return;
+    if (metrics_) metrics_->settle_failed(binding_.role, what);
+    log::write(level_enum::warn, "settle failed; the broker redelivers after the ack wait",
+               {{"event_id", std::string(delivery.header(schemas::header::id).value_or(""))},
+                {"settle", what},
+                {"role", binding_.role},
+                {"error", done.error().describe()}});
   }
 
   // Success, stage 1: the follow-ups are published; the delivery waits for their confirmation.
@@ -348,13 +382,13 @@ class Worker::Runner {
             // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
             log::write(level_enum::warn, "follow-up publish failed; redelivering",
                        settle_fields(delivery, published));
-            (void)delivery.retry_after(backoff(delivery));
+            settle(delivery, Settlement::Action::redeliver, backoff(delivery));
             if (inbox_) stop_settling(delivery);
             release();
           } else if (inbox_) {
             remember(std::move(delivery));
           } else {
-            (void)delivery.ack();
+            settle(delivery, Settlement::Action::ack);
             release();
           }
         });
@@ -372,7 +406,7 @@ class Worker::Runner {
       fields["round"] = round;
       log::write(level_enum::warn, "follow-up publish failed; holding the message", fields);
     }
-    (void)delivery.in_progress();
+    settle(delivery, Settlement::Action::extend);
     confirmations_->after(std::move(delivery), hold_delay(round),
                           [this, follow_ups, round](broker::Delivery& held, const Status&) {
                             publish_follow_ups(std::move(held), follow_ups, round + 1);
@@ -397,7 +431,7 @@ class Worker::Runner {
                        settle_fields(delivery, remembered));
           }
           if (delivery.attempt() > 1) inbox_->forget_failure(id);
-          (void)delivery.ack();
+          settle(delivery, Settlement::Action::ack);
           stop_settling(delivery);
           release();
         });
@@ -478,7 +512,7 @@ class Worker::Runner {
           fields["trimmed"] = *stored == Trim::headers ? "headers" : "body";
         log::write(level_enum::err, "dead-lettered", fields);
         if (metrics_) metrics_->dead_lettered(binding_.role, binding_.subject, error_class);
-        (void)delivery.terminate();
+        settle(delivery, Settlement::Action::dead_letter);
         if (inbox_ && meta) inbox_->forget_failure(meta->id);
         return;
       }
@@ -489,7 +523,7 @@ class Worker::Runner {
         log::write(level_enum::err, "dead-letter publish failed; holding the message", fields);
         last_alert = Clock::now();
       }
-      (void)delivery.in_progress();
+      settle(delivery, Settlement::Action::extend);
       if (wait_unless_stopping(hold_delay(round))) {
         log::write(level_enum::warn,
                    "stopping: a message waiting for its dead-letter copy is left for redelivery",

@@ -36,6 +36,8 @@ class Metrics {
   void dead_letter_failed(const std::string& role);
   // A handler ran far past its timeout: its lane thread was abandoned and replaced.
   void lane_replaced(const std::string& role);
+  // The broker refused a settle (`settle`: ack, redeliver, in-progress, terminate).
+  void settle_failed(const std::string& role, const std::string& settle);
   void in_flight(const std::string& role, int delta);
   // fleet_circuit_state{role,binding}: 0 closed, 1 open, 2 half-open (binding = its subject).
   void circuit_state(const std::string& role, const std::string& binding, CircuitState state);
@@ -58,7 +60,7 @@ class Metrics {
 
   mutable std::mutex mutex_;
   std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_,
-      dead_letter_failures_, lanes_replaced_;
+      dead_letter_failures_, lanes_replaced_, settle_failures_;
   std::map<std::string, std::int64_t> in_flight_;
   std::map<Labels, int> circuits_;
   std::map<std::string, Histogram> durations_;
