@@ -527,6 +527,17 @@ class KafkaSubscription final : public Subscription {
   std::thread poller_;
 };
 
+// The static member name of this process's next subscription to `group`: the configured one,
+// then "#2", "#3"... for further subscriptions to the same group (names are per group, and two
+// live members of one group must not share one).
+std::string instance_name(const Config& config, const std::string& group) {
+  static std::mutex mutex;
+  static std::map<std::string, int> subscriptions;  // per instance name and group
+  std::lock_guard lock(mutex);
+  const int n = ++subscriptions[config.instance_id + '\n' + group];
+  return n == 1 ? config.instance_id : config.instance_id + "#" + std::to_string(n);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
@@ -547,6 +558,7 @@ Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
       {"session.timeout.ms", std::to_string(config.session_timeout.count())},
       {"heartbeat.interval.ms", "1000"},
   };
+  if (!config.instance_id.empty()) properties["group.instance.id"] = instance_name(config, group);
   for (const auto& [name, value] : config.properties) properties[name] = value;
   auto conf = make_conf(properties);
   if (!conf) return fail(conf.error());
