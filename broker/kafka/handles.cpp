@@ -39,6 +39,12 @@ Error kafka_error(rd_kafka_resp_err_t err, const std::string& context) {
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
     case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
       return Error{Errc::unavailable, context + ": " + rd_kafka_err2str(err)};
+    // Too large for the producer (message.max.bytes) or the broker (max.message.bytes): like
+    // JetStream's "maximum payload exceeded", the caller sent something the broker cannot take
+    // as it is (the runtime trims a dead-letter copy and tries again).
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+      return Error{Errc::invalid_argument, context + ": " + rd_kafka_err2str(err)};
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
       return Error{Errc::not_found, context + ": " + rd_kafka_err2str(err)};

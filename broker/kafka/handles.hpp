@@ -40,7 +40,7 @@ Result<ConfPtr> make_conf(const std::map<std::string, std::string>& properties);
 Result<KafkaPtr> make_client(rd_kafka_type_t type, ConfPtr conf);
 
 // Errc for a librdkafka error: timeouts and broker trouble are retriable, a missing topic is
-// not_found, the rest rejected.
+// not_found, a record too large invalid_argument (as JetStream reports one), the rest rejected.
 Error kafka_error(rd_kafka_resp_err_t err, const std::string& context);
 
 }  // namespace fleet::broker::kafka

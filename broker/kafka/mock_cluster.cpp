@@ -3,8 +3,11 @@
 // rdkafka_mock.h must follow rdkafka.h.
 #include <librdkafka/rdkafka_mock.h>
 
+#include <vector>
+
 #include "fleet/broker/kafka.hpp"
 #include "kafka/handles.hpp"
+#include "kafka/mock_cluster.hpp"
 
 namespace fleet::broker::kafka {
 namespace {
@@ -17,6 +20,7 @@ class Mock final : public MockCluster {
   std::string bootstrap_servers() const override {
     return rd_kafka_mock_cluster_bootstraps(cluster_);
   }
+  rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
 
  private:
   KafkaPtr owner_;  // destroyed after the cluster
@@ -24,6 +28,13 @@ class Mock final : public MockCluster {
 };
 
 }  // namespace
+
+void refuse_requests(MockCluster& cluster, std::int16_t api_key, int count,
+                     rd_kafka_resp_err_t error) {
+  const std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count), error);
+  rd_kafka_mock_push_request_errors_array(dynamic_cast<Mock&>(cluster).cluster(), api_key,
+                                          errors.size(), errors.data());
+}
 
 Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
   auto conf = make_conf({{"log_level", "3"}});

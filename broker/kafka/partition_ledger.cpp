@@ -45,14 +45,14 @@ std::uint32_t PartitionLedger::fetched(std::int64_t offset) {
   auto& entry = entries_[offset];
   entry.deliveries = std::max(entry.deliveries, prior_count(offset)) + 1;
   entry.settled = false;
-  counts_unsaved_ = true;
+  ++counts_version_;
   return entry.deliveries;
 }
 
 std::uint32_t PartitionLedger::redelivered(std::int64_t offset) {
   auto& entry = entries_[offset];
   ++entry.deliveries;
-  counts_unsaved_ = true;
+  ++counts_version_;
   return entry.deliveries;
 }
 

@@ -9,6 +9,7 @@
 // subscription owning the ledger serialises access.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -37,14 +38,23 @@ class PartitionLedger {
   // `max_bytes`; runs are merged, keeping the higher count, to fit).
   std::string metadata(std::size_t max_bytes = 3'000) const;
 
-  // True when deliveries were counted that the last commit does not hold: commit before handing
-  // the records out, or a crash now would not count as an attempt.
-  bool counts_unsaved() const { return counts_unsaved_; }
-  // True when commit_offset() moved past the last commit.
+  // True when deliveries were counted that the last successful commit does not hold: commit
+  // before handing the records out, or a crash now would not count as an attempt.
+  bool counts_unsaved() const { return counts_version_ != saved_counts_version_; }
+  // True when commit_offset() differs from the last successful commit.
   bool offset_unsaved() const { return commit_offset() != saved_offset_; }
-  void saved() {
-    counts_unsaved_ = false;
-    saved_offset_ = commit_offset();
+
+  // What one commit sends. The ledger counts it saved only once the coordinator accepted it
+  // (saved(commit)); counts taken after the snapshot stay unsaved.
+  struct Commit {
+    std::int64_t offset;
+    std::string metadata;
+    std::uint64_t counts_version;
+  };
+  Commit to_commit() const { return {commit_offset(), metadata(), counts_version_}; }
+  void saved(const Commit& commit) {
+    saved_offset_ = commit.offset;
+    saved_counts_version_ = std::max(saved_counts_version_, commit.counts_version);
   }
 
  private:
@@ -61,7 +71,8 @@ class PartitionLedger {
   std::int64_t base_;                      // everything below is settled (or not ours)
   std::map<std::int64_t, Entry> entries_;  // fetched by this owner, at or above base_
   std::vector<Run> prior_;                 // counts the previous owner committed
-  bool counts_unsaved_ = false;
+  std::uint64_t counts_version_ = 0;       // bumped by every delivery counted
+  std::uint64_t saved_counts_version_ = 0;
   std::int64_t saved_offset_;
 };
 

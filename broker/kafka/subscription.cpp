@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "fleet/broker/subject.hpp"
 #include "kafka/handles.hpp"
@@ -25,6 +26,10 @@ struct Outstanding {
   std::uint64_t token = 0;     // which delivery of the record may settle it
   Clock::time_point deadline;  // delivered again after this (ack wait / retry delay)
   bool held = false;           // waiting for its retry delay, not in a handler's hands
+  // False between being taken by fetch and being handed out (after its delivery count was
+  // committed). A rebalance waits only for handed-out records; fetch drops the others when
+  // their partition was revoked meanwhile.
+  bool handed = false;
   RecordPtr record;
 };
 
@@ -48,7 +53,6 @@ struct Core {
   std::uint64_t next_token = 1;
   std::uint64_t next_generation = 1;
   std::size_t in_hands = 0;  // deliveries handed out and not settled (not counting held ones)
-  Clock::time_point last_commit;
   // Records polled by the poller thread and not yet handed out. The poller keeps polling (so
   // rebalances are served even while the worker is busy) and pauses the partitions while the
   // buffer is full.
@@ -75,32 +79,127 @@ struct Core {
     arrived.notify_all();
   }
 
-  // Offsets and counts of the partitions that need saving (all when `everything`); marks them
-  // saved. Under `mutex`.
-  PartitionListPtr commit_list(bool everything) {
-    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-    for (auto& [id, partition] : partitions) {
-      auto& ledger = partition.ledger;
-      if (ledger.commit_offset() < 0) continue;
-      if (!everything && !ledger.counts_unsaved() && !ledger.offset_unsaved()) continue;
-      auto* entry = rd_kafka_topic_partition_list_add(list.get(), consumer.stream.c_str(), id);
-      entry->offset = ledger.commit_offset();
-      const std::string metadata = ledger.metadata();
-      entry->metadata = metadata.empty() ? nullptr : strdup(metadata.c_str());  // list frees it
-      entry->metadata_size = metadata.size();
-      ledger.saved();
-    }
-    return list;
+  // Commits: one thread (`committer`) sends every commit, synchronously and one at a time, from a
+  // snapshot taken when it starts. So commits reach the coordinator in the order their snapshots
+  // were taken and the committed offset and counts never step back. A partition counts as saved
+  // only once the coordinator accepted its entry; anything refused stays unsaved and goes out
+  // again with the next commit (at least every `commit_interval`). Callers never hold a lock
+  // across a commit: they ask for one and wait for a commit that started after they asked.
+  std::condition_variable commit_wanted;  // a commit was asked for, or stopping
+  std::condition_variable commit_done;    // a commit finished (accepted or not)
+  std::uint64_t commits_asked = 0;        // under mutex
+  std::uint64_t commits_finished = 0;     // under mutex: commits_asked when the last one started
+  bool committer_stopping = false;        // under mutex
+  // Under mutex: a commit was refused because the group is rebalancing; no commit is sent
+  // until the rebalance callback ran (or, should none come, a session timeout passed).
+  Clock::time_point rebalancing_until{};
+  bool rebalancing() const { return Clock::now() < rebalancing_until; }
+  static constexpr milliseconds commit_interval{100};
+
+  // Under `mutex`: asks for a commit; returns the ticket to wait for.
+  std::uint64_t ask_commit() {
+    commit_wanted.notify_one();
+    return ++commits_asked;
+  }
+  // Under `mutex` (through `lock`): waits until a commit asked for with `ticket` finished, or
+  // `until`. True when it finished.
+  bool wait_commit(std::unique_lock<std::mutex>& lock, std::uint64_t ticket,
+                   Clock::time_point until) {
+    return commit_done.wait_until(lock, until, [&] {
+      return commits_finished >= ticket || committer_stopping;
+    }) && commits_finished >= ticket;
   }
 
-  void commit(bool sync, bool everything) {
-    PartitionListPtr list;
-    {
-      std::lock_guard lock(mutex);
-      list = commit_list(everything);
-      last_commit = Clock::now();
+  bool anything_unsaved() const {
+    for (const auto& [id, partition] : partitions) {
+      const auto& ledger = partition.ledger;
+      if (ledger.commit_offset() >= 0 && (ledger.counts_unsaved() || ledger.offset_unsaved())) {
+        return true;
+      }
     }
-    if (list->cnt > 0) (void)rd_kafka_commit(handle.get(), list.get(), sync ? 0 : 1);
+    return false;
+  }
+
+  void commit_loop() {
+    std::unique_lock lock(mutex);
+    while (!committer_stopping) {
+      commit_wanted.wait_for(lock, commit_interval, [&] {
+        return committer_stopping || commits_asked > commits_finished;
+      });
+      if (committer_stopping) break;
+      const std::uint64_t ticket = commits_asked;
+      // While the group rebalances the coordinator refuses commits, and librdkafka rejoins
+      // only once no commit is outstanding: sending more would keep this member out of the
+      // new generation until the coordinator evicts it (and its partitions are lost). Wait
+      // for the rebalance callback instead.
+      const bool send = anything_unsaved() && !rebalancing();
+      const bool accepted = !send || commit_once(lock);
+      commits_finished = ticket;
+      commit_done.notify_all();
+      // A refused commit is sent again, but not at once.
+      if (!accepted)
+        commit_wanted.wait_for(lock, commit_interval, [&] { return committer_stopping; });
+    }
+    commit_done.notify_all();
+  }
+
+  // Under `mutex` (released while the commit is on its way): commits every partition with
+  // something unsaved, and marks what the coordinator accepted as saved. True when all of it
+  // was accepted.
+  bool commit_once(std::unique_lock<std::mutex>& lock) {
+    struct Sent {
+      std::int32_t partition;
+      std::uint64_t generation;
+      PartitionLedger::Commit commit;
+    };
+    std::vector<Sent> sent;
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+    for (auto& [id, partition] : partitions) {
+      const auto& ledger = partition.ledger;
+      if (ledger.commit_offset() < 0) continue;
+      if (!ledger.counts_unsaved() && !ledger.offset_unsaved()) continue;
+      Sent entry{id, partition.generation, ledger.to_commit()};
+      auto* element = rd_kafka_topic_partition_list_add(list.get(), consumer.stream.c_str(), id);
+      element->offset = entry.commit.offset;
+      const std::string& metadata = entry.commit.metadata;
+      element->metadata = metadata.empty() ? nullptr : strdup(metadata.c_str());  // list frees it
+      element->metadata_size = metadata.size();
+      sent.push_back(std::move(entry));
+    }
+    lock.unlock();
+    const rd_kafka_resp_err_t err = rd_kafka_commit(handle.get(), list.get(), 0);
+    lock.lock();
+    bool accepted = err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (group_changing(err)) rebalancing_until = Clock::now() + config.session_timeout;
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      const rd_kafka_resp_err_t entry_err = list->elems[i].err;
+      if (group_changing(entry_err)) rebalancing_until = Clock::now() + config.session_timeout;
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR || entry_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        accepted = false;
+        continue;
+      }
+      auto p = partitions.find(sent[i].partition);
+      // Revoked (or revoked and assigned again) meanwhile: the new owner starts from what is
+      // committed.
+      if (p == partitions.end() || p->second.generation != sent[i].generation) continue;
+      p->second.ledger.saved(sent[i].commit);
+    }
+    return accepted;
+  }
+
+  // The coordinator's answers that mean this member's generation is over or ending.
+  static bool group_changing(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+           err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+           err == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
+  }
+
+  void stop_committer() {
+    std::lock_guard lock(mutex);
+    committer_stopping = true;
+    commit_wanted.notify_all();
+    commit_done.notify_all();
   }
 
   void assign(rd_kafka_topic_partition_list_t* list) {
@@ -108,6 +207,7 @@ struct Core {
     (void)rd_kafka_committed(handle.get(), list, static_cast<int>(config.request_timeout.count()));
     {
       std::lock_guard lock(mutex);
+      rebalancing_until = {};
       for (int i = 0; i < list->cnt; ++i) {
         const auto& entry = list->elems[i];
         const std::string_view metadata =
@@ -124,32 +224,43 @@ struct Core {
 
   void revoke(rd_kafka_topic_partition_list_t* list, bool lost) {
     if (!lost) {
-      // Let the handlers finish what they hold of these partitions, then commit it.
+      // Let the handlers finish what they hold of these partitions, then commit it. Records
+      // taken by a fetch but not handed out yet do not count: that fetch drops them.
       std::unique_lock lock(mutex);
-      auto busy = [&] {
+      rebalancing_until = {};  // a cooperative revoke runs within the current generation
+      auto revoked = [&](std::int32_t id) {
         for (int i = 0; i < list->cnt; ++i) {
-          auto p = partitions.find(list->elems[i].partition);
-          if (p == partitions.end()) continue;
-          for (const auto& [offset, out] : p->second.outstanding) {
-            if (!out.held) return true;
+          if (list->elems[i].partition == id) return true;
+        }
+        return false;
+      };
+      auto busy = [&] {
+        for (const auto& [id, partition] : partitions) {
+          if (!revoked(id)) continue;
+          for (const auto& [offset, out] : partition.outstanding) {
+            if (out.handed && !out.held) return true;
           }
         }
         return false;
       };
-      settled.wait_for(lock, config.revoke_wait, [&] { return !busy(); });
-      PartitionListPtr commits(rd_kafka_topic_partition_list_new(list->cnt));
-      for (int i = 0; i < list->cnt; ++i) {
-        auto p = partitions.find(list->elems[i].partition);
-        if (p == partitions.end() || p->second.ledger.commit_offset() < 0) continue;
-        auto* entry =
-            rd_kafka_topic_partition_list_add(commits.get(), consumer.stream.c_str(), p->first);
-        entry->offset = p->second.ledger.commit_offset();
-        const std::string metadata = p->second.ledger.metadata();
-        entry->metadata = metadata.empty() ? nullptr : strdup(metadata.c_str());
-        entry->metadata_size = metadata.size();
+      const auto deadline = Clock::now() + config.revoke_wait;
+      settled.wait_until(lock, deadline, [&] { return !busy(); });
+      // Commit until the revoked partitions are saved (a refused commit is sent again), within
+      // the request timeout.
+      auto unsaved = [&] {
+        for (const auto& [id, partition] : partitions) {
+          const auto& ledger = partition.ledger;
+          if (revoked(id) && ledger.commit_offset() >= 0 &&
+              (ledger.counts_unsaved() || ledger.offset_unsaved())) {
+            return true;
+          }
+        }
+        return false;
+      };
+      const auto commit_deadline = Clock::now() + config.request_timeout;
+      while (unsaved() && !rebalancing() && Clock::now() < commit_deadline) {
+        if (!wait_commit(lock, ask_commit(), commit_deadline)) break;
       }
-      lock.unlock();
-      if (commits->cnt > 0) (void)rd_kafka_commit(handle.get(), commits.get(), 0);
     }
     {
       std::lock_guard lock(mutex);
@@ -172,19 +283,7 @@ struct Core {
     ErrorPtr error(rd_kafka_incremental_unassign(handle.get(), list));
   }
 
-  // The poller thread: keeps the consumer polled, buffering what arrives.
-  // Settled offsets are committed from here at most every 100 ms, even while nobody fetches.
-  void save_settled() {
-    {
-      std::lock_guard lock(mutex);
-      if (Clock::now() - last_commit < milliseconds(100)) return;
-      bool due = false;
-      for (auto& [id, partition] : partitions) due = due || partition.ledger.offset_unsaved();
-      if (!due) return;
-    }
-    commit(false, false);
-  }
-
+  // The poller thread: keeps the consumer polled (serving rebalances), buffering what arrives.
   void poll_loop() {
     std::vector<rd_kafka_message_t*> batch(500);
     while (!stopping.load()) {
@@ -193,7 +292,6 @@ struct Core {
       ssize_t got = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
       if (got == 0) got = rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), 1);
       if (got < 0) got = 0;
-      save_settled();
       std::lock_guard lock(mutex);
       for (ssize_t i = 0; i < got; ++i) {
         RecordPtr record(batch[i], rd_kafka_message_destroy);
@@ -277,9 +375,18 @@ class Handle final : public Delivery::Handle {
   std::uint64_t token_;
 };
 
+// Which delivery of which record a fetch took.
+struct Taken {
+  std::int32_t partition;
+  std::uint64_t generation;
+  std::int64_t offset;
+  std::uint64_t token;
+};
+
 class KafkaSubscription final : public Subscription {
  public:
   explicit KafkaSubscription(std::shared_ptr<Core> core) : core_(std::move(core)) {
+    committer_ = std::thread([core = core_] { core->commit_loop(); });
     poller_ = std::thread([core = core_] { core->poll_loop(); });
   }
 
@@ -288,22 +395,25 @@ class KafkaSubscription final : public Subscription {
     poller_.join();
     // Revokes every partition (committing what was settled) and leaves the group.
     (void)rd_kafka_consumer_close(core_->handle.get());
+    core_->stop_committer();
+    committer_.join();
   }
 
   Result<std::vector<Delivery>> fetch(std::size_t max, milliseconds wait) override {
     std::vector<Delivery> deliveries;
+    std::vector<Taken> taken;  // which delivery of which record each one is
     const auto deadline = Clock::now() + wait;
     {
       std::unique_lock lock(core_->mutex);
       for (;;) {
         const auto now = Clock::now();
-        redeliver_due(deliveries, max, now);
-        take_buffered(deliveries, max, now);
+        redeliver_due(deliveries, taken, max, now);
+        take_buffered(deliveries, taken, max, now);
         if (!deliveries.empty() || now >= deadline) break;
         core_->arrived.wait_until(lock, std::min(deadline, next_due(now)));
       }
+      if (!deliveries.empty()) hand_out(lock, deliveries, taken);
     }
-    save(!deliveries.empty());
     return deliveries;
   }
 
@@ -328,7 +438,8 @@ class KafkaSubscription final : public Subscription {
   }
 
   // Under the mutex: records whose retry delay or ack wait ran out, delivered again.
-  void redeliver_due(std::vector<Delivery>& deliveries, std::size_t max, Clock::time_point now) {
+  void redeliver_due(std::vector<Delivery>& deliveries, std::vector<Taken>& taken, std::size_t max,
+                     Clock::time_point now) {
     const int max_deliver = core_->consumer.max_deliver;
     for (auto& [id, partition] : core_->partitions) {
       std::vector<std::pair<std::int64_t, std::uint64_t>> exhausted;  // offset, token
@@ -344,8 +455,10 @@ class KafkaSubscription final : public Subscription {
         }
         if (out.held) ++core_->in_hands;
         out.held = false;
+        out.handed = false;
         out.token = core_->next_token++;
         out.deadline = now + core_->consumer.ack_wait;
+        taken.push_back({id, partition.generation, offset, out.token});
         deliveries.emplace_back(
             to_message(*out.record), attempt, to_sequence(id, offset),
             std::make_unique<Handle>(core_, id, partition.generation, offset, out.token),
@@ -356,7 +469,8 @@ class KafkaSubscription final : public Subscription {
   }
 
   // Under the mutex: new records from the poller's buffer.
-  void take_buffered(std::vector<Delivery>& deliveries, std::size_t max, Clock::time_point now) {
+  void take_buffered(std::vector<Delivery>& deliveries, std::vector<Taken>& taken, std::size_t max,
+                     Clock::time_point now) {
     const auto& filter = core_->consumer.filter_subject;
     const int max_deliver = core_->consumer.max_deliver;
     while (!core_->buffer.empty() && room(max, deliveries.size()) > 0) {
@@ -377,8 +491,9 @@ class KafkaSubscription final : public Subscription {
       }
       const std::uint64_t token = core_->next_token++;
       partition.outstanding[offset] =
-          Outstanding{token, now + core_->consumer.ack_wait, false, record};
+          Outstanding{token, now + core_->consumer.ack_wait, false, false, record};
       ++core_->in_hands;
+      taken.push_back({record->partition, partition.generation, offset, token});
       deliveries.emplace_back(
           std::move(message), attempt, to_sequence(record->partition, offset),
           std::make_unique<Handle>(core_, record->partition, partition.generation, offset, token),
@@ -386,15 +501,42 @@ class KafkaSubscription final : public Subscription {
     }
   }
 
-  // Delivery counts are committed before the records are handed out: a crash from here on
-  // counts as an attempt.
-  void save(bool delivering) {
-    if (delivering) core_->commit(true, false);
+  // Under the mutex (through `lock`). Delivery counts are committed before the records are
+  // handed out, so a crash from here on counts as an attempt. Should the commit be refused or
+  // late, the records go out anyway (the committer keeps sending the counts). Records whose
+  // partition was revoked meanwhile are dropped: the new owner delivers them.
+  void hand_out(std::unique_lock<std::mutex>& lock, std::vector<Delivery>& deliveries,
+                const std::vector<Taken>& taken) {
+    (void)core_->wait_commit(lock, core_->ask_commit(),
+                             Clock::now() + core_->config.request_timeout);
+    std::vector<Delivery> kept;
+    kept.reserve(deliveries.size());
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+      auto p = core_->partitions.find(taken[i].partition);
+      if (p == core_->partitions.end() || p->second.generation != taken[i].generation) continue;
+      auto it = p->second.outstanding.find(taken[i].offset);
+      if (it == p->second.outstanding.end() || it->second.token != taken[i].token) continue;
+      it->second.handed = true;
+      kept.push_back(std::move(deliveries[i]));
+    }
+    deliveries = std::move(kept);
   }
 
   std::shared_ptr<Core> core_;
+  std::thread committer_;  // started first, stopped last: closing the consumer commits
   std::thread poller_;
 };
+
+// The static member name of this process's next subscription to `group`: the configured one,
+// then "#2", "#3"... for further subscriptions to the same group (names are per group, and two
+// live members of one group must not share one).
+std::string instance_name(const Config& config, const std::string& group) {
+  static std::mutex mutex;
+  static std::map<std::string, int> subscriptions;  // per instance name and group
+  std::lock_guard lock(mutex);
+  const int n = ++subscriptions[config.instance_id + '\n' + group];
+  return n == 1 ? config.instance_id : config.instance_id + "#" + std::to_string(n);
+}
 
 }  // namespace
 
@@ -416,6 +558,7 @@ Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
       {"session.timeout.ms", std::to_string(config.session_timeout.count())},
       {"heartbeat.interval.ms", "1000"},
   };
+  if (!config.instance_id.empty()) properties["group.instance.id"] = instance_name(config, group);
   for (const auto& [name, value] : config.properties) properties[name] = value;
   auto conf = make_conf(properties);
   if (!conf) return fail(conf.error());

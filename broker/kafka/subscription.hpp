@@ -6,6 +6,15 @@
 //   Neither blocks the partition: later records keep flowing.
 // - Offsets and delivery counts are committed together (PartitionLedger). New deliveries are
 //   committed before they are handed out, so a crash counts as an attempt.
+// - One committer thread sends every commit, synchronously and one at a time, so commits reach
+//   the coordinator in the order they were taken and the committed offset never steps back. A
+//   partition counts as saved only once the coordinator accepted its entry; a refused commit is
+//   sent again 100 ms later. While the group rebalances (the coordinator answers "rebalance in
+//   progress") no commit is sent until the rebalance callback ran: librdkafka rejoins only with
+//   no commit outstanding, and a member retrying commits through a rebalance missed the join
+//   and was evicted, its partitions then handled by two owners.
+// - A record is handed out only if its partition is still assigned once its count is committed;
+//   a rebalance waits only for records already handed out.
 // - On a rebalance, revoked partitions wait (up to revoke_wait) for their deliveries to be
 //   settled, commit, and are handed over; later settles of them are ignored. Records still held
 //   for a retry are left to the new owner, which delivers them again from the committed offset.

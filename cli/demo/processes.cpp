@@ -32,7 +32,9 @@ pid_t Processes::spawn(const Worker& worker) {
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 
-  std::vector<std::string> env = environment_;
+  // The slot's static Kafka group membership: a replacement rejoins as the process it replaces.
+  std::vector<std::string> env = {"FLEET_KAFKA_INSTANCE_ID=demo-" + worker.slot};
+  env.insert(env.end(), environment_.begin(), environment_.end());
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
@@ -55,7 +57,9 @@ void Processes::start(const std::string& role, int count) {
 
 void Processes::start_command(const std::string& name, std::vector<std::string> argv) {
   std::lock_guard lock(mutex_);
-  Worker worker{name, std::move(argv)};
+  int same = 1;
+  for (const auto& w : workers_) same += w.role == name ? 1 : 0;
+  Worker worker{name, name + "-" + std::to_string(same), std::move(argv)};
   worker.pid = spawn(worker);
   workers_.push_back(std::move(worker));
 }

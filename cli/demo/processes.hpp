@@ -1,5 +1,7 @@
 // The demo's worker processes: started from the fleet-worker binary, each with its own log
-// file, SIGKILLed and restarted on demand (--chaos), stopped with SIGTERM at the end.
+// file, SIGKILLed and restarted on demand (--chaos), stopped with SIGTERM at the end. Each
+// process slot has a stable name its replacements inherit (FLEET_KAFKA_INSTANCE_ID=demo-<slot>:
+// on Kafka a replacement takes the killed process's partitions back without a rebalance).
 #pragma once
 
 #include <sys/types.h>
@@ -36,6 +38,7 @@ class Processes {
  private:
   struct Worker {
     std::string role;
+    std::string slot;  // "<role>-<n>", kept by its replacements (Kafka static membership)
     std::vector<std::string> argv;
     pid_t pid = -1;
   };

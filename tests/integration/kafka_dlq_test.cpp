@@ -9,13 +9,18 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "eventually.hpp"
 #include "fleet/broker/kafka.hpp"
 #include "fleet/runtime/dead_letter.hpp"
+#include "fleet/runtime/handler.hpp"
+#include "fleet/runtime/worker.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/events/bench.hpp"
 #include "nats_server.hpp"
@@ -300,4 +305,55 @@ TEST_CASE("kafka: kcat -C -J reads a dead letter with its Fleet-Dlq headers") {
         std::to_string(delivery.position()->partition));
   CHECK(headers.at("Fleet-Dlq-Original-Offset") == std::to_string(delivery.position()->offset));
   CHECK(headers.at("Fleet-Id") == id_of(delivery.message()));
+}
+
+TEST_CASE("kafka: an undecodable record at the producer's size limit is dead-lettered trimmed") {
+  Fixture f;
+  // A transport whose records may be at most 100 kB, so the copy with failure headers cannot
+  // be stored as it is.
+  fleet::broker::kafka::Config config;
+  config.brokers = f.bootstrap();
+  config.state_url = "sqlite:" + (f.dir() / "worker-state.db").string();
+  config.properties["message.max.bytes"] = "100000";
+  auto connected = fleet::broker::kafka::connect(config);
+  REQUIRE_MESSAGE(connected.has_value(), connected.error().describe());
+  auto& transport = **connected;
+  // 0xc1 is never valid msgpack: the body cannot be decoded, a permanent failure.
+  auto sized = [](const std::string& subject, std::size_t bytes) {
+    auto message = event(subject, 1, "x");
+    message.body = std::string(bytes, '\xc1');
+    return message;
+  };
+  // The largest body the producer takes on a subject of the same length as the real one.
+  REQUIRE(transport.ensure_stream({.name = "PROBES", .subjects = {"probes.>"}}).has_value());
+  std::size_t fits = 0, too_big = 100'000;
+  while (too_big - fits > 1) {
+    const std::size_t middle = (fits + too_big) / 2;
+    (transport.publish(sized("probes.big", middle), 10s) ? fits : too_big) = middle;
+  }
+  const Message original = sized("orders.big", fits);
+  REQUIRE(transport.publish(original, 10s).has_value());
+
+  fleet::runtime::Worker worker(transport, {.fetch_wait = 50ms});
+  REQUIRE(worker
+              .add({.role = "orders",
+                    .stream = "ORDERS",
+                    .subject = "orders.>",
+                    .handler = fleet::runtime::typed<fleet::schemas::Payload>(
+                        [](const fleet::schemas::Payload&, fleet::runtime::Context&) {
+                          return fleet::runtime::Outcome::ok();
+                        })})
+              .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+
+  std::vector<StoredMessage> dead;
+  REQUIRE(fleet::test::eventually([&] { return !(dead = f.stored("DLQ")).empty(); }, 60s));
+  REQUIRE(dead.size() == 1);
+  const Message& letter = dead.front().message;
+  CHECK(id_of(letter) == id_of(original));
+  CHECK(header_of(letter, h::error_class) == "decode");
+  CHECK(header_of(letter, h::trimmed) == "headers,body");
+  CHECK(header_of(letter, h::original_body_bytes) == std::to_string(fits));
+  CHECK(header_of(letter, h::original_subject) == "orders.big");
+  CHECK(letter.body.empty());
 }

@@ -76,9 +76,37 @@ TEST_CASE("ledger: counts below the commit offset are dropped from the metadata"
   ledger.settle(0);
   CHECK(ledger.metadata() == "1-9:3");
   CHECK(ledger.counts_unsaved());
-  ledger.saved();
+  ledger.saved(ledger.to_commit());
   CHECK_FALSE(ledger.counts_unsaved());
   CHECK_FALSE(ledger.offset_unsaved());
+}
+
+TEST_CASE("ledger: nothing counts as saved until the coordinator accepted the commit") {
+  PartitionLedger ledger(0, "");
+  ledger.fetched(0);
+  ledger.fetched(1);
+  ledger.settle(0);
+  const auto commit = ledger.to_commit();
+  CHECK(commit.offset == 1);
+  CHECK(commit.metadata == "1-1:1");
+  // Sent, no answer yet (or a failed one): still unsaved, so the next commit carries it again.
+  CHECK(ledger.counts_unsaved());
+  CHECK(ledger.offset_unsaved());
+  ledger.saved(commit);
+  CHECK_FALSE(ledger.counts_unsaved());
+  CHECK_FALSE(ledger.offset_unsaved());
+}
+
+TEST_CASE("ledger: counts taken while a commit was on its way stay unsaved after it succeeds") {
+  PartitionLedger ledger(0, "");
+  ledger.fetched(0);
+  const auto commit = ledger.to_commit();
+  CHECK(ledger.redelivered(0) == 2);  // counted after the snapshot was sent
+  ledger.saved(commit);
+  CHECK(ledger.counts_unsaved());
+  CHECK(ledger.to_commit().metadata == "0-0:2");
+  ledger.saved(ledger.to_commit());
+  CHECK_FALSE(ledger.counts_unsaved());
 }
 
 TEST_CASE("ledger: metadata that is not ours is ignored") {

@@ -50,6 +50,16 @@ struct Config {
   // to rebalance when a process joins (it waits the session timeout less a second), so
   // scripts/demo uses 3 s there.
   std::chrono::milliseconds session_timeout{10'000};
+  // Static group membership (librdkafka's group.instance.id): a name for this process's slot
+  // that a replacement process reuses, e.g. "orders-1" for the first orders worker. When a
+  // process dies and its replacement joins under the same name within the session timeout,
+  // the coordinator hands it the same partitions at once, without a rebalance, instead of them
+  // idling until the dead process's session expires. A clean stop then does not leave the group
+  // either (the slot is expected back), so scaling down waits for the session timeout. Two live
+  // processes must never share a name (the older one is fenced). A process subscribing to one
+  // durable twice adds "#2", "#3"... "" (the default) = dynamic membership. Needs Kafka 2.3 or
+  // later; librdkafka 2.0's mock cluster (the dev cluster) accepts and ignores it.
+  std::string instance_id;
   // Further librdkafka properties, e.g. {"security.protocol", "SASL_SSL"}.
   std::map<std::string, std::string> properties;
 };

@@ -6,6 +6,8 @@
 //   --kafka HOST:PORT[,...]    FLEET_KAFKA_BROKERS  bootstrap servers
 //   --kafka-partitions N       FLEET_KAFKA_PARTITIONS  partitions of created topics
 //   --kafka-session-timeout-ms N  FLEET_KAFKA_SESSION_TIMEOUT_MS  consumer group session timeout
+//   --kafka-instance-id NAME   FLEET_KAFKA_INSTANCE_ID  static group membership for this process
+//                                                   slot (see kafka::Config::instance_id)
 //   --state URL                FLEET_STATE_URL      Kafka only: where inbox and saga state live
 //                                                   (sqlite:PATH or postgresql://...)
 #pragma once
@@ -39,6 +41,10 @@ inline void add_transport_flags(CLI::App& app, TransportConfig& config) {
          "Kafka consumer group session timeout in ms (default 10000)")
       ->envname("FLEET_KAFKA_SESSION_TIMEOUT_MS")
       ->check(CLI::Range(1'000, 300'000));
+  app.add_option("--kafka-instance-id", config.kafka.instance_id,
+                 "Kafka static group membership: a name for this process slot that its "
+                 "replacement reuses (group.instance.id); empty = dynamic membership")
+      ->envname("FLEET_KAFKA_INSTANCE_ID");
   app.add_option("--state", config.kafka.state_url,
                  "Kafka: store of inbox and saga state, sqlite:PATH or postgresql://...")
       ->envname("FLEET_STATE_URL")

@@ -1,0 +1,81 @@
+// How the Kafka subscription commits offsets and delivery counts, against librdkafka's mock
+// cluster with the coordinator refusing commits on purpose.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "eventually.hpp"
+#include "fleet/broker/kafka.hpp"
+#include "kafka/mock_cluster.hpp"
+#include "nats_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace kafka = fleet::broker::kafka;
+constexpr std::int16_t offset_commit_api = 8;  // Kafka's OffsetCommit request
+
+// The durable's records not yet committed past, as `fleet streams` shows them.
+std::uint64_t uncommitted(fleet::broker::Transport& transport, const std::string& stream,
+                          const std::string& durable) {
+  auto streams = transport.streams();
+  REQUIRE(streams.has_value());
+  for (const auto& s : *streams) {
+    for (const auto& c : s.consumers) {
+      if (s.name == stream && c.name == durable) return c.pending;
+    }
+  }
+  FAIL("no consumer " << durable << " on " << stream);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "on Kafka, commits the coordinator refused are sent again until the committed offset "
+    "passes every settled record") {
+  auto cluster = kafka::MockCluster::start(1);
+  REQUIRE(cluster.has_value());
+  const auto dir = fleet::test::make_temp_dir("fleet-kafka-commit");
+  kafka::Config config;
+  config.brokers = (*cluster)->bootstrap_servers();
+  config.state_url = "sqlite:" + (dir / "state.db").string();
+  config.partitions = 1;
+  auto transport = kafka::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  auto& broker = **transport;
+  REQUIRE(broker.ensure_stream({.name = "COMMITS", .subjects = {"commits.>"}}).has_value());
+  const fleet::broker::ConsumerConfig consumer{.stream = "COMMITS", .durable = "reader"};
+  REQUIRE(broker.ensure_consumer(consumer).has_value());
+  constexpr int records = 20;
+  for (int i = 0; i < records; ++i) {
+    fleet::broker::Message message;
+    message.subject = "commits.x";
+    message.body = std::to_string(i);
+    REQUIRE(broker.publish(message, 10s).has_value());
+  }
+  auto subscription = broker.subscribe(consumer);
+  REQUIRE(subscription.has_value());
+  std::vector<fleet::broker::Delivery> held;
+  REQUIRE(fleet::test::eventually([&] {
+    auto batch = (*subscription)->fetch(records, 200ms);
+    REQUIRE(batch.has_value());
+    for (auto& delivery : *batch) held.push_back(std::move(delivery));
+    return held.size() == records;
+  }));
+
+  // Every commit from here is refused a few times; the settled records must still be
+  // committed past without any further record being settled to trigger a commit.
+  kafka::refuse_requests(**cluster, offset_commit_api, 5,
+                         RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+  for (auto& delivery : held) REQUIRE(delivery.ack().has_value());
+  const bool committed =
+      fleet::test::eventually([&] { return uncommitted(broker, "COMMITS", "reader") == 0; }, 20s);
+  CHECK_MESSAGE(committed, uncommitted(broker, "COMMITS", "reader") << " records uncommitted");
+  subscription->reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
