@@ -8,7 +8,7 @@
 //   state writes 4: on start and per reply, plain asynchronous publishes to the KV bucket's
 //                   subject: the loop owns its sagas, so it never reads state back and needs
 //                   no compare-and-set; no timer, no lifecycle events but the last
-// fleet does per saga: 13 publishes (5 lifecycle events and a watchdog timer among them), 8
+// fleet does per saga: 12 publishes (4 lifecycle events and a watchdog timer among them), 8
 // deliveries (the timer handed back once), 4 compare-and-set writes, and a state read only
 // when its orchestrator did not write the state last (docs/architecture.md, "Sagas").
 // Throughput: `count` start events are in the stream before the clock starts; timed until every
