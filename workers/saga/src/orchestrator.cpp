@@ -4,8 +4,8 @@
 
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/log.hpp"
+#include "fleet/saga/state_cache.hpp"
 #include "fleet/schemas/codec.hpp"
-#include "state_cache.hpp"
 
 namespace fleet::saga {
 namespace {

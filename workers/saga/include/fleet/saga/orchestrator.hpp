@@ -6,7 +6,7 @@
 // these steps neither loses nor duplicates a step. A start event creates the state without
 // reading first (a conflict reads it). The next event of a saga whose state this process wrote
 // last is decided on that remembered state without a read; the compare-and-set still guards
-// it (src/state_cache.hpp).
+// it (state_cache.hpp).
 //
 // Admission: each process keeps at most RoleSettings::max_active_sagas sagas active
 // (active_sagas.hpp); start events beyond it wait in the stream, unconsumed, so the queue in
