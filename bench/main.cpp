@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
       ->callback(nats_only(&bench_replay));
   app.add_subcommand("saga",
                      "A 3-step saga end to end: fleet's orchestrator and participant bindings "
-                     "vs the same broker operations by hand in cnats")
+                     "vs a lean hand-written saga loop in cnats")
       ->callback(nats_only(&bench_saga));
   app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")
       ->callback(nats_only(&bench_consume));

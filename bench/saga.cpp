@@ -1,11 +1,16 @@
 // saga: the 3-step saga (every step done), end to end on one machine. fleet runs its roles as
 // Worker bindings in this process (orchestrator: start, replies, timers; three participants that
-// reply "done"). The raw side does the same broker operations per saga by hand in cnats, in one
-// thread, with no framework:
-//   publishes   13: 3 commands, 3 replies, 1 timer, 5 lifecycle events, + the start
-//   deliveries   8: start, 3 commands, 3 replies, the timer (handed back with a delay)
-//   KV           7: create on start, get + compare-and-set per reply (the timer's state read
-//                   comes when it is due, after the timed run, on both sides)
+// reply "done"). The raw side is a competent hand-written loop in cnats, one thread, no
+// framework, as lean as a saga can be run (issue 15's baseline):
+//   publishes    8: the start, 3 commands, 3 replies, 1 "completed" event
+//   deliveries   7: start, 3 commands, 3 replies (one push consumer, acks after the batch's
+//                   publishes are confirmed)
+//   state writes 4: on start and per reply, plain asynchronous publishes to the KV bucket's
+//                   subject: the loop owns its sagas, so it never reads state back and needs
+//                   no compare-and-set; no timer, no lifecycle events but the last
+// fleet does per saga: 12 publishes (4 lifecycle events and a watchdog timer among them), 8
+// deliveries (the timer handed back once), 4 compare-and-set writes, and a state read only
+// when its orchestrator did not write the state last (docs/architecture.md, "Sagas").
 // Throughput: `count` start events are in the stream before the clock starts; timed until every
 // saga completed. Latency: start events published at `rate` per second while the saga runs,
 // from publish to the last reply handled.
@@ -19,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <msgpack.hpp>
@@ -124,7 +130,10 @@ double drive(const Options& options, const std::string& subject, Tracker& tracke
 class RawSaga {
  public:
   RawSaga(const Options& options, const std::string& tag, Tracker& tracker)
-      : tag_(tag), tracker_(tracker), headers_(make_workload(options).headers) {
+      : tag_(tag),
+        bucket_("bench_saga_" + tag),
+        tracker_(tracker),
+        headers_(make_workload(options).headers) {
     nc_ = raw::connect(options.url);
     jsOptions js_options;
     jsOptions_Init(&js_options);
@@ -132,8 +141,7 @@ class RawSaga {
     js_ = raw::jetstream(nc_.get(), &js_options);
     kvConfig kv_config;
     kvConfig_Init(&kv_config);
-    const std::string bucket = "bench_saga_" + tag;
-    kv_config.Bucket = bucket.c_str();
+    kv_config.Bucket = bucket_.c_str();
     kv_config.History = 1;
     kvStore* kv = nullptr;
     raw::check(js_CreateKeyValue(&kv, js_.get(), &kv_config), "kv");
@@ -169,14 +177,13 @@ class RawSaga {
         if (natsSubscription_NextMsg(&more, sub_.get(), 1'000) != NATS_OK) break;
         batch.push_back(more);
       }
-      std::vector<bool> settled(batch.size(), false);
-      for (std::size_t i = 0; i < batch.size(); ++i) settled[i] = handle(batch[i]);
+      for (natsMsg* msg : batch) handle(msg);
       jsPubOptions wait;
       jsPubOptions_Init(&wait);
       wait.MaxWait = 60'000;
       raw::check(js_PublishAsyncComplete(js_.get(), &wait), "complete");
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (!settled[i]) natsMsg_Ack(batch[i], nullptr);
+        natsMsg_Ack(batch[i], nullptr);
         natsMsg_Destroy(batch[i]);
       }
     }
@@ -184,58 +191,48 @@ class RawSaga {
 
  private:
   using Kv = std::unique_ptr<kvStore, raw::Deleter<kvStore, kvStore_Destroy>>;
-  using Entry = std::unique_ptr<kvEntry, raw::Deleter<kvEntry, kvEntry_Destroy>>;
 
-  // Returns true when the message was settled already (the timer handed back).
-  bool handle(natsMsg* msg) {
+  // The single owner of every saga it runs: the state is written (for a restart to find) but
+  // never read back, so each write is a plain asynchronous publish to the bucket's subject.
+  void handle(natsMsg* msg) {
     const std::string subject = natsMsg_GetSubject(msg);
     const std::string_view kind = std::string_view(subject).substr(tag_.size() + 4);
     auto unpacked =
         msgpack::unpack(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
     if (kind == "start") {
       auto order = unpacked.get().as<schemas::OrderPlaced>();
-      const std::string data(natsMsg_GetData(msg),
-                             static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
-      std::uint64_t revision = 0;
-      const auto state = pack_state(order.order_id, 0, data);
-      raw::check(kvStore_Create(&revision, kv_.get(), key(order.order_id).c_str(), state.data(),
-                                static_cast<int>(state.size())),
-                 "kv create");
-      publish(tag_ + ".life.started", pack_event(order.order_id, 0, data));
+      std::string data(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+      write_state(order.order_id, 0, data);
       publish(tag_ + ".in.cmd", pack_event(order.order_id, 0, data));
-      publish(tag_ + ".in.timer", pack_event(order.order_id, 0, {}));
-      return false;
+      running_.insert_or_assign(order.order_id, std::move(data));
+      return;
     }
     auto event = unpacked.get().as<std::map<std::string, msgpack::object>>();
     const auto id = event.at("saga_id").as<std::string>();
     const auto step = event.at("step").as<std::uint32_t>();
     if (kind == "cmd") {
       publish(tag_ + ".in.reply", pack_event(id, step, {}));
-      return false;
+      return;
     }
-    if (kind == "timer") {
-      natsMsg_NakWithDelay(msg, step_timeout.count(), nullptr);
-      return true;
-    }
-    // reply: read the state, write the next with compare-and-set, publish what follows.
-    kvEntry* raw_entry = nullptr;
-    raw::check(kvStore_Get(&raw_entry, kv_.get(), key(id).c_str()), "kv get");
-    Entry entry(raw_entry);
-    const std::string data(static_cast<const char*>(kvEntry_Value(entry.get())),
-                           static_cast<std::size_t>(kvEntry_ValueLen(entry.get())));
-    const auto state = pack_state(id, step + 1, data);
-    std::uint64_t revision = 0;
-    raw::check(kvStore_Update(&revision, kv_.get(), key(id).c_str(), state.data(),
-                              static_cast<int>(state.size()), kvEntry_Revision(entry.get())),
-               "kv update");
-    publish(tag_ + ".life.step", pack_event(id, step, {}));
+    // reply: write the next state, publish what follows.
+    auto saga = running_.find(id);
+    if (saga == running_.end()) return;  // a duplicate of the last reply
+    write_state(id, step + 1, saga->second);
     if (step + 1 < steps) {
-      publish(tag_ + ".in.cmd", pack_event(id, step + 1, data));
+      publish(tag_ + ".in.cmd", pack_event(id, step + 1, saga->second));
     } else {
       publish(tag_ + ".life.completed", pack_event(id, step, {}));
+      running_.erase(saga);
       tracker_.completed(saga_index(id));
     }
-    return false;
+  }
+
+  void write_state(const std::string& id, std::uint32_t step, const std::string& data) {
+    const auto state = pack_state(id, step, data);
+    const std::string subject = "$KV." + bucket_ + "." + key(id);
+    raw::check(js_PublishAsync(js_.get(), subject.c_str(), state.data(),
+                               static_cast<int>(state.size()), nullptr),
+               "kv write");
   }
 
   std::string key(const std::string& id) const { return "saga." + id; }
@@ -278,6 +275,7 @@ class RawSaga {
   }
 
   std::string tag_;
+  std::string bucket_;
   Tracker& tracker_;
   fleet::Headers headers_;
   raw::Connection nc_;
@@ -285,6 +283,7 @@ class RawSaga {
   Kv kv_;
   raw::Sub sub_;
   std::uint64_t published_ = 0;
+  std::unordered_map<std::string, std::string> running_;  // saga id -> its input body
 };
 
 void ensure_saga_stream(const Options& options, const std::string& tag) {

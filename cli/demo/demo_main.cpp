@@ -97,7 +97,8 @@ std::filesystem::path default_worker_binary() {
 }
 
 // Follows saga.orders.lifecycle.> and keeps each saga's ending, and how long each step took
-// (from the saga's previous lifecycle event to the step's completed / failed event).
+// (from the saga's previous lifecycle event to the step's completed / failed event, or to the
+// saga's "completed" for its last step).
 class Endings {
  public:
   // Only sagas whose id starts with `prefix` (this run's orders) count: the lifecycle stream may
@@ -110,7 +111,8 @@ class Endings {
     std::lock_guard lock(mutex_);
     if (event.kind == "started") {
       last_[event.saga_id] = at;
-    } else if (event.kind == "step.completed" || event.kind == "step.failed") {
+    } else if (event.kind == "step.completed" || event.kind == "step.failed" ||
+               event.kind == "completed") {  // the last step's success is the saga's "completed"
       if (auto it = last_.find(event.saga_id); it != last_.end() && at >= 0) {
         auto& step = steps_[event.step_name];
         step.first += at - it->second;

@@ -166,11 +166,12 @@ Decision decide(const Definition& definition, const std::optional<SagaState>& cu
                 t.command(static_cast<std::uint32_t>(next), true);
               }
             } else if (reply.outcome == outcome::done) {
-              t.lifecycle("step.completed");
               if (reply.step + 1 < n) {
+                t.lifecycle("step.completed");
                 t.state().step = reply.step + 1;
                 t.command(reply.step + 1, false);
               } else {
+                // The last step's "completed" is the saga's: one event, not two.
                 t.state().status = std::string(status::completed);
                 t.lifecycle("completed");
               }

@@ -4,6 +4,7 @@
 
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/log.hpp"
+#include "fleet/saga/state_cache.hpp"
 #include "fleet/schemas/codec.hpp"
 
 namespace fleet::saga {
@@ -26,11 +27,13 @@ std::int64_t system_now_ms() {
 class Orchestrator {
  public:
   Orchestrator(const Definition& definition, std::shared_ptr<broker::KeyValue> bucket,
-               int max_conflicts, std::size_t max_active, std::function<std::int64_t()> now_ms)
+               int max_conflicts, std::size_t max_active, std::size_t cached_states,
+               std::function<std::int64_t()> now_ms)
       : definition_(definition),
         bucket_(std::move(bucket)),
         max_conflicts_(max_conflicts),
         active_(max_active),
+        cache_(cached_states),
         now_ms_(std::move(now_ms)) {}
 
   std::int64_t now_ms() const { return now_ms_(); }
@@ -50,12 +53,31 @@ class Orchestrator {
   Outcome handle(const std::string& saga_id, const Input& input, Context& context,
                  bool* began = nullptr) {
     // A start is almost always for a new saga: try to create its state without reading first;
-    // if it exists after all, the create's conflict reads it and decides again.
+    // if it exists after all, the create's conflict reads it and decides again. Other events
+    // first try the state this process wrote last (state_cache.hpp).
     bool read = !std::holds_alternative<Start>(input);
+    bool try_cache = read;
     for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts, read = true) {
       std::optional<SagaState> current;
       std::uint64_t revision = 0;
-      if (read) {
+      bool cached = false;
+      if (read && try_cache) {
+        try_cache = false;
+        if (auto hit = cache_.find(saga_id)) {
+          if (!hit->state) {
+            // Ended: final wherever it is known. A timer retires; anything else reads the
+            // store, whose applied-event list may ask for a replay.
+            if (std::holds_alternative<schemas::StepTimer>(input)) {
+              return ignored(saga_id, input, context, "timer after the saga ended");
+            }
+          } else {
+            current = std::move(hit->state);
+            revision = hit->revision;
+            cached = true;
+          }
+        }
+      }
+      if (read && !cached) {
         auto entry = bucket_->get(state_key(saga_id));
         if (!entry) return Outcome::retry(entry.error().describe(), "store");
         if (*entry) {
@@ -63,20 +85,19 @@ class Orchestrator {
           if (!state) return Outcome::permanent("saga state: " + state.error().message, "store");
           current = std::move(*state);
           revision = (*entry)->revision;
+          if (current->terminal()) cache_.written(*current, revision);
         }
       }
       Decision decision = decide(definition_, current, context.event().id, input, now_ms_());
+      // Only a write checks a cached state against the store: anything else decided on it
+      // (a reply taken for late, a replay) is decided again on the stored state.
+      if (cached && decision.kind != Decision::Kind::apply &&
+          decision.kind != Decision::Kind::defer) {
+        continue;
+      }
       switch (decision.kind) {
         case Decision::Kind::ignore:
-          // A watchdog timer retiring after its saga ended is the normal path, once per saga:
-          // debug. Other ignored events are late or stale: info.
-          runtime::log::write(retiring_watchdog(input) ? spdlog::level::debug : spdlog::level::info,
-                              "saga event ignored",
-                              {{"saga_id", saga_id},
-                               {"event_id", context.event().id},
-                               {"type", context.event().type},
-                               {"why", decision.note}});
-          return Outcome::ok();
+          return ignored(saga_id, input, context, decision.note);
         case Decision::Kind::defer:
           return Outcome::defer(decision.delay);
         case Decision::Kind::replay:
@@ -87,9 +108,13 @@ class Orchestrator {
           auto written = current ? bucket_->update(state_key(saga_id), value, revision)
                                  : bucket_->create(state_key(saga_id), value);
           if (!written) {
-            if (written.error().code == Errc::conflict) continue;  // reload, decide again
+            if (written.error().code == Errc::conflict) {  // reload, decide again
+              if (cached) cache_.forget(saga_id);
+              continue;
+            }
             return Outcome::retry(written.error().describe(), "store");
           }
+          cache_.written(decision.state, *written);
           if (!current && began != nullptr) *began = true;
           if (decision.state.terminal()) active_.ended();
           stage(context, saga_id, decision.outputs);
@@ -103,6 +128,19 @@ class Orchestrator {
   }
 
  private:
+  // A watchdog timer retiring after its saga ended is the normal path, once per saga: debug.
+  // Other ignored events are late or stale: info.
+  static Outcome ignored(const std::string& saga_id, const Input& input, Context& context,
+                         const std::string& why) {
+    runtime::log::write(retiring_watchdog(input) ? spdlog::level::debug : spdlog::level::info,
+                        "saga event ignored",
+                        {{"saga_id", saga_id},
+                         {"event_id", context.event().id},
+                         {"type", context.event().type},
+                         {"why", why}});
+    return Outcome::ok();
+  }
+
   static void stage(Context& context, const std::string& saga_id,
                     const std::vector<Output>& outputs) {
     for (const auto& out : outputs) context.stage(out.subject, out.type, 1, out.body, saga_id);
@@ -112,6 +150,7 @@ class Orchestrator {
   std::shared_ptr<broker::KeyValue> bucket_;
   int max_conflicts_;
   ActiveSagas active_;
+  StateCache cache_;
   std::function<std::int64_t()> now_ms_;
 };
 
@@ -140,7 +179,7 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
   if (!bucket) return fail(bucket.error());
   auto orchestrator = std::make_shared<Orchestrator>(
       definition, std::shared_ptr<broker::KeyValue>(std::move(*bucket)), config.max_conflicts,
-      static_cast<std::size_t>(std::max(0, settings.max_active_sagas)),
+      static_cast<std::size_t>(std::max(0, settings.max_active_sagas)), config.cached_states,
       now_ms ? std::move(now_ms) : system_now_ms);
 
   auto binding = [&](std::string suffix, std::string stream, std::string subject,

@@ -58,7 +58,8 @@ struct StepTimer {
 };
 
 // A saga's lifecycle, for projections and operators. `kind`: started, step.completed,
-// step.failed, compensating, compensated, completed, failed. `version` grows by one with every
+// step.failed, compensating, compensated, completed, failed (the last step's success is the
+// saga's "completed", with no step.completed of its own). `version` grows by one with every
 // lifecycle event of the saga, so a read model applies each once and in order.
 struct SagaLifecycle {
   static constexpr std::string_view type_name = "saga.Lifecycle";

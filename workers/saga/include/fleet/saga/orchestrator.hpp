@@ -4,7 +4,9 @@
 // again), then stage the decided events as follow-ups — which the worker publishes, and only
 // then acks the event. docs/architecture.md ("Sagas") argues why a crash between any two of
 // these steps neither loses nor duplicates a step. A start event creates the state without
-// reading first (a conflict reads it).
+// reading first (a conflict reads it). The next event of a saga whose state this process wrote
+// last is decided on that remembered state without a read; the compare-and-set still guards
+// it (state_cache.hpp).
 //
 // Admission: each process keeps at most RoleSettings::max_active_sagas sagas active
 // (active_sagas.hpp); start events beyond it wait in the stream, unconsumed, so the queue in
@@ -33,6 +35,10 @@ struct OrchestratorConfig {
   // Turns the start event into the saga's id and input; an error is a permanent failure.
   std::function<Result<Start>(const schemas::Envelope&)> start;
   int max_conflicts = 32;  // compare-and-set retries per event before giving up (retryable)
+  // Saga states this process remembers from its own writes, so the next event of such a saga
+  // skips the KV read (a stale entry fails its compare-and-set and is read again). About 2 KB
+  // per running saga, a few bytes per ended one. 0 = read the store for every event.
+  std::size_t cached_states = 65'536;
 };
 
 // Opens the state bucket and returns the three bindings. The clock is injectable for tests.
