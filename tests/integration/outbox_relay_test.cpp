@@ -242,6 +242,25 @@ TEST_CASE("fleet outbox relay with bad usage exits 2 with one line on stderr") {
   CHECK(scheme.err.find("expected sqlite:PATH or postgres://") != std::string::npos);
 }
 
+TEST_CASE("fleet outbox requeue --json prints how many rows went back in the queue") {
+  auto transport = fleet::test::connect_to(server().url());
+  App app;
+  app.place_order("norequeuestream");  // no stream captures it: flagged after 3 attempts
+  {
+    auto store = app.store();
+    ob::Relay relay(*store, *transport, {.retry_delay = 0ms});
+    for (int pass = 0; pass < 3; ++pass) REQUIRE(relay.run_until_idle().has_value());
+  }
+  REQUIRE(counts_of(*app.store()).flagged == 1);
+  auto requeued =
+      fleet::test::run({FLEET_CLI, "outbox", "requeue", "--all", "--db", app.url(), "--json"});
+  REQUIRE_MESSAGE(requeued.exit_code == 0, requeued.err);
+  CHECK(requeued.out == "{\"requeued\":1}\n");
+  auto none =
+      fleet::test::run({FLEET_CLI, "outbox", "requeue", "--all", "--db", app.url(), "--json"});
+  CHECK(none.out == "{\"requeued\":0}\n");
+}
+
 TEST_CASE("fleet outbox status, flagged and requeue show and re-queue a flagged row") {
   auto transport = fleet::test::connect_to(server().url());
   make_stream(*transport, "OUTBOX_STATUS", "status");
