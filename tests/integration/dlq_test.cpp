@@ -32,7 +32,7 @@
 
 namespace {
 
-namespace h = fleet::runtime::dlq_header;
+namespace h = fleet::schemas::dlq_header;
 using fleet::broker::Message;
 using fleet::schemas::Payload;
 using fleet::test::WorkerProcess;
