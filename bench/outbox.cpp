@@ -36,17 +36,14 @@ void fill_sqlite(const std::string& path, const Options& options, const Workload
   if (!db) throw std::runtime_error(db.error().describe());
   auto appender = outbox::sqlite::Outbox::open(db->get());
   if (!appender) throw std::runtime_error(appender.error().describe());
-  sqlite3_exec(db->get(), "BEGIN", nullptr, nullptr, nullptr);
+  check(sql::sqlite::exec(db->get(), "BEGIN"), "begin");
   for (std::uint64_t i = 0; i < options.count; ++i)
     check(appender->append(bench_event(work)), "append");
-  sqlite3_exec(db->get(), "COMMIT", nullptr, nullptr, nullptr);
+  check(sql::sqlite::exec(db->get(), "COMMIT"), "commit");
 }
 
-void pg_exec(PGconn* conn, const char* sql) {
-  outbox::postgres::ResultSet result(PQexec(conn, sql));
-  if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-    throw std::runtime_error(std::string(sql) + ": " + PQresultErrorMessage(result.get()));
-  }
+void pg_exec(PGconn* conn, const char* statement) {
+  check(sql::postgres::script(conn, statement, statement), statement);
 }
 
 void fill_postgres(const std::string& url, const Options& options, const Workload& work) {

@@ -35,12 +35,12 @@ void fill(const Options& options, const Workload& work, const std::string& name,
   for (std::uint64_t i = 0; i < options.count; ++i) {
     broker::Message m{.subject = prefix + kOriginal, .headers = work.headers, .body = work.payload};
     m.headers[std::string(schemas::header::id)] = id_prefix + std::to_string(i);
-    m.headers[std::string(runtime::dlq_header::original_subject)] = kOriginal;
-    m.headers[std::string(runtime::dlq_header::error_class)] = "timeout";
-    m.headers[std::string(runtime::dlq_header::error_message)] = "handler ran past its deadline";
-    m.headers[std::string(runtime::dlq_header::attempts)] = "5";
-    m.headers[std::string(runtime::dlq_header::role)] = "bench";
-    m.headers[std::string(runtime::dlq_header::last_failed_at)] = schemas::now_rfc3339();
+    m.headers[std::string(schemas::dlq_header::original_subject)] = kOriginal;
+    m.headers[std::string(schemas::dlq_header::error_class)] = "timeout";
+    m.headers[std::string(schemas::dlq_header::error_message)] = "handler ran past its deadline";
+    m.headers[std::string(schemas::dlq_header::attempts)] = "5";
+    m.headers[std::string(schemas::dlq_header::role)] = "bench";
+    m.headers[std::string(schemas::dlq_header::last_failed_at)] = schemas::now_rfc3339();
     auto ok = transport->publish_async(m, [&](const auto& ack) {
       if (!ack) ++failed;
     });

@@ -1,6 +1,8 @@
 // fleet dlq purge: remove selected dead letters for good. Needs --yes every time.
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "dlq_commands.hpp"
 #include "fleet/dlq/replay.hpp"
 
@@ -11,6 +13,7 @@ struct PurgeOptions {
   DlqOptions dlq;
   FilterOptions filter;
   bool yes = false;
+  bool json = false;
 };
 
 void run(const PurgeOptions& options) {
@@ -21,7 +24,15 @@ void run(const PurgeOptions& options) {
   const auto entries = load(*store, options.dlq, filter);
   const auto counts = dlq::purge(*store, entries, std::chrono::seconds(30));
   for (const auto& error : counts.errors) std::cerr << "fleet: " << error << "\n";
-  std::cout << "purged " << counts.done << ", failed " << counts.failed << "\n";
+  if (options.json) {
+    std::cout << nlohmann::json{{"purged", counts.done},
+                                {"failed", counts.failed},
+                                {"errors", counts.errors}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "purged " << counts.done << ", failed " << counts.failed << "\n";
+  }
   if (counts.failed > 0) {
     throw CommandError(std::to_string(counts.failed) + " entries were not purged");
   }
@@ -35,6 +46,7 @@ void add_dlq_purge_command(CLI::App& dlq) {
   add_dlq_options(*command, options->dlq);
   add_filter_options(*command, options->filter);
   command->add_flag("--yes,-y", options->yes, "Really remove them");
+  command->add_flag("--json", options->json, "One JSON object: purged, failed, errors");
   command->footer(
       "On Kafka (--transport kafka) records cannot be deleted one by one: purge marks each entry "
       "as removed with a record in the companion topic <stream>.removed (e.g. DLQ.removed), and "

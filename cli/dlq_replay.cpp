@@ -2,6 +2,9 @@
 // remove each from the DLQ once its publish was confirmed.
 #include <charconv>
 #include <iostream>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "dlq_commands.hpp"
 #include "fleet/dlq/replay.hpp"
@@ -20,6 +23,7 @@ struct ReplayOptions {
   bool dry_run = false;
   bool yes = false;
   bool force = false;
+  bool json = false;
 };
 
 double parse_rate(std::string text) {
@@ -33,30 +37,71 @@ double parse_rate(std::string text) {
   return rate;
 }
 
-void dry_run(const std::vector<dlq::DeadLetter>& entries, const dlq::ReplayOptions& replay) {
+// With `json`, one object: {"dry_run": true, "would_replay": N, "would_skip": N, "would_fail": N,
+// "entries": [{"sequence", "action": "replay" | "skip" | "fail", and "subject", "type", "id",
+// "replay" (the replay count it would carry) or "reason"}]}.
+void dry_run(const std::vector<dlq::DeadLetter>& entries, const dlq::ReplayOptions& replay,
+             bool json) {
   const auto& registry = schemas::Registry::builtin();
   std::uint64_t publish = 0, skip = 0, fail = 0;
+  auto planned = nlohmann::json::array();
   for (const auto& entry : entries) {
     const auto plan = dlq::plan_replay(entry, replay, registry);
     const std::string seq = "seq " + std::to_string(entry.sequence);
+    nlohmann::json item = {{"sequence", entry.sequence}};
     switch (plan.action) {
       case dlq::Planned::Action::publish:
         ++publish;
-        std::cout << "would replay " << seq << " -> " << plan.message.subject << " (" << entry.type
-                  << " " << entry.id << ", replay " << entry.replay_count + 1 << ")\n";
+        item.update({{"action", "replay"},
+                     {"subject", plan.message.subject},
+                     {"type", entry.type},
+                     {"id", entry.id},
+                     {"replay", entry.replay_count + 1}});
+        if (!json) {
+          std::cout << "would replay " << seq << " -> " << plan.message.subject << " ("
+                    << entry.type << " " << entry.id << ", replay " << entry.replay_count + 1
+                    << ")\n";
+        }
         break;
       case dlq::Planned::Action::skip:
         ++skip;
-        std::cout << "would skip " << seq << ": " << plan.reason << "\n";
+        item.update({{"action", "skip"}, {"reason", plan.reason}});
+        if (!json) std::cout << "would skip " << seq << ": " << plan.reason << "\n";
         break;
       case dlq::Planned::Action::fail:
         ++fail;
-        std::cout << "would fail " << seq << ": " << plan.reason << "\n";
+        item.update({{"action", "fail"}, {"reason", plan.reason}});
+        if (!json) std::cout << "would fail " << seq << ": " << plan.reason << "\n";
         break;
     }
+    planned.push_back(std::move(item));
+  }
+  if (json) {
+    std::cout << nlohmann::json{{"dry_run", true},
+                                {"would_replay", publish},
+                                {"would_skip", skip},
+                                {"would_fail", fail},
+                                {"entries", std::move(planned)}}
+                     .dump()
+              << "\n";
+    return;
   }
   std::cout << "dry run: would replay " << publish << ", skip " << skip << ", fail " << fail
             << "; nothing changed\n";
+}
+
+void print_counts(const dlq::Counts& counts, bool json, std::string_view note = "") {
+  if (json) {
+    std::cout << nlohmann::json{{"replayed", counts.done},
+                                {"skipped", counts.skipped},
+                                {"failed", counts.failed},
+                                {"errors", counts.errors}}
+                     .dump()
+              << "\n";
+    return;
+  }
+  std::cout << "replayed " << counts.done << ", skipped " << counts.skipped << ", failed "
+            << counts.failed << note << "\n";
 }
 
 void run(const ReplayOptions& options) {
@@ -86,11 +131,8 @@ void run(const ReplayOptions& options) {
                                   registry, run);
   } else {
     const auto entries = load(*store, options.dlq, filter);
-    if (options.dry_run) return dry_run(entries, replay);
-    if (entries.empty()) {
-      std::cout << "replayed 0, skipped 0, failed 0 (nothing matched)\n";
-      return;
-    }
+    if (options.dry_run) return dry_run(entries, replay, options.json);
+    if (entries.empty()) return print_counts({}, options.json, " (nothing matched)");
     const std::string what = std::to_string(entries.size()) + " dead letters to " +
                              (options.to.empty() ? "their original subjects" : options.to);
     if (!confirm("Replay " + what + "?")) throw CommandError("replay cancelled", 1);
@@ -98,8 +140,7 @@ void run(const ReplayOptions& options) {
   }
   bar.finish();
   for (const auto& error : counts.errors) std::cerr << "fleet: " << error << "\n";
-  std::cout << "replayed " << counts.done << ", skipped " << counts.skipped << ", failed "
-            << counts.failed << "\n";
+  print_counts(counts, options.json);
   if (counts.scan_failed) throw CommandError("reading " + options.dlq.stream + " stopped early");
   if (counts.failed > 0) {
     throw CommandError(std::to_string(counts.failed) + " entries were not replayed");
@@ -127,6 +168,9 @@ void add_dlq_replay_command(CLI::App& dlq) {
   command->add_flag("--dry-run", options->dry_run, "Print what would happen; change nothing");
   command->add_flag("--yes,-y", options->yes, "Do not ask for confirmation");
   command->add_flag("--force", options->force, "Replay past the --max-replays loop guard");
+  command->add_flag(
+      "--json", options->json,
+      "One JSON object: replayed, skipped, failed, errors (with --dry-run: the plan)");
   command->callback([options] { run(*options); });
 }
 

@@ -60,6 +60,7 @@ struct RebuildOptions {
   BrokerOptions nats;
   std::string name;
   std::string db;
+  bool json = false;
 };
 
 void run_rebuild(const RebuildOptions& o) {
@@ -68,6 +69,14 @@ void run_rebuild(const RebuildOptions& o) {
   auto report = projection::rebuild(*transport, summary, "SAGA", "saga.orders.lifecycle.>");
   if (!report) throw CommandError("rebuild failed: " + report.error().describe());
   auto rows = summary.query({});
+  if (o.json) {
+    std::cout << nlohmann::json{{"read_model", o.name},       {"db", o.db},
+                                {"events", report->events},   {"applied", report->applied},
+                                {"skipped", report->skipped}, {"orders", rows ? rows->size() : 0}}
+                     .dump()
+              << "\n";
+    return;
+  }
   std::printf("rebuilt %s in %s: %llu events read, %llu applied, %llu skipped, %zu orders\n",
               o.name.c_str(), o.db.c_str(), static_cast<unsigned long long>(report->events),
               static_cast<unsigned long long>(report->applied),
@@ -103,6 +112,7 @@ void add_projection_command(CLI::App& app) {
   rebuild->add_option("--db", o->db, "Read model file (env FLEET_ORDER_SUMMARY_DB)")
       ->capture_default_str();
   add_broker_options(*rebuild, o->nats);
+  rebuild->add_flag("--json", o->json, "One JSON object with the counts");
   rebuild->callback([o] { run_rebuild(*o); });
 }
 

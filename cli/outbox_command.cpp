@@ -141,7 +141,11 @@ void requeue(const OutboxOptions& options) {
   auto store = open_or_throw(options.db);
   auto count = store->requeue(options.all ? 0 : options.row);
   if (!count) throw CommandError(count.error().describe());
-  std::cout << "requeued " << *count << "\n";
+  if (options.json) {
+    std::cout << nlohmann::json{{"requeued", *count}}.dump() << "\n";
+  } else {
+    std::cout << "requeued " << *count << "\n";
+  }
 }
 
 }  // namespace
@@ -199,6 +203,7 @@ void add_outbox_command(CLI::App& app) {
   add_db_option(*requeue_command, *options);
   auto* row = requeue_command->add_option("--row", options->row, "One flagged row");
   requeue_command->add_flag("--all", options->all, "Every flagged row")->excludes(row);
+  requeue_command->add_flag("--json", options->json, "One JSON object: {\"requeued\": N}");
   requeue_command->callback([options] { requeue(*options); });
 }
 

@@ -31,6 +31,7 @@ struct PublishOptions {
   double rate = 0;  // events per second; 0 = as fast as the broker acks
   std::string key;
   bool create_stream = false;
+  bool json = false;
 };
 
 // One JSON document per input line; blank lines are skipped.
@@ -78,11 +79,12 @@ broker::Message to_message(const PublishOptions& options, const std::string& bod
 }
 
 // On JetStream a subject no stream captures fails each publish with "no responders"; on Kafka
-// with "no stream takes subject". Either way the user needs the command that fixes it.
-void ensure_captured(broker::Transport& transport, const PublishOptions& options) {
+// with "no stream takes subject". Either way the user needs the command that fixes it. Returns
+// the name of the stream it created, if it did.
+std::string ensure_captured(broker::Transport& transport, const PublishOptions& options) {
   auto streams = transport.streams();
-  if (!streams) return;  // cannot list them (permissions?): the publish reports for itself
-  if (capturing_stream(*streams, options.subject)) return;
+  if (!streams) return {};  // cannot list them (permissions?): the publish reports for itself
+  if (capturing_stream(*streams, options.subject)) return {};
   const auto stream = suggested_stream(options.subject);
   if (!options.create_stream) {
     throw CommandError("no stream captures subject " + options.subject + "; create one: " +
@@ -91,8 +93,11 @@ void ensure_captured(broker::Transport& transport, const PublishOptions& options
   if (auto created = transport.ensure_stream(stream); !created) {
     throw CommandError("cannot create stream " + stream.name + ": " + created.error().message);
   }
-  std::cout << "created stream " << stream.name << " (subjects " << stream.subjects.front()
-            << ")\n";
+  if (!options.json) {
+    std::cout << "created stream " << stream.name << " (subjects " << stream.subjects.front()
+              << ")\n";
+  }
+  return stream.name;
 }
 
 void run(const PublishOptions& options) {
@@ -112,7 +117,7 @@ void run(const PublishOptions& options) {
   const std::uint32_t schema_version = schema ? schema->history.current : 1;
 
   auto transport = connect_or_throw(options.nats);
-  ensure_captured(*transport, options);
+  const std::string created_stream = ensure_captured(*transport, options);
   std::atomic<std::uint64_t> acked{0}, failed{0};
   std::string first_error;
   std::mutex error_mutex;
@@ -147,8 +152,18 @@ void run(const PublishOptions& options) {
   auto flushed = transport->flush(std::chrono::seconds(30));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "published " << sent << ", acked " << acked.load() << ", failed " << failed.load()
-            << " (" << static_cast<std::uint64_t>(sent / std::max(seconds, 1e-9)) << "/s)\n";
+  const auto per_second = static_cast<std::uint64_t>(sent / std::max(seconds, 1e-9));
+  if (options.json) {
+    nlohmann::json summary = {{"published", sent},
+                              {"acked", acked.load()},
+                              {"failed", failed.load()},
+                              {"per_second", per_second}};
+    if (!created_stream.empty()) summary["created_stream"] = created_stream;
+    std::cout << summary.dump() << "\n";
+  } else {
+    std::cout << "published " << sent << ", acked " << acked.load() << ", failed " << failed.load()
+              << " (" << per_second << "/s)\n";
+  }
   if (!flushed) throw CommandError("not all publishes were confirmed: " + flushed.error().message);
   if (failed.load() > 0) {
     throw CommandError(std::to_string(failed.load()) + " publishes failed; first: " + first_error);
@@ -180,6 +195,8 @@ void add_publish_command(CLI::App& app) {
   command->add_flag("--create-stream", options->create_stream,
                     "When no stream captures the subject, create one named after its first "
                     "token (orders.placed -> ORDERS for 'orders.>') instead of failing");
+  command->add_flag("--json", options->json,
+                    "One JSON object: published, acked, failed, per_second (and created_stream)");
   command->callback([options] { run(*options); });
 }
 

@@ -19,6 +19,7 @@ struct GoldenOptions {
   std::string dir = default_golden_dir;
   std::string type;
   std::string data;
+  bool json = false;
 };
 
 void run(const GoldenOptions& options) {
@@ -44,7 +45,16 @@ void run(const GoldenOptions& options) {
   out.write(body->data(), static_cast<std::streamsize>(body->size()));
   out.close();
   if (!out) throw CommandError("cannot write " + path.string());
-  std::cout << "wrote " << path.string() << " (" << body->size() << " bytes)\n";
+  if (options.json) {
+    std::cout << nlohmann::json{{"wrote", path.string()},
+                                {"type", options.type},
+                                {"schema_version", schema->history.current},
+                                {"bytes", body->size()}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "wrote " << path.string() << " (" << body->size() << " bytes)\n";
+  }
 }
 
 }  // namespace
@@ -57,6 +67,9 @@ void add_schemas_golden_command(CLI::App& schemas) {
       ->required();
   command->add_option("--data,-d", options->data, "The event as JSON")->required();
   command->add_option("--dir", options->dir, "Folder of golden files")->capture_default_str();
+  command->add_flag("--json", options->json,
+                    "One JSON object: wrote (the path), type, "
+                    "schema_version, bytes");
   command->callback([options] { run(*options); });
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "broker_options.hpp"
 #include "streams_commands.hpp"
 
@@ -20,6 +22,7 @@ struct AddOptions {
   std::vector<std::string> subjects;
   int replicas = 0;  // 0 = --stream-replicas when given, else 1
   std::string max_age = "0";
+  bool json = false;
 };
 
 // "7d", "12h", "30m", "45s", "1h30m"; "0" = keep forever.
@@ -65,6 +68,19 @@ std::string join(const std::vector<std::string>& parts) {
   return joined;
 }
 
+// {"stream": NAME, "subjects": [...], "created": true | false (it existed already)}
+void report(const AddOptions& options, const std::string& name,
+            const std::vector<std::string>& subjects, bool created) {
+  if (options.json) {
+    std::cout
+        << nlohmann::json{{"stream", name}, {"subjects", subjects}, {"created", created}}.dump()
+        << "\n";
+    return;
+  }
+  std::cout << (created ? "created stream " : "stream ") << name
+            << (created ? " (subjects " : " exists (subjects ") << join(subjects) << ")\n";
+}
+
 void run(const AddOptions& options) {
   broker::StreamConfig stream{
       .name = options.name, .subjects = options.subjects, .max_age = parse_age(options.max_age)};
@@ -82,14 +98,12 @@ void run(const AddOptions& options) {
                          join(existing.subjects) + "; remove it first (fleet streams rm " +
                          stream.name + ") or pick another name");
     }
-    std::cout << "stream " << stream.name << " exists (subjects " << join(existing.subjects)
-              << ")\n";
-    return;
+    return report(options, stream.name, existing.subjects, false);
   }
   if (auto created = transport->ensure_stream(stream); !created) {
     throw CommandError("cannot create stream " + stream.name + ": " + created.error().message);
   }
-  std::cout << "created stream " << stream.name << " (subjects " << join(stream.subjects) << ")\n";
+  report(options, stream.name, stream.subjects, true);
 }
 
 }  // namespace
@@ -115,6 +129,8 @@ void add_streams_add_command(CLI::App& streams) {
       ->add_option("--max-age", options->max_age,
                    "Drop messages older than this: 7d, 12h, 30m, 90s; 0 = keep forever")
       ->capture_default_str();
+  command->add_flag("--json", options->json,
+                    "One JSON object: stream, subjects, created (false: it existed already)");
   command->callback([options] { run(*options); });
 }
 

@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "broker_options.hpp"
 #include "streams_commands.hpp"
 #include "terminal.hpp"
@@ -15,6 +17,7 @@ struct RmOptions {
   BrokerOptions broker;
   std::string name;
   bool yes = false;
+  bool json = false;
 };
 
 void run(const RmOptions& options) {
@@ -38,7 +41,12 @@ void run(const RmOptions& options) {
   if (auto removed = transport->remove_stream(options.name); !removed) {
     throw CommandError("cannot remove stream " + options.name + ": " + removed.error().message);
   }
-  std::cout << "removed stream " << options.name << " (" << found->messages << " messages)\n";
+  if (options.json) {
+    std::cout << nlohmann::json{{"removed", options.name}, {"messages", found->messages}}.dump()
+              << "\n";
+  } else {
+    std::cout << "removed stream " << options.name << " (" << found->messages << " messages)\n";
+  }
 }
 
 }  // namespace
@@ -50,6 +58,7 @@ void add_streams_rm_command(CLI::App& streams) {
   add_broker_options(*command, options->broker);
   command->add_option("name", options->name, "Stream name")->required();
   command->add_flag("--yes,-y", options->yes, "Remove without asking");
+  command->add_flag("--json", options->json, "One JSON object: removed (the name), messages");
   command->callback([options] { run(*options); });
 }
 

@@ -7,15 +7,15 @@
 #include <string>
 #include <utility>
 
+#include "fleet/sql/postgres.hpp"
 #include "state/key_value.hpp"
 #include "state/names.hpp"
-#include "state/postgres.hpp"
 #include "state/stores.hpp"
 
 namespace fleet::broker::state {
 namespace {
 
-namespace pg = postgres;
+namespace pg = sql::postgres;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE IF NOT EXISTS fleet_kv_buckets (
@@ -91,9 +91,9 @@ class PostgresSession final : public Session {
         !ok) {
       return fail(ok.error());
     }
-    auto current =
-        pg::query(conn(), "read bucket",
-                  "SELECT ttl_ms FROM fleet_kv_buckets WHERE name = $1 FOR UPDATE", {{bucket_}});
+    auto current = pg::query(conn(), "read bucket",
+                             "SELECT ttl_ms FROM fleet_kv_buckets WHERE name = $1 FOR UPDATE",
+                             {{bucket_}}, pg::Rows::binary);
     if (!current) return fail(current.error());
     if (pg::int8(current->get(), 0, 0) != ttl_ms) {
       for (const char* sql :
@@ -139,7 +139,7 @@ class PostgresSession final : public Session {
     if (auto ok = pg::query(conn(), "write", sql.c_str(),
                             {{bucket_},
                              {std::string(key)},
-                             pg::bytes(value),
+                             pg::Param::bytes(value),
                              {std::to_string(claimed->last)},
                              {std::to_string(claimed->ttl_ms)}});
         !ok) {
@@ -218,7 +218,7 @@ class PostgresSession final : public Session {
         "AND expires_at <= clock_timestamp() LIMIT $2::int)",
         {{bucket_}, {std::to_string(sweep_limit)}});
     if (!deleted) return fail(deleted.error());
-    return std::stoll(PQcmdTuples(deleted->get())) >= sweep_limit;
+    return pg::affected(deleted->get()) >= sweep_limit;
   }
 
  private:
@@ -236,7 +236,7 @@ class PostgresSession final : public Session {
     auto rows = pg::query(conn(), "read",
                           "SELECT value, revision FROM fleet_kv_entries WHERE bucket = $1 "
                           "AND key = $2 AND (expires_at IS NULL OR expires_at > clock_timestamp())",
-                          {{bucket_}, {std::string(key)}});
+                          {{bucket_}, {std::string(key)}}, pg::Rows::binary);
     if (!rows) return fail(rows.error());
     if (PQntuples(rows->get()) == 0) return std::optional<Entry>{};
     return std::optional<Entry>(Entry{pg::bytes(rows->get(), 0, 0),
@@ -249,7 +249,7 @@ class PostgresSession final : public Session {
     auto rows = pg::query(conn(), "take a revision",
                           "UPDATE fleet_kv_buckets SET last_revision = last_revision + $2::bigint "
                           "WHERE name = $1 RETURNING last_revision, ttl_ms",
-                          {{bucket_}, {std::to_string(count)}});
+                          {{bucket_}, {std::to_string(count)}}, pg::Rows::binary);
     if (!rows) return fail(rows.error());
     if (PQntuples(rows->get()) == 0) {
       return fail(Errc::not_found, "no bucket " + bucket_ + " in the state store");
@@ -289,9 +289,8 @@ Result<std::shared_ptr<Store>> open_postgres(const std::string& url) {
   pg::Transaction tx(conn->get());
   if (auto ok = tx.begin(); !ok) return fail(ok.error());
   if (auto ok = pg::query(conn->get(), "lock schema", schema_lock); !ok) return fail(ok.error());
-  pg::ResultSet created(PQexec(conn->get(), schema));  // several statements: PQexec, not Params
-  if (PQresultStatus(created.get()) != PGRES_COMMAND_OK) {
-    return fail(pg::error_of(conn->get(), created.get(), "create state store tables"));
+  if (auto ok = pg::script(conn->get(), "create state store tables", schema); !ok) {
+    return fail(ok.error());
   }
   if (auto ok = tx.commit(); !ok) return fail(ok.error());
   return std::shared_ptr<Store>(std::make_shared<PostgresStore>(url));

@@ -7,13 +7,15 @@
 #include <string>
 #include <utility>
 
+#include "fleet/sql/sqlite.hpp"
 #include "state/key_value.hpp"
 #include "state/names.hpp"
-#include "state/sqlite.hpp"
 #include "state/stores.hpp"
 
 namespace fleet::broker::state {
 namespace {
+
+namespace sqlite = sql::sqlite;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE IF NOT EXISTS fleet_kv_buckets (
@@ -80,7 +82,7 @@ class SqliteSession final : public Session {
   }
 
   Result<std::optional<Entry>> get(std::string_view key) override {
-    sqlite::Query query(db_.get(), select_.get());
+    sqlite::Query query(select_.get());
     query.bind(1, bucket_).bind(2, key).bind(3, now_ms());
     auto row = query.step("read");
     if (!row) return fail(row.error());
@@ -114,7 +116,7 @@ class SqliteSession final : public Session {
     sqlite::Transaction tx(db_.get());
     if (auto ok = tx.begin(); !ok) return ok;
     if (auto claimed = claim(1); !claimed) return fail(claimed.error());
-    sqlite::Query query(db_.get(), delete_.get());
+    sqlite::Query query(delete_.get());
     query.bind(1, bucket_).bind(2, key);
     if (auto done = query.step("delete"); !done) return fail(done.error());
     return tx.commit();
@@ -143,10 +145,10 @@ class SqliteSession final : public Session {
   Result<bool> remove_expired() override {
     sqlite::Transaction tx(db_.get());
     if (auto ok = tx.begin(); !ok) return fail(ok.error());
-    sqlite::Query query(db_.get(), sweep_.get());
+    sqlite::Query query(sweep_.get());
     query.bind(1, bucket_).bind(2, now_ms()).bind(3, sweep_limit);
     if (auto done = query.step("remove expired"); !done) return fail(done.error());
-    const bool more = sqlite3_changes(db_.get()) >= sweep_limit;
+    const bool more = query.changes() >= sweep_limit;
     if (auto ok = tx.commit(); !ok) return fail(ok.error());
     return more;
   }
@@ -189,7 +191,7 @@ class SqliteSession final : public Session {
 
   // Takes the bucket's next `count` revisions; inside the caller's transaction.
   Result<Claimed> claim(std::int64_t count) {
-    sqlite::Query query(db_.get(), claim_.get());
+    sqlite::Query query(claim_.get());
     query.bind(1, bucket_).bind(2, count);
     auto row = query.step("take a revision");
     if (!row) return fail(row.error());
@@ -199,7 +201,7 @@ class SqliteSession final : public Session {
 
   Status store(std::string_view key, std::string_view value, std::int64_t revision,
                std::int64_t ttl_ms, std::int64_t written_at) {
-    sqlite::Query query(db_.get(), upsert_.get());
+    sqlite::Query query(upsert_.get());
     query.bind(1, bucket_).bind(2, key).bind_blob(3, value).bind(4, revision);
     query.bind(5, written_at).bind(6, ttl_ms);
     if (auto done = query.step("write"); !done) return fail(done.error());
@@ -211,9 +213,9 @@ class SqliteSession final : public Session {
   Result<std::optional<std::int64_t>> one_shot(const char* sql, std::int64_t number) {
     auto prepared = sqlite::prepare(db_.get(), sql);
     if (!prepared) return fail(prepared.error());
-    sqlite::Query query(db_.get(), prepared->get());
+    sqlite::Query query(prepared->get());
     query.bind(1, bucket_);
-    if (sqlite3_bind_parameter_count(prepared->get()) >= 2) query.bind(2, number);
+    if (query.parameter_count() >= 2) query.bind(2, number);
     auto row = query.step("open bucket");
     if (!row) return fail(row.error());
     if (!*row) return std::optional<std::int64_t>{};

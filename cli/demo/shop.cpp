@@ -7,12 +7,11 @@
 namespace fleet::demo {
 namespace {
 
-Status exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return {};
-  std::string text = message ? message : sqlite3_errmsg(db);
-  sqlite3_free(message);
-  return fail(Errc::unavailable, std::string("shop database: ") + text);
+namespace sqlite = sql::sqlite;
+
+Status in_shop(Status status) {
+  if (status) return status;
+  return fail(status.error().code, "shop database: " + status.error().message);
 }
 
 }  // namespace
@@ -20,51 +19,40 @@ Status exec(sqlite3* db, const char* sql) {
 Result<Shop> Shop::open(const std::string& path) {
   auto db = outbox::sqlite::open_database(path);
   if (!db) return fail(db.error());
-  if (auto ok = exec(db->get(),
-                     "CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, customer_id "
-                     "TEXT NOT NULL, sku TEXT NOT NULL, quantity INTEGER NOT NULL, amount_cents "
-                     "INTEGER NOT NULL, region TEXT NOT NULL)");
+  if (auto ok = in_shop(sqlite::exec(
+          db->get(),
+          "CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT "
+          "NULL, "
+          "sku TEXT NOT NULL, quantity INTEGER NOT NULL, amount_cents INTEGER NOT NULL, "
+          "region TEXT NOT NULL)"));
       !ok) {
     return fail(ok.error());
   }
   auto box = outbox::sqlite::Outbox::open(db->get());
   if (!box) return fail(box.error());
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db->get(), "INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &raw,
-                         nullptr) != SQLITE_OK) {
-    return fail(Errc::unavailable, std::string("shop database: ") + sqlite3_errmsg(db->get()));
-  }
-  return Shop(std::move(*db), std::move(*box), outbox::sqlite::Statement(raw));
+  auto insert = sqlite::prepare(db->get(), "INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!insert) return fail(in_shop(fail(insert.error())).error());
+  return Shop(std::move(*db), std::move(*box), std::move(*insert));
 }
 
 Status Shop::place(std::span<const schemas::OrderPlaced> orders) {
-  if (auto ok = exec(db_.get(), "BEGIN IMMEDIATE"); !ok) return ok;
-  auto rollback = [&](Status failed) {
-    (void)exec(db_.get(), "ROLLBACK");
-    return failed;
-  };
+  sqlite::Transaction transaction(db_.get());
+  if (auto ok = in_shop(transaction.begin()); !ok) return ok;
   for (const auto& order : orders) {
-    sqlite3_stmt* s = insert_.get();
-    sqlite3_reset(s);
-    sqlite3_bind_text(s, 1, order.order_id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, order.customer_id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, order.sku.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 4, order.quantity);
-    sqlite3_bind_int64(s, 5, order.amount_cents);
-    sqlite3_bind_text(s, 6, order.region.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-      return rollback(
-          fail(Errc::unavailable, std::string("shop database: ") + sqlite3_errmsg(db_.get())));
-    }
+    sqlite::Query insert(insert_.get());
+    insert.bind(1, order.order_id).bind(2, order.customer_id).bind(3, order.sku);
+    insert.bind(4, static_cast<std::int64_t>(order.quantity)).bind(5, order.amount_cents);
+    insert.bind(6, order.region);
+    if (auto ok = in_shop(insert.run("insert order")); !ok) return ok;
     auto meta = schemas::new_metadata(std::string(schemas::OrderPlaced::type_name));
     meta.ordering_key = order.order_id;
     if (auto ok = outbox_.append(
             {.subject = placed_subject, .meta = std::move(meta), .body = schemas::encode(order)});
         !ok) {
-      return rollback(ok);
+      return ok;
     }
   }
-  return exec(db_.get(), "COMMIT");
+  return in_shop(transaction.commit());
 }
 
 }  // namespace fleet::demo

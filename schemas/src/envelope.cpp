@@ -1,11 +1,11 @@
 #include "fleet/schemas/envelope.hpp"
 
-#include <array>
 #include <charconv>
 #include <chrono>
-#include <ctime>
 #include <random>
 #include <utility>
+
+#include "fleet/schemas/rfc3339.hpp"
 
 namespace fleet::schemas {
 namespace {
@@ -104,26 +104,7 @@ std::string new_event_id() {
 }
 
 std::string now_rfc3339() {
-  using namespace std::chrono;
-  const auto now = time_point_cast<milliseconds>(system_clock::now());
-  const auto whole = time_point_cast<std::chrono::seconds>(now);
-  const auto millis = (now - whole).count();
-  // Date and time to the second change once a second: format them once per thread and second.
-  thread_local std::time_t cached_second = -1;
-  thread_local std::array<char, 32> date{};
-  const std::time_t t = system_clock::to_time_t(whole);
-  if (t != cached_second) {
-    std::tm utc{};
-    gmtime_r(&t, &utc);
-    std::strftime(date.data(), date.size(), "%Y-%m-%dT%H:%M:%S", &utc);
-    cached_second = t;
-  }
-  std::string out(date.data());
-  const char ms[] = {'.', static_cast<char>('0' + millis / 100),
-                     static_cast<char>('0' + millis / 10 % 10),
-                     static_cast<char>('0' + millis % 10), 'Z'};
-  out.append(ms, sizeof ms);
-  return out;
+  return format_rfc3339(std::chrono::system_clock::now());
 }
 
 Metadata new_metadata(std::string type, std::uint32_t schema_version) {

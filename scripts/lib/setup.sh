@@ -11,6 +11,8 @@ FLEET_PACKAGES=(
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
   doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libsqlite3-dev libpq-dev
+  # Howard Hinnant's date library (header-only): RFC 3339 parsing and formatting.
+  libhowardhinnant-date-dev
   nats-server curl jq openssl docker-compose
   # kcat: Kafka interop tests (records produced and read by a non-fleet client).
   kcat

@@ -235,6 +235,45 @@ TEST_CASE("fleet streams add takes --max-age and --replicas and rejects bad valu
   CHECK(no_subjects.exit_code == 2);
 }
 
+TEST_CASE("fleet publish --json prints one object with the counts and the stream it created") {
+  auto result = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "clijson.x", "-t",
+                     "demo.Note", "--data", "{}", "--count", "3", "--create-stream", "--json"});
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  CHECK(lines(result.out) == 1);
+  const auto summary = nlohmann::json::parse(result.out);
+  CHECK(summary["published"] == 3);
+  CHECK(summary["acked"] == 3);
+  CHECK(summary["failed"] == 0);
+  CHECK(summary["per_second"].is_number_unsigned());
+  CHECK(summary["created_stream"] == "CLIJSON");
+  auto again = run({FLEET_CLI, "publish", "--nats", server().url(), "-s", "clijson.x", "-t",
+                    "demo.Note", "--data", "{}", "--json"});
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK_FALSE(nlohmann::json::parse(again.out).contains("created_stream"));
+}
+
+TEST_CASE("fleet streams add and rm --json say what they did") {
+  auto added = run({FLEET_CLI, "streams", "add", "CLI_JSON_RM", "--subjects", "cli.jsonrm.>",
+                    "--nats", server().url(), "--json"});
+  REQUIRE_MESSAGE(added.exit_code == 0, added.err);
+  CHECK(nlohmann::json::parse(added.out) == nlohmann::json{{"stream", "CLI_JSON_RM"},
+                                                           {"subjects", {"cli.jsonrm.>"}},
+                                                           {"created", true}});
+  auto existing = run({FLEET_CLI, "streams", "add", "CLI_JSON_RM", "--subjects", "cli.jsonrm.>",
+                       "--nats", server().url(), "--json"});
+  REQUIRE_MESSAGE(existing.exit_code == 0, existing.err);
+  CHECK(nlohmann::json::parse(existing.out)["created"] == false);
+
+  auto transport = connect();
+  REQUIRE(transport->publish({.subject = "cli.jsonrm.x", .body = "x"}, std::chrono::seconds(5))
+              .has_value());
+  auto removed =
+      run({FLEET_CLI, "streams", "rm", "CLI_JSON_RM", "--yes", "--nats", server().url(), "--json"});
+  REQUIRE_MESSAGE(removed.exit_code == 0, removed.err);
+  CHECK(nlohmann::json::parse(removed.out) ==
+        nlohmann::json{{"removed", "CLI_JSON_RM"}, {"messages", 1}});
+}
+
 TEST_CASE("fleet streams --json shows messages and each durable's backlog") {
   auto transport = connect();
   make_stream(*transport, "CLI_STREAMS", "cli.streams.>");

@@ -32,7 +32,7 @@
 
 namespace {
 
-namespace h = fleet::runtime::dlq_header;
+namespace h = fleet::schemas::dlq_header;
 using fleet::broker::Message;
 using fleet::schemas::Payload;
 using fleet::test::WorkerProcess;
@@ -249,6 +249,51 @@ TEST_CASE("filters select exactly the matching entries, and replay and purge tou
   CHECK_MESSAGE(purge.exit_code == 0, purge.err);
   CHECK(purge.out.find("purged 1, failed 0") != std::string::npos);
   CHECK(f.sequences() == S{2});
+}
+
+TEST_CASE("replay, its dry run and purge --json print one JSON object with what they did") {
+  Fixture f;
+  f.publish(
+      dead_letter(event("tests.json.a", 1, "x"), "timeout", "billing", "2026-01-15T08:00:00Z"));
+  auto looped =
+      dead_letter(event("tests.json.b", 2, "x"), "timeout", "billing", "2026-01-15T09:00:00Z");
+  looped.headers[std::string(fleet::dlq::replay_count_header)] = "3";  // the loop guard skips it
+  f.publish(looped);
+  f.publish(
+      dead_letter(event("tests.json.c", 3, "x"), "decode", "shipping", "2026-01-15T10:00:00Z"));
+
+  auto dry = f.dlq({"replay", "--dry-run", "--role", "billing", "--json"});
+  REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
+  const auto plan = json::parse(dry.out);
+  CHECK(plan["dry_run"] == true);
+  CHECK(plan["would_replay"] == 1);
+  CHECK(plan["would_skip"] == 1);
+  CHECK(plan["would_fail"] == 0);
+  REQUIRE(plan["entries"].size() == 2);
+  CHECK(plan["entries"][0]["sequence"] == 1);
+  CHECK(plan["entries"][0]["action"] == "replay");
+  CHECK(plan["entries"][0]["subject"] == "tests.json.a");
+  CHECK(plan["entries"][0]["type"] == std::string(Payload::type_name));
+  CHECK(plan["entries"][0]["replay"] == 1);
+  CHECK(plan["entries"][1]["sequence"] == 2);
+  CHECK(plan["entries"][1]["action"] == "skip");
+  CHECK_FALSE(plan["entries"][1]["reason"].get<std::string>().empty());
+  CHECK(f.entries().size() == 3);  // a dry run changes nothing
+
+  auto replay = f.dlq({"replay", "--role", "billing", "--yes", "--json"});
+  REQUIRE_MESSAGE(replay.exit_code == 0, replay.err);
+  CHECK(json::parse(replay.out) ==
+        json{{"replayed", 1}, {"skipped", 1}, {"failed", 0}, {"errors", json::array()}});
+
+  auto none = f.dlq({"replay", "--role", "nobody", "--yes", "--json"});
+  REQUIRE_MESSAGE(none.exit_code == 0, none.err);
+  CHECK(json::parse(none.out) ==
+        json{{"replayed", 0}, {"skipped", 0}, {"failed", 0}, {"errors", json::array()}});
+
+  auto purge = f.dlq({"purge", "--role", "shipping", "--yes", "--json"});
+  REQUIRE_MESSAGE(purge.exit_code == 0, purge.err);
+  CHECK(json::parse(purge.out) == json{{"purged", 1}, {"failed", 0}, {"errors", json::array()}});
+  CHECK(f.sequences() == std::set<std::uint64_t>{2});
 }
 
 TEST_CASE(

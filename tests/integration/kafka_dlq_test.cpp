@@ -29,7 +29,7 @@
 
 namespace {
 
-namespace h = fleet::runtime::dlq_header;
+namespace h = fleet::schemas::dlq_header;
 using fleet::broker::Delivery;
 using fleet::broker::Message;
 using fleet::broker::StoredMessage;

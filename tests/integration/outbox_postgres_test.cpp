@@ -47,18 +47,16 @@ std::string fresh_database(const std::string& name) {
   auto admin = pg::connect(postgres().url());
   REQUIRE(admin.has_value());
   for (auto* statement : {"DROP DATABASE IF EXISTS ", "CREATE DATABASE "}) {
-    pg::ResultSet result(PQexec(admin->get(), (statement + name).c_str()));
-    REQUIRE_MESSAGE(PQresultStatus(result.get()) == PGRES_COMMAND_OK,
-                    PQresultErrorMessage(result.get()));
+    auto ok = fleet::sql::postgres::script(admin->get(), statement, (statement + name).c_str());
+    REQUIRE_MESSAGE(ok.has_value(), ok.error().describe());
   }
   auto url = postgres().url();
   return url.substr(0, url.rfind('/') + 1) + name;
 }
 
 void exec(PGconn* conn, const std::string& sql) {
-  pg::ResultSet result(PQexec(conn, sql.c_str()));
-  REQUIRE_MESSAGE(PQresultStatus(result.get()) == PGRES_COMMAND_OK,
-                  PQresultErrorMessage(result.get()));
+  auto ok = fleet::sql::postgres::script(conn, sql, sql.c_str());
+  REQUIRE_MESSAGE(ok.has_value(), ok.error().describe());
 }
 
 // An application connection with its outbox and an orders table.

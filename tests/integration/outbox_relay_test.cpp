@@ -52,7 +52,8 @@ struct App {
   std::string path() const { return (dir / "app.db").string(); }
   std::string url() const { return "sqlite:" + path(); }
   void exec(const std::string& sql) {
-    REQUIRE(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    auto ok = fleet::sql::sqlite::exec(db.get(), sql.c_str());
+    REQUIRE_MESSAGE(ok.has_value(), ok.error().describe());
   }
   // One business transaction: an order row and its event.
   std::string place_order(const std::string& domain, bool commit = true) {
@@ -65,12 +66,12 @@ struct App {
   }
   // The most attempts any row has used up.
   int max_attempts() {
-    sqlite3_stmt* raw = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db.get(), "SELECT coalesce(max(attempts), 0) FROM fleet_outbox", -1,
-                               &raw, nullptr) == SQLITE_OK);
-    ob::sqlite::Statement stmt(raw);
-    REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
-    return sqlite3_column_int(raw, 0);
+    auto stmt = fleet::sql::sqlite::prepare(db.get(),
+                                            "SELECT coalesce(max(attempts), 0) FROM fleet_outbox");
+    REQUIRE(stmt.has_value());
+    fleet::sql::sqlite::Query query(stmt->get());
+    REQUIRE(query.step("read attempts").value_or(false));
+    return static_cast<int>(query.int64(0));
   }
   std::unique_ptr<ob::OutboxStore> store() {
     auto store = ob::open_store(url());
@@ -239,6 +240,25 @@ TEST_CASE("fleet outbox relay with bad usage exits 2 with one line on stderr") {
   auto scheme = fleet::test::run({FLEET_CLI, "outbox", "relay", "--db", "mysql://x"});
   CHECK(scheme.exit_code == 2);
   CHECK(scheme.err.find("expected sqlite:PATH or postgres://") != std::string::npos);
+}
+
+TEST_CASE("fleet outbox requeue --json prints how many rows went back in the queue") {
+  auto transport = fleet::test::connect_to(server().url());
+  App app;
+  app.place_order("norequeuestream");  // no stream captures it: flagged after 3 attempts
+  {
+    auto store = app.store();
+    ob::Relay relay(*store, *transport, {.retry_delay = 0ms});
+    for (int pass = 0; pass < 3; ++pass) REQUIRE(relay.run_until_idle().has_value());
+  }
+  REQUIRE(counts_of(*app.store()).flagged == 1);
+  auto requeued =
+      fleet::test::run({FLEET_CLI, "outbox", "requeue", "--all", "--db", app.url(), "--json"});
+  REQUIRE_MESSAGE(requeued.exit_code == 0, requeued.err);
+  CHECK(requeued.out == "{\"requeued\":1}\n");
+  auto none =
+      fleet::test::run({FLEET_CLI, "outbox", "requeue", "--all", "--db", app.url(), "--json"});
+  CHECK(none.out == "{\"requeued\":0}\n");
 }
 
 TEST_CASE("fleet outbox status, flagged and requeue show and re-queue a flagged row") {

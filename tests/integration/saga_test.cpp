@@ -318,6 +318,46 @@ TEST_CASE("the order_summary read model matches the sagas, and a rebuild reprodu
   CHECK(nlohmann::json::parse(failed.out).size() == 10);  // the 10 orders above the limit
 }
 
+TEST_CASE("fleet projection rebuild --json reports the events read, applied and skipped") {
+  Fixture f;  // no workers: the lifecycle events are published here
+  auto transport = fleet::broker::jetstream::connect({.url = f.url()});
+  REQUIRE(transport.has_value());
+  REQUIRE((*transport)->ensure_stream({.name = "SAGA", .subjects = {"saga.>"}}).has_value());
+  const std::string body = fleet::schemas::encode(order("j-1"));
+  auto publish = [&](std::uint64_t version, const std::string& status) {
+    const SagaLifecycle event{.saga_id = "j-1",
+                              .saga = "orders",
+                              .kind = version == 1 ? "started" : "completed",
+                              .status = status,
+                              .version = version,
+                              .started_at = "2026-11-25T08:00:00.000Z",
+                              .data = std::vector<char>(body.begin(), body.end())};
+    auto meta = fleet::schemas::new_metadata(std::string(SagaLifecycle::type_name));
+    auto ack = (*transport)
+                   ->publish({.subject = "saga.orders.lifecycle.j-1",
+                              .headers = fleet::schemas::to_headers(meta),
+                              .body = fleet::schemas::encode(event),
+                              .dedup_id = meta.id},
+                             10s);
+    REQUIRE_MESSAGE(ack.has_value(), ack.error().describe());
+  };
+  publish(1, "running");
+  publish(2, "completed");
+  publish(1, "running");  // a duplicate of an older version: read, not applied
+
+  const auto db = (f.dir() / "rebuilt.db").string();
+  auto rebuild = fleet::test::run({FLEET_CLI, "projection", "rebuild", "order_summary", "--db", db,
+                                   "--nats", f.url(), "--json"});
+  REQUIRE_MESSAGE(rebuild.exit_code == 0, rebuild.err);
+  const auto report = nlohmann::json::parse(rebuild.out);
+  CHECK(report == nlohmann::json{{"read_model", "order_summary"},
+                                 {"db", db},
+                                 {"events", 3},
+                                 {"applied", 2},
+                                 {"skipped", 1},
+                                 {"orders", 1}});
+}
+
 // ---- Schema evolution: events written by older (and newer) code in the same streams. ----
 
 namespace {

@@ -116,6 +116,19 @@ TEST_CASE("fleet schemas golden freezes the current version once and never overw
   CHECK(has(bad.err, "missing required fields"));
 }
 
+TEST_CASE("fleet schemas golden --json names the file it wrote, its version and size") {
+  GoldenDir dir;
+  auto wrote = run({FLEET_CLI, "schemas", "golden", "--type", "bench.Payload", "--data",
+                    R"({"seq":1,"data":"x"})", "--dir", dir.path.string(), "--json"});
+  REQUIRE_MESSAGE(wrote.exit_code == 0, wrote.err);
+  const auto report = nlohmann::json::parse(wrote.out);
+  const auto file = sch::golden_path(dir.path, "bench.Payload", 1);
+  CHECK(report["wrote"] == file.string());
+  CHECK(report["type"] == "bench.Payload");
+  CHECK(report["schema_version"] == 1);
+  CHECK(report["bytes"] == std::filesystem::file_size(file));
+}
+
 TEST_CASE("fleet schemas list shows each type's version, required and optional fields") {
   auto listed = run({FLEET_CLI, "schemas", "list", "--json"});
   REQUIRE(listed.exit_code == 0);

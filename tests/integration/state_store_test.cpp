@@ -1,8 +1,6 @@
 // The SQL state store beyond the key-value acceptance suite (which runs on it through
 // state_store_envs.hpp): several processes on one SQLite file, put_async draining on destruction,
 // expired rows deleted from the file, and the URL forms.
-#include <libpq-fe.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +11,8 @@
 #include <vector>
 
 #include "eventually.hpp"
+#include "fleet/sql/postgres.hpp"
+#include "fleet/sql/sqlite.hpp"
 #include "state_store_envs.hpp"
 
 namespace fleet::test::acceptance {
@@ -185,16 +185,15 @@ TEST_CASE("state store: destroying a bucket calls every pending put_async callba
 
 // Rows of `bucket` in the file, expired or not.
 std::int64_t rows_in(const std::filesystem::path& file, const std::string& bucket) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> owned(db, &sqlite3_close_v2);
-  sqlite3_stmt* raw = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM fleet_kv_entries WHERE bucket = ?1", -1,
-                             &raw, nullptr) == SQLITE_OK);
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
-  sqlite3_bind_text(raw, 1, bucket.c_str(), -1, SQLITE_TRANSIENT);
-  REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
-  return sqlite3_column_int64(raw, 0);
+  namespace sqlite = fleet::sql::sqlite;
+  auto db = sqlite::open_database(file.string());
+  REQUIRE(db.has_value());
+  auto stmt = sqlite::prepare(db->get(), "SELECT count(*) FROM fleet_kv_entries WHERE bucket = ?1");
+  REQUIRE(stmt.has_value());
+  sqlite::Query query(stmt->get());
+  query.bind(1, bucket);
+  REQUIRE(query.step("count rows").value_or(false));
+  return query.int64(0);
 }
 
 TEST_CASE("state store: expired entries are deleted from the file, not only hidden") {
@@ -221,18 +220,18 @@ TEST_CASE("state store: expired entries are deleted from the file, not only hidd
 
 // Rows of a bucket in PostgreSQL, expired or not.
 struct PostgresRows {
-  std::unique_ptr<PGconn, decltype(&PQfinish)> conn;
-  explicit PostgresRows(const std::string& url) : conn(PQconnectdb(url.c_str()), &PQfinish) {
-    REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  fleet::sql::postgres::Connection conn;
+  explicit PostgresRows(const std::string& url) {
+    auto connected = fleet::sql::postgres::connect(url);
+    REQUIRE(connected.has_value());
+    conn = std::move(*connected);
   }
   std::int64_t operator()(const std::string& bucket) const {
-    const char* params[] = {bucket.c_str()};
-    std::unique_ptr<PGresult, decltype(&PQclear)> result(
-        PQexecParams(conn.get(), "SELECT count(*) FROM fleet_kv_entries WHERE bucket = $1", 1,
-                     nullptr, params, nullptr, nullptr, 0),
-        &PQclear);
-    REQUIRE(PQresultStatus(result.get()) == PGRES_TUPLES_OK);
-    return std::stoll(PQgetvalue(result.get(), 0, 0));
+    auto result = fleet::sql::postgres::query(
+        conn.get(), "count rows", "SELECT count(*) FROM fleet_kv_entries WHERE bucket = $1",
+        {bucket}, fleet::sql::postgres::Rows::binary);
+    REQUIRE(result.has_value());
+    return fleet::sql::postgres::int8(result->get(), 0, 0);
   }
 };
 

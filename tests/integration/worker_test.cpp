@@ -36,7 +36,7 @@
 
 namespace {
 
-namespace dlq = fleet::runtime::dlq_header;
+namespace dlq = fleet::schemas::dlq_header;
 using fleet::broker::Message;
 using fleet::schemas::Payload;
 using fleet::test::WorkerProcess;

@@ -17,7 +17,7 @@
 namespace {
 
 namespace dlq = fleet::dlq;
-namespace h = fleet::runtime::dlq_header;
+namespace h = fleet::schemas::dlq_header;
 using fleet::schemas::Payload;
 using namespace std::chrono_literals;
 
@@ -167,13 +167,13 @@ TEST_CASE("the loop guard skips events replayed max_replays times unless forced"
 TEST_CASE("an entry whose body was trimmed to fit the broker is not replayed empty") {
   auto message = letter("orders.placed", "x");
   message.body.clear();
-  message.headers[std::string(fleet::runtime::dlq_header::trimmed)] = "headers,body";
+  message.headers[std::string(fleet::schemas::dlq_header::trimmed)] = "headers,body";
   const auto plan = dlq::plan_replay(entry(message), {}, fleet::schemas::Registry::builtin());
   CHECK(plan.action == dlq::Planned::Action::fail);
   CHECK(plan.reason.find("body not stored") != std::string::npos);
 
   auto headers_only = letter("orders.placed", "x");
-  headers_only.headers[std::string(fleet::runtime::dlq_header::trimmed)] = "headers";
+  headers_only.headers[std::string(fleet::schemas::dlq_header::trimmed)] = "headers";
   CHECK(dlq::plan_replay(entry(headers_only), {}, fleet::schemas::Registry::builtin()).action ==
         dlq::Planned::Action::publish);
 }

@@ -38,7 +38,8 @@ ob::OutboxEvent event(const std::string& name = "OrderPlaced") {
 }
 
 void exec(sqlite3* db, const char* sql) {
-  REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  auto ok = fleet::sql::sqlite::exec(db, sql);
+  REQUIRE_MESSAGE(ok.has_value(), ok.error().describe());
 }
 
 // Appends `count` events in one committed transaction; returns their ids.
@@ -84,14 +85,13 @@ TEST_CASE("the outbox schema is created on first use and each migration is recor
   REQUIRE(ob::sqlite::Outbox::open(db->get()).has_value());
   REQUIRE(ob::sqlite::Outbox::open(db->get()).has_value());
   auto store = store_of(temp);  // a second connection migrating the same file
-  sqlite3_stmt* raw = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db->get(),
-                             "SELECT count(*), max(version) FROM fleet_outbox_schema_version", -1,
-                             &raw, nullptr) == SQLITE_OK);
-  ob::sqlite::Statement stmt(raw);
-  REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(raw, 0) == 2);
-  CHECK(sqlite3_column_int(raw, 1) == 2);
+  auto stmt = fleet::sql::sqlite::prepare(
+      db->get(), "SELECT count(*), max(version) FROM fleet_outbox_schema_version");
+  REQUIRE(stmt.has_value());
+  fleet::sql::sqlite::Query query(stmt->get());
+  REQUIRE(query.step("read schema versions").value_or(false));
+  CHECK(query.int64(0) == 2);
+  CHECK(query.int64(1) == 2);
 }
 
 TEST_CASE("a rolled-back transaction leaves nothing to relay") {

@@ -282,7 +282,7 @@ class Unsettled final : public fleet::broker::Delivery::Handle {
 }  // namespace
 
 TEST_CASE("a dead-letter copy trimmed to fit keeps the event and says what was cut") {
-  namespace dlq = fleet::runtime::dlq_header;
+  namespace dlq = fleet::schemas::dlq_header;
   const fleet::broker::Message original{.subject = "orders.placed",
                                         .headers = {{"Fleet-Id", "e1"}},
                                         .body = std::string(1000, 'b'),

@@ -1,10 +1,14 @@
 // Versioned migrations of the PostgreSQL outbox. Append new migrations; never edit an applied one.
 #include <array>
 
-#include "connection.hpp"
+#include "fleet/outbox/postgres.hpp"
 
 namespace fleet::outbox::postgres {
 namespace {
+
+using sql::postgres::query;
+using sql::postgres::script;
+using sql::postgres::Transaction;
 
 // Any constant unique to the outbox: serialises migrations of concurrent processes.
 constexpr const char* lock_sql = "SELECT pg_advisory_xact_lock(7318450013)";
@@ -47,15 +51,13 @@ Status migrate(PGconn* conn) {
   auto version = query(conn, "read outbox schema version",
                        "SELECT coalesce(max(version), 0) FROM fleet_outbox_schema_version");
   if (!version) return fail(version.error());
-  const int current = std::stoi(PQgetvalue(version->get(), 0, 0));
+  const int current = std::stoi(sql::postgres::bytes(version->get(), 0, 0));
   if (current > static_cast<int>(migrations.size())) {
     return fail(Errc::invalid_argument, "outbox schema version " + std::to_string(current) +
                                             " is newer than this fleet knows");
   }
   for (int next = current + 1; next <= static_cast<int>(migrations.size()); ++next) {
-    if (auto ok = query(conn, "migrate outbox schema", migrations[next - 1]); !ok) {
-      return fail(ok.error());
-    }
+    if (auto ok = script(conn, "migrate outbox schema", migrations[next - 1]); !ok) return ok;
     if (auto ok = query(conn, "record outbox schema version",
                         "INSERT INTO fleet_outbox_schema_version (version) VALUES ($1)",
                         {std::to_string(next)});
@@ -84,13 +86,10 @@ Status ensure_schema(PGconn* conn) {
     }
     return {};
   }
-  if (auto ok = query(conn, "begin", "BEGIN"); !ok) return fail(ok.error());
-  if (auto ok = migrate(conn); !ok) {
-    (void)query(conn, "rollback", "ROLLBACK");
-    return ok;
-  }
-  if (auto ok = query(conn, "commit outbox schema", "COMMIT"); !ok) return fail(ok.error());
-  return {};
+  Transaction transaction(conn);
+  if (auto ok = transaction.begin(); !ok) return ok;
+  if (auto ok = migrate(conn); !ok) return ok;
+  return transaction.commit();
 }
 
 }  // namespace fleet::outbox::postgres

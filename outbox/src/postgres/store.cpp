@@ -3,34 +3,21 @@
 // time. FOR UPDATE SKIP LOCKED plus a lease (available_at) keeps concurrent relays apart.
 #include <poll.h>
 
-#include <endian.h>
 #include <algorithm>
-#include <cstring>
 
-#include "connection.hpp"
+#include "fleet/outbox/postgres.hpp"
 #include "stored_headers.hpp"
 #include "stores.hpp"
 
 namespace fleet::outbox::postgres {
 namespace {
 
+namespace pg = sql::postgres;
+using pg::query;
+
 constexpr const char* channel_listen = "LISTEN fleet_outbox";
 
-std::string value(const PGresult* result, int row, int column) {
-  return std::string(PQgetvalue(result, row, column), PQgetlength(result, row, column));
-}
-
-std::int64_t binary_int8(const PGresult* result, int row, int column) {
-  std::uint64_t raw = 0;
-  std::memcpy(&raw, PQgetvalue(result, row, column), sizeof raw);
-  return static_cast<std::int64_t>(be64toh(raw));
-}
-
-std::int32_t binary_int4(const PGresult* result, int row, int column) {
-  std::uint32_t raw = 0;
-  std::memcpy(&raw, PQgetvalue(result, row, column), sizeof raw);
-  return static_cast<std::int32_t>(be32toh(raw));
-}
+using pg::bytes;
 
 std::string number(std::int64_t n) {
   return std::to_string(n);
@@ -63,23 +50,23 @@ class PostgresStore final : public OutboxStore {
         "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED))"
         " RETURNING id, attempts, event_id, subject, headers, body",
         {number(to_millis(now)), number(lease.count()), number(static_cast<std::int64_t>(max))},
-        /*binary=*/true);
+        pg::Rows::binary);
     if (!result) return fail(result.error());
     const PGresult* rows = result->get();
     std::vector<PendingEvent> events;
     events.reserve(PQntuples(rows));
     for (int i = 0; i < PQntuples(rows); ++i) {
       PendingEvent event;
-      event.row = binary_int8(rows, i, 0);
-      event.attempts = binary_int4(rows, i, 1);
-      event.message.dedup_id = value(rows, i, 2);
-      event.message.subject = value(rows, i, 3);
+      event.row = pg::int8(rows, i, 0);
+      event.attempts = pg::int4(rows, i, 1);
+      event.message.dedup_id = bytes(rows, i, 2);
+      event.message.subject = bytes(rows, i, 3);
       // A row whose headers cannot be read is still published with its id; the consumer's
       // decoding reports what is missing.
-      if (auto headers = headers_from_text(value(rows, i, 4))) {
+      if (auto headers = headers_from_text(bytes(rows, i, 4))) {
         event.message.headers = std::move(*headers);
       }
-      event.message.body = value(rows, i, 5);
+      event.message.body = bytes(rows, i, 5);
       events.push_back(std::move(event));
     }
     std::ranges::sort(events, {}, &PendingEvent::row);  // RETURNING has no defined order
@@ -102,7 +89,8 @@ class PostgresStore final : public OutboxStore {
                                                     TimePoint now, TimePoint retry_at,
                                                     int max_attempts) override {
     std::vector<FlaggedEvent> flagged;
-    if (auto ok = query(conn_.get(), "begin", "BEGIN"); !ok) return fail(ok.error());
+    pg::Transaction transaction(conn_.get());
+    if (auto ok = transaction.begin(); !ok) return fail(ok.error());
     for (const auto& failure : failures) {
       auto result = query(
           conn_.get(), "record outbox failure",
@@ -112,19 +100,16 @@ class PostgresStore final : public OutboxStore {
           " WHERE id = $1 RETURNING flagged_at IS NOT NULL, event_id, subject, attempts",
           {number(failure.row), failure.counts ? "1" : "0", failure.error,
            number(to_millis(retry_at)), number(max_attempts), number(to_millis(now))});
-      if (!result) {
-        (void)query(conn_.get(), "rollback", "ROLLBACK");
-        return fail(result.error());
-      }
-      if (PQntuples(result->get()) == 1 && value(result->get(), 0, 0) == "t") {
+      if (!result) return fail(result.error());
+      if (PQntuples(result->get()) == 1 && bytes(result->get(), 0, 0) == "t") {
         flagged.push_back({.row = failure.row,
-                           .event_id = value(result->get(), 0, 1),
-                           .subject = value(result->get(), 0, 2),
-                           .attempts = std::stoi(value(result->get(), 0, 3)),
+                           .event_id = bytes(result->get(), 0, 1),
+                           .subject = bytes(result->get(), 0, 2),
+                           .attempts = std::stoi(bytes(result->get(), 0, 3)),
                            .last_error = failure.error});
       }
     }
-    if (auto ok = query(conn_.get(), "commit", "COMMIT"); !ok) return fail(ok.error());
+    if (auto ok = transaction.commit(); !ok) return fail(ok.error());
     return flagged;
   }
 
@@ -133,7 +118,7 @@ class PostgresStore final : public OutboxStore {
                         "DELETE FROM fleet_outbox WHERE sent_at IS NOT NULL AND sent_at < $1",
                         {number(to_millis(cutoff))});
     if (!result) return fail(result.error());
-    return std::stoull(PQcmdTuples(result->get()));
+    return pg::affected(result->get());
   }
 
   Result<Counts> counts() override {
@@ -142,9 +127,9 @@ class PostgresStore final : public OutboxStore {
                         " count(*) FILTER (WHERE flagged_at IS NOT NULL),"
                         " count(*) FILTER (WHERE sent_at IS NOT NULL) FROM fleet_outbox");
     if (!result) return fail(result.error());
-    return Counts{.pending = std::stoull(value(result->get(), 0, 0)),
-                  .flagged = std::stoull(value(result->get(), 0, 1)),
-                  .sent = std::stoull(value(result->get(), 0, 2))};
+    return Counts{.pending = std::stoull(bytes(result->get(), 0, 0)),
+                  .flagged = std::stoull(bytes(result->get(), 0, 1)),
+                  .sent = std::stoull(bytes(result->get(), 0, 2))};
   }
 
   Result<std::vector<FlaggedEvent>> flagged(std::size_t limit) override {
@@ -155,11 +140,11 @@ class PostgresStore final : public OutboxStore {
     if (!result) return fail(result.error());
     std::vector<FlaggedEvent> events;
     for (int i = 0; i < PQntuples(result->get()); ++i) {
-      events.push_back({.row = std::stoll(value(result->get(), i, 0)),
-                        .event_id = value(result->get(), i, 1),
-                        .subject = value(result->get(), i, 2),
-                        .attempts = std::stoi(value(result->get(), i, 3)),
-                        .last_error = value(result->get(), i, 4)});
+      events.push_back({.row = std::stoll(bytes(result->get(), i, 0)),
+                        .event_id = bytes(result->get(), i, 1),
+                        .subject = bytes(result->get(), i, 2),
+                        .attempts = std::stoi(bytes(result->get(), i, 3)),
+                        .last_error = bytes(result->get(), i, 4)});
     }
     return events;
   }
@@ -170,7 +155,7 @@ class PostgresStore final : public OutboxStore {
                         " WHERE flagged_at IS NOT NULL AND ($1::bigint = 0 OR id = $1::bigint)",
                         {number(row)});
     if (!result) return fail(result.error());
-    return std::stoull(PQcmdTuples(result->get()));
+    return pg::affected(result->get());
   }
 
   Result<bool> wait_for_work(std::chrono::milliseconds timeout) override {
@@ -180,7 +165,7 @@ class PostgresStore final : public OutboxStore {
     pollfd fd{.fd = PQsocket(conn_.get()), .events = POLLIN, .revents = 0};
     if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
       if (PQconsumeInput(conn_.get()) == 0) {
-        return fail(error_of(conn_.get(), nullptr, "wait for outbox notifications"));
+        return fail(pg::error_of(conn_.get(), nullptr, "wait for outbox notifications"));
       }
       return drain_notifications();
     }
@@ -200,10 +185,7 @@ class PostgresStore final : public OutboxStore {
 
   Status reconnect_if_lost() {
     if (PQstatus(conn_.get()) == CONNECTION_OK) return {};
-    PQreset(conn_.get());
-    if (PQstatus(conn_.get()) != CONNECTION_OK) {
-      return fail(error_of(conn_.get(), nullptr, "reconnect to PostgreSQL"));
-    }
+    if (auto ok = pg::reconnect(conn_.get()); !ok) return ok;
     return start_session();
   }
 

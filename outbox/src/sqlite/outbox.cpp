@@ -1,10 +1,12 @@
-#include "connection.hpp"
 #include "event_check.hpp"
 #include "fleet/outbox/sqlite.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "stored_headers.hpp"
 
 namespace fleet::outbox::sqlite {
+
+using sql::sqlite::prepare;
+using sql::sqlite::Query;
 
 Result<Outbox> Outbox::open(sqlite3* db) {
   if (auto ok = ensure_schema(db); !ok) return fail(ok.error());
@@ -19,12 +21,9 @@ Status Outbox::append(const OutboxEvent& event) {
   if (auto ok = check_event(event); !ok) return ok;
   auto headers = headers_to_text(schemas::to_headers(event.meta));
   if (!headers) return fail(headers.error());
-  sqlite3_stmt* stmt = insert_.get();
-  sqlite::bind(stmt, 1, event.meta.id);
-  sqlite::bind(stmt, 2, event.subject);
-  sqlite::bind(stmt, 3, *headers);
-  bind_blob(stmt, 4, event.body);
-  return run(sqlite3_db_handle(stmt), stmt, "append to outbox");
+  Query query(insert_.get());
+  query.bind(1, event.meta.id).bind(2, event.subject).bind(3, *headers).bind_blob(4, event.body);
+  return query.run("append to outbox");
 }
 
 }  // namespace fleet::outbox::sqlite

@@ -1,10 +1,15 @@
 // Versioned migrations of the SQLite outbox. Append new migrations; never edit an applied one.
 #include <array>
 
-#include "connection.hpp"
+#include "fleet/outbox/sqlite.hpp"
 
 namespace fleet::outbox::sqlite {
 namespace {
+
+using sql::sqlite::exec;
+using sql::sqlite::prepare;
+using sql::sqlite::Query;
+using sql::sqlite::Transaction;
 
 // Times are milliseconds since the Unix epoch. available_at doubles as the lease of a claimed
 // row and the retry time of a failed one.
@@ -45,9 +50,10 @@ Result<int> current_version(sqlite3* db) {
   }
   auto stmt = prepare(db, "SELECT coalesce(max(version), 0) FROM fleet_outbox_schema_version");
   if (!stmt) return fail(stmt.error());
-  const int rc = sqlite3_step(stmt->get());
-  if (rc != SQLITE_ROW) return fail(error_of(db, rc, "read outbox schema version"));
-  return sqlite3_column_int(stmt->get(), 0);
+  Query query(stmt->get());
+  auto row = query.step("read outbox schema version");
+  if (!row) return fail(row.error());
+  return static_cast<int>(query.int64(0));
 }
 
 Status migrate(sqlite3* db) {
@@ -75,8 +81,8 @@ Status ensure_schema(sqlite3* db) {
     if (auto ok = exec(db, "SAVEPOINT fleet_outbox_migrate"); !ok) return ok;
     auto ok = migrate(db);
     if (!ok) {
-      exec(db, "ROLLBACK TO fleet_outbox_migrate");
-      exec(db, "RELEASE fleet_outbox_migrate");
+      (void)exec(db, "ROLLBACK TO fleet_outbox_migrate");
+      (void)exec(db, "RELEASE fleet_outbox_migrate");
       return ok;
     }
     return exec(db, "RELEASE fleet_outbox_migrate");

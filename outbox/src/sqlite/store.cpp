@@ -5,13 +5,17 @@
 #include <thread>
 #include <unordered_set>
 
-#include "connection.hpp"
+#include "fleet/outbox/sqlite.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "stored_headers.hpp"
 #include "stores.hpp"
 
 namespace fleet::outbox::sqlite {
 namespace {
+
+using sql::sqlite::prepare;
+using sql::sqlite::Query;
+using sql::sqlite::Transaction;
 
 class SqliteStore final : public OutboxStore {
  public:
@@ -27,30 +31,28 @@ class SqliteStore final : public OutboxStore {
                            " WHERE sent_at IS NULL AND flagged_at IS NULL AND available_at <= ?1"
                            " ORDER BY id LIMIT ?2");
     if (!stmt) return fail(error_);
-    sqlite::bind(stmt, 1, to_millis(now));
-    sqlite::bind(stmt, 2, static_cast<std::int64_t>(max + in_flight_.size()));
+    Query query(stmt);
+    query.bind(1, to_millis(now)).bind(2, static_cast<std::int64_t>(max + in_flight_.size()));
     std::vector<PendingEvent> events;
-    int rc = SQLITE_DONE;
-    while (events.size() < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      const std::int64_t row = sqlite3_column_int64(stmt, 0);
+    while (events.size() < max) {
+      auto found = query.step("claim outbox rows");
+      if (!found) return fail(found.error());
+      if (!*found) break;
+      const std::int64_t row = query.int64(0);
       if (in_flight_.contains(row)) continue;  // handed out, not yet settled
       PendingEvent event;
       event.row = row;
-      event.attempts = sqlite3_column_int(stmt, 1);
-      event.message.dedup_id = column_text(stmt, 2);
-      event.message.subject = column_text(stmt, 3);
+      event.attempts = static_cast<int>(query.int64(1));
+      event.message.dedup_id = query.bytes(2);
+      event.message.subject = query.bytes(3);
       // A row whose headers cannot be read is still published with its id; the consumer's
       // decoding reports what is missing.
-      if (auto headers = headers_from_text(column_text(stmt, 4))) {
+      if (auto headers = headers_from_text(query.bytes(4))) {
         event.message.headers = std::move(*headers);
       }
-      event.message.body = column_text(stmt, 5);
+      event.message.body = query.bytes(5);
       events.push_back(std::move(event));
     }
-    if (events.size() == max) rc = SQLITE_DONE;
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    if (rc != SQLITE_DONE) return fail(error_of(db_.get(), rc, "claim outbox rows"));
     for (const auto& e : events) in_flight_.insert(e.row);
     return events;
   }
@@ -66,9 +68,9 @@ class SqliteStore final : public OutboxStore {
     std::string ids = "[";
     for (auto row : rows) ids.append(std::to_string(row)).append(",");
     ids.back() = ']';
-    sqlite::bind(stmt, 1, to_millis(now));
-    sqlite::bind(stmt, 2, ids);
-    return run(db_.get(), stmt, "mark outbox rows sent");
+    Query query(stmt);
+    query.bind(1, to_millis(now)).bind(2, ids);
+    return query.run("mark outbox rows sent");
   }
 
   Result<std::vector<FlaggedEvent>> record_failures(std::span<const Failure> failures,
@@ -85,24 +87,20 @@ class SqliteStore final : public OutboxStore {
     Transaction transaction(db_.get());
     if (auto ok = transaction.begin(); !ok) return fail(ok.error());
     for (const auto& failure : failures) {
-      sqlite::bind(stmt, 1, failure.row);
-      sqlite::bind(stmt, 2, std::int64_t{failure.counts ? 1 : 0});
-      sqlite::bind(stmt, 3, failure.error);
-      sqlite::bind(stmt, 4, to_millis(retry_at));
-      sqlite::bind(stmt, 5, std::int64_t{max_attempts});
-      sqlite::bind(stmt, 6, to_millis(now));
-      int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_ROW && sqlite3_column_int(stmt, 0) != 0) {
+      Query query(stmt);
+      query.bind(1, failure.row).bind(2, std::int64_t{failure.counts ? 1 : 0});
+      query.bind(3, failure.error).bind(4, to_millis(retry_at));
+      query.bind(5, std::int64_t{max_attempts}).bind(6, to_millis(now));
+      auto row = query.step("record outbox failures");
+      if (!row) return fail(row.error());
+      if (*row && query.int64(0) != 0) {
         flagged.push_back({.row = failure.row,
-                           .event_id = column_text(stmt, 1),
-                           .subject = column_text(stmt, 2),
-                           .attempts = sqlite3_column_int(stmt, 3),
+                           .event_id = query.bytes(1),
+                           .subject = query.bytes(2),
+                           .attempts = static_cast<int>(query.int64(3)),
                            .last_error = failure.error});
       }
-      if (rc == SQLITE_ROW) rc = sqlite3_step(stmt);
-      sqlite3_reset(stmt);
-      sqlite3_clear_bindings(stmt);
-      if (rc != SQLITE_DONE) return fail(error_of(db_.get(), rc, "record outbox failures"));
+      if (auto ok = query.run("record outbox failures"); !ok) return fail(ok.error());
     }
     if (auto ok = transaction.commit(); !ok) return fail(ok.error());
     return flagged;
@@ -112,9 +110,10 @@ class SqliteStore final : public OutboxStore {
     auto* stmt =
         statement(cleanup_, "DELETE FROM fleet_outbox WHERE sent_at IS NOT NULL AND sent_at < ?1");
     if (!stmt) return fail(error_);
-    sqlite::bind(stmt, 1, to_millis(cutoff));
-    if (auto ok = run(db_.get(), stmt, "delete sent outbox rows"); !ok) return fail(ok.error());
-    return static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+    Query query(stmt);
+    query.bind(1, to_millis(cutoff));
+    if (auto ok = query.run("delete sent outbox rows"); !ok) return fail(ok.error());
+    return static_cast<std::uint64_t>(query.changes());
   }
 
   Result<Counts> counts() override {
@@ -123,11 +122,12 @@ class SqliteStore final : public OutboxStore {
                         " count(*) FILTER (WHERE flagged_at IS NOT NULL),"
                         " count(*) FILTER (WHERE sent_at IS NOT NULL) FROM fleet_outbox");
     if (!stmt) return fail(stmt.error());
-    const int rc = sqlite3_step(stmt->get());
-    if (rc != SQLITE_ROW) return fail(error_of(db_.get(), rc, "count outbox rows"));
-    return Counts{.pending = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)),
-                  .flagged = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 1)),
-                  .sent = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 2))};
+    Query query(stmt->get());
+    auto row = query.step("count outbox rows");
+    if (!row) return fail(row.error());
+    return Counts{.pending = static_cast<std::uint64_t>(query.int64(0)),
+                  .flagged = static_cast<std::uint64_t>(query.int64(1)),
+                  .sent = static_cast<std::uint64_t>(query.int64(2))};
   }
 
   Result<std::vector<FlaggedEvent>> flagged(std::size_t limit) override {
@@ -135,18 +135,19 @@ class SqliteStore final : public OutboxStore {
                         "SELECT id, event_id, subject, attempts, coalesce(last_error, '')"
                         " FROM fleet_outbox WHERE flagged_at IS NOT NULL ORDER BY id LIMIT ?1");
     if (!stmt) return fail(stmt.error());
-    sqlite::bind(stmt->get(), 1, static_cast<std::int64_t>(limit));
+    Query query(stmt->get());
+    query.bind(1, static_cast<std::int64_t>(limit));
     std::vector<FlaggedEvent> events;
-    int rc;
-    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
-      events.push_back({.row = sqlite3_column_int64(stmt->get(), 0),
-                        .event_id = column_text(stmt->get(), 1),
-                        .subject = column_text(stmt->get(), 2),
-                        .attempts = sqlite3_column_int(stmt->get(), 3),
-                        .last_error = column_text(stmt->get(), 4)});
+    for (;;) {
+      auto row = query.step("list flagged outbox rows");
+      if (!row) return fail(row.error());
+      if (!*row) return events;
+      events.push_back({.row = query.int64(0),
+                        .event_id = query.bytes(1),
+                        .subject = query.bytes(2),
+                        .attempts = static_cast<int>(query.int64(3)),
+                        .last_error = query.bytes(4)});
     }
-    if (rc != SQLITE_DONE) return fail(error_of(db_.get(), rc, "list flagged outbox rows"));
-    return events;
   }
 
   Result<std::uint64_t> requeue(std::int64_t row) override {
@@ -154,9 +155,10 @@ class SqliteStore final : public OutboxStore {
                         "UPDATE fleet_outbox SET flagged_at = NULL, attempts = 0, available_at = 0"
                         " WHERE flagged_at IS NOT NULL AND (?1 = 0 OR id = ?1)");
     if (!stmt) return fail(stmt.error());
-    sqlite::bind(stmt->get(), 1, row);
-    if (auto ok = run(db_.get(), stmt->get(), "requeue outbox rows"); !ok) return fail(ok.error());
-    return static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+    Query query(stmt->get());
+    query.bind(1, row);
+    if (auto ok = query.run("requeue outbox rows"); !ok) return fail(ok.error());
+    return static_cast<std::uint64_t>(query.changes());
   }
 
   Result<bool> wait_for_work(std::chrono::milliseconds timeout) override {
@@ -177,11 +179,10 @@ class SqliteStore final : public OutboxStore {
                   " WHERE fleet_outbox_relay_lease.holder = excluded.holder"
                   " OR fleet_outbox_relay_lease.until <= ?3");
     if (!stmt) return fail(error_);
-    sqlite::bind(stmt, 1, holder_);
-    sqlite::bind(stmt, 2, now + lease.count());
-    sqlite::bind(stmt, 3, now);
-    if (auto ok = run(db_.get(), stmt, "take the outbox relay lease"); !ok) return fail(ok.error());
-    if (sqlite3_changes(db_.get()) != 1) {
+    Query query(stmt);
+    query.bind(1, holder_).bind(2, now + lease.count()).bind(3, now);
+    if (auto ok = query.run("take the outbox relay lease"); !ok) return fail(ok.error());
+    if (query.changes() != 1) {
       renew_at_ = 0;
       // Whatever this store handed out before losing the lease is the new holder's now.
       in_flight_.clear();

@@ -3,7 +3,6 @@
 #include <charconv>
 
 #include "fleet/dlq/time.hpp"
-#include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/envelope.hpp"
 
 namespace fleet::dlq {
@@ -23,7 +22,7 @@ std::uint64_t number(const Headers& headers, std::string_view name) {
 }  // namespace
 
 DeadLetter read_dead_letter(broker::StoredMessage stored, std::string_view subject_prefix) {
-  namespace h = runtime::dlq_header;
+  namespace h = schemas::dlq_header;
   DeadLetter entry;
   entry.sequence = stored.sequence;
   entry.message = std::move(stored.message);

@@ -1,6 +1,5 @@
 #include "fleet/dlq/replay_plan.hpp"
 
-#include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/envelope.hpp"
 
 namespace fleet::dlq {
@@ -19,11 +18,11 @@ Planned make_plan(const DeadLetter& entry, Headers headers, std::string body,
   }
   // The worker left the body out to fit the broker's size limit: replaying would publish an
   // empty event. The original is still in its own stream while retention keeps it.
-  const auto trimmed = header(headers, runtime::dlq_header::trimmed);
+  const auto trimmed = header(headers, schemas::dlq_header::trimmed);
   if (trimmed && trimmed->find("body") != std::string_view::npos) {
     plan.action = Planned::Action::fail;
     plan.reason = "body not stored (too large for the broker); the original is at sequence " +
-                  std::string(header(headers, runtime::dlq_header::stream_sequence).value_or("?")) +
+                  std::string(header(headers, schemas::dlq_header::stream_sequence).value_or("?")) +
                   " of " + entry.original_subject + "'s stream";
     return plan;
   }

@@ -5,21 +5,21 @@
 
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/events/orders.hpp"
-#include "sqlite.hpp"
+#include "fleet/sql/sqlite.hpp"
 
 namespace fleet::projection {
 
+namespace sqlite = sql::sqlite;
+
 struct OrderSummary::Db {
-  sqlite::DbPtr db;
-  std::mutex mutex;
+  sqlite::Database db;
+  std::mutex mutex;  // the connection is opened without SQLite's own mutex
 };
 
 namespace {
 
 // Version 1 of the schema; later versions add migrations keyed by PRAGMA user_version.
 constexpr const char* schema = R"sql(
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS order_summary (
   order_id     TEXT PRIMARY KEY,
   status       TEXT NOT NULL,
@@ -62,18 +62,13 @@ OrderSummary::OrderSummary(OrderSummary&&) noexcept = default;
 OrderSummary& OrderSummary::operator=(OrderSummary&&) noexcept = default;
 
 Result<OrderSummary> OrderSummary::open(const std::string& path) {
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  sqlite::DbPtr db(raw);
-  if (rc != SQLITE_OK) return fail(sqlite::error(raw, "open " + path));
-  sqlite3_busy_timeout(db.get(), 5'000);
-  if (auto ok = sqlite::exec(db.get(), schema); !ok) {
-    return fail(Errc::unavailable, path + ": " + ok.error().message);
+  auto db = sqlite::open_database(path);
+  if (!db) return fail(db.error());
+  if (auto ok = sqlite::retry_while_busy([&] { return sqlite::exec(db->get(), schema); }); !ok) {
+    return fail(ok.error().code, path + ": " + ok.error().message);
   }
   auto state = std::make_unique<Db>();
-  state->db = std::move(db);
+  state->db = std::move(*db);
   return OrderSummary(std::move(state));
 }
 
@@ -85,21 +80,14 @@ Result<bool> OrderSummary::apply(const schemas::SagaLifecycle& event,
   std::lock_guard lock(db_->mutex);
   auto stmt = sqlite::prepare(db_->db.get(), upsert);
   if (!stmt) return fail(stmt.error());
-  sqlite3_stmt* s = stmt->get();
-  sqlite::bind(s, 1, event.saga_id);
-  sqlite::bind(s, 2, event.status);
-  sqlite::bind(s, 3, event.step_name);
-  sqlite::bind(s, 4, event.reason);
-  sqlite::bind(s, 5, static_cast<std::int64_t>(event.version));
-  sqlite::bind(s, 6, order->customer_id);
-  sqlite::bind(s, 7, order->sku);
-  sqlite::bind(s, 8, static_cast<std::int64_t>(order->quantity));
-  sqlite::bind(s, 9, order->amount_cents);
-  sqlite::bind(s, 10, order->region);
-  sqlite::bind(s, 11, event.started_at);
-  sqlite::bind(s, 12, occurred_at);
-  if (sqlite3_step(s) != SQLITE_DONE) return fail(sqlite::error(db_->db.get(), "apply"));
-  return sqlite3_changes(db_->db.get()) > 0;
+  sqlite::Query q(stmt->get());
+  q.bind(1, event.saga_id).bind(2, event.status).bind(3, event.step_name).bind(4, event.reason);
+  q.bind(5, static_cast<std::int64_t>(event.version));
+  q.bind(6, order->customer_id).bind(7, order->sku);
+  q.bind(8, static_cast<std::int64_t>(order->quantity)).bind(9, order->amount_cents);
+  q.bind(10, order->region).bind(11, event.started_at).bind(12, occurred_at);
+  if (auto ok = q.run("apply"); !ok) return fail(ok.error());
+  return q.changes() > 0;
 }
 
 Result<std::vector<OrderRow>> OrderSummary::query(const OrderQuery& q) const {
@@ -109,29 +97,28 @@ Result<std::vector<OrderRow>> OrderSummary::query(const OrderQuery& q) const {
       "AND (?2 = '' OR order_id = ?2) ORDER BY placed_at, order_id";
   if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
   std::lock_guard lock(db_->mutex);
-  auto stmt = sqlite::prepare(db_->db.get(), sql.c_str());
+  auto stmt = sqlite::prepare(db_->db.get(), sql);
   if (!stmt) return fail(stmt.error());
-  sqlite3_stmt* s = stmt->get();
-  sqlite::bind(s, 1, q.status);
-  sqlite::bind(s, 2, q.order_id);
+  sqlite::Query s(stmt->get());
+  s.bind(1, q.status).bind(2, q.order_id);
   std::vector<OrderRow> rows;
-  int rc = SQLITE_ROW;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    rows.push_back({.order_id = sqlite::text(s, 0),
-                    .status = sqlite::text(s, 1),
-                    .step = sqlite::text(s, 2),
-                    .reason = sqlite::text(s, 3),
-                    .version = static_cast<std::uint64_t>(sqlite3_column_int64(s, 4)),
-                    .customer_id = sqlite::text(s, 5),
-                    .sku = sqlite::text(s, 6),
-                    .quantity = sqlite3_column_int64(s, 7),
-                    .amount_cents = sqlite3_column_int64(s, 8),
-                    .region = sqlite::text(s, 9),
-                    .placed_at = sqlite::text(s, 10),
-                    .updated_at = sqlite::text(s, 11)});
+  for (;;) {
+    auto row = s.step("query");
+    if (!row) return fail(row.error());
+    if (!*row) return rows;
+    rows.push_back({.order_id = s.bytes(0),
+                    .status = s.bytes(1),
+                    .step = s.bytes(2),
+                    .reason = s.bytes(3),
+                    .version = static_cast<std::uint64_t>(s.int64(4)),
+                    .customer_id = s.bytes(5),
+                    .sku = s.bytes(6),
+                    .quantity = s.int64(7),
+                    .amount_cents = s.int64(8),
+                    .region = s.bytes(9),
+                    .placed_at = s.bytes(10),
+                    .updated_at = s.bytes(11)});
   }
-  if (rc != SQLITE_DONE) return fail(sqlite::error(db_->db.get(), "query"));
-  return rows;
 }
 
 Status OrderSummary::clear() {

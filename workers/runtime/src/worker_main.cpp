@@ -193,7 +193,7 @@ auto retry_start_up(const std::stop_source& stop, const std::string& what, Step 
 }  // namespace
 
 int worker_main(int argc, char** argv, const std::string& program, const std::vector<Role>& roles) {
-  CLI::App app{program + ": runs one worker role against NATS JetStream"};
+  CLI::App app{program + ": runs one worker role against NATS JetStream or Kafka (--transport)"};
   app.footer(role_list(roles));
   Flags flags;
   auto& s = flags.settings;

@@ -11,24 +11,17 @@
 #include <memory>
 #include <string>
 
-#include <libpq-fe.h>
-
 #include "fleet/error.hpp"
 #include "fleet/outbox/event.hpp"
+#include "fleet/sql/postgres.hpp"
 
 namespace fleet::outbox::postgres {
 
-struct FinishConnection {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct ClearResult {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using Connection = std::unique_ptr<PGconn, FinishConnection>;
-using ResultSet = std::unique_ptr<PGresult, ClearResult>;
-
-// Connects with a libpq URI or key=value string. Errc::unavailable with the server's message.
-Result<Connection> connect(const std::string& url);
+// RAII handles and connect (a libpq URI or key=value string; Errc::unavailable with the
+// server's message) come from fleet::sql.
+using sql::postgres::connect;
+using sql::postgres::Connection;
+using sql::postgres::ResultSet;
 
 // Creates or migrates the outbox tables (schema_version table; serialised across processes by
 // an advisory lock). Runs in the caller's transaction if one is open, otherwise in its own.

@@ -10,25 +10,16 @@
 #include <memory>
 #include <string>
 
-#include <sqlite3.h>
-
 #include "fleet/error.hpp"
 #include "fleet/outbox/event.hpp"
+#include "fleet/sql/sqlite.hpp"
 
 namespace fleet::outbox::sqlite {
 
-struct CloseDatabase {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct FinalizeStatement {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using Database = std::unique_ptr<sqlite3, CloseDatabase>;
-using Statement = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
-
-// Opens (creating if needed) a database file in WAL mode with a busy timeout, so the relay's
-// reads and the application's writes do not block each other. Errc::io on failure.
-Result<Database> open_database(const std::string& path);
+// RAII handles and open_database (WAL, fleet's busy timeout) come from fleet::sql.
+using sql::sqlite::Database;
+using sql::sqlite::open_database;
+using sql::sqlite::Statement;
 
 // Creates or migrates the outbox tables on `db` (schema_version table; idempotent). Runs in the
 // caller's transaction if one is open, otherwise in its own.

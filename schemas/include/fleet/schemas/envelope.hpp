@@ -25,6 +25,29 @@ inline constexpr std::string_view traceparent = "traceparent";  // W3C Trace Con
 inline constexpr std::string_view ordering_key = "Fleet-Ordering-Key";
 }  // namespace header
 
+// Failure headers on a dead-letter copy (the original's headers are kept beside them), written
+// by the worker runtime and read by `fleet dlq`, the nats CLI or kcat.
+namespace dlq_header {
+inline constexpr std::string_view original_subject = "Fleet-Dlq-Original-Subject";
+inline constexpr std::string_view stream_sequence = "Fleet-Dlq-Stream-Sequence";
+// Only on a partitioned transport (Kafka), where the sequence encodes partition and offset.
+inline constexpr std::string_view original_partition = "Fleet-Dlq-Original-Partition";
+inline constexpr std::string_view original_offset = "Fleet-Dlq-Original-Offset";
+inline constexpr std::string_view error_class = "Fleet-Dlq-Error-Class";
+inline constexpr std::string_view error_message = "Fleet-Dlq-Error-Message";
+inline constexpr std::string_view attempts = "Fleet-Dlq-Attempts";
+inline constexpr std::string_view role = "Fleet-Dlq-Role";
+inline constexpr std::string_view worker = "Fleet-Dlq-Worker";
+inline constexpr std::string_view first_failed_at = "Fleet-Dlq-First-Failed-At";
+inline constexpr std::string_view last_failed_at = "Fleet-Dlq-Last-Failed-At";
+// Only on a copy that had to be cut to fit the broker's message size limit: "headers" (the
+// error message shortened; worker and failure times left out) or "headers,body" (also the body
+// left out; the original is still at its sequence in its own stream while retention keeps it).
+inline constexpr std::string_view trimmed = "Fleet-Dlq-Trimmed";
+// With a trimmed body: the size of the original body in bytes.
+inline constexpr std::string_view original_body_bytes = "Fleet-Dlq-Original-Body-Bytes";
+}  // namespace dlq_header
+
 struct Metadata {
   std::string id;                    // unique per event; 32 lowercase hex chars
   std::string type;                  // e.g. "orders.OrderPlaced"

@@ -9,29 +9,12 @@
 
 #include "fleet/broker/config.hpp"
 #include "fleet/broker/delivery.hpp"
+#include "fleet/schemas/envelope.hpp"
 
 namespace fleet::runtime {
 
-namespace dlq_header {
-inline constexpr std::string_view original_subject = "Fleet-Dlq-Original-Subject";
-inline constexpr std::string_view stream_sequence = "Fleet-Dlq-Stream-Sequence";
-// Only on a partitioned transport (Kafka), where the sequence encodes partition and offset.
-inline constexpr std::string_view original_partition = "Fleet-Dlq-Original-Partition";
-inline constexpr std::string_view original_offset = "Fleet-Dlq-Original-Offset";
-inline constexpr std::string_view error_class = "Fleet-Dlq-Error-Class";
-inline constexpr std::string_view error_message = "Fleet-Dlq-Error-Message";
-inline constexpr std::string_view attempts = "Fleet-Dlq-Attempts";
-inline constexpr std::string_view role = "Fleet-Dlq-Role";
-inline constexpr std::string_view worker = "Fleet-Dlq-Worker";
-inline constexpr std::string_view first_failed_at = "Fleet-Dlq-First-Failed-At";
-inline constexpr std::string_view last_failed_at = "Fleet-Dlq-Last-Failed-At";
-// Only on a copy that had to be cut to fit the broker's message size limit: "headers" (the
-// error message shortened; worker and failure times left out) or "headers,body" (also the body
-// left out; the original is still at its sequence in its own stream while retention keeps it).
-inline constexpr std::string_view trimmed = "Fleet-Dlq-Trimmed";
-// With a trimmed body: the size of the original body in bytes.
-inline constexpr std::string_view original_body_bytes = "Fleet-Dlq-Original-Body-Bytes";
-}  // namespace dlq_header
+// The failure header names are wire format, beside the envelope's (fleet/schemas/envelope.hpp).
+namespace dlq_header = schemas::dlq_header;
 
 struct DeadLetterConfig {
   std::string stream = "DLQ";           // created by the worker if missing

@@ -1,21 +1,27 @@
-#include "state/sqlite.hpp"
+#include "fleet/sql/sqlite.hpp"
 
-#include <chrono>
 #include <thread>
 
-namespace fleet::broker::state::sqlite {
-namespace {
-
-// Long enough for a burst of writers from many processes on one host, short enough that a
-// process stuck in a transaction shows up as Errc::unavailable rather than a hang.
-constexpr int busy_timeout_ms = 10'000;
+namespace fleet::sql::sqlite {
 
 Errc code_of(int rc) {
-  const int primary = rc & 0xff;
-  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? Errc::unavailable : Errc::io;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Errc::unavailable;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+      return Errc::invalid_argument;
+    case SQLITE_NOMEM:
+    case SQLITE_MISUSE:
+    case SQLITE_INTERNAL:
+      return Errc::internal;
+    default:
+      return Errc::io;
+  }
 }
-
-}  // namespace
 
 Error error_of(sqlite3* db, int rc, std::string_view what) {
   std::string message(what);
@@ -31,21 +37,20 @@ Result<Database> open_database(const std::string& path) {
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Database db(raw);  // sqlite3_open_v2 may hand back a handle even on failure
   if (rc != SQLITE_OK) return fail(error_of(db.get(), rc, "open " + path));
-  sqlite3_busy_timeout(db.get(), busy_timeout_ms);
+  sqlite3_busy_timeout(db.get(), static_cast<int>(busy_timeout.count()));
   // A new file starts in rollback-journal mode, where two connections switching it to WAL at
   // once can deadlock; SQLite then fails one at once, without the busy handler.
   if (auto ok = retry_while_busy([&] { return exec(db.get(), "PRAGMA journal_mode=WAL"); }); !ok) {
-    return fail(ok.error());
+    return fail(ok.error().code, path + ": " + ok.error().message);
   }
-  // In WAL mode NORMAL is safe against process crashes; a power loss may lose the last commits
-  // but never corrupts the file.
-  if (auto ok = exec(db.get(), "PRAGMA synchronous=NORMAL"); !ok) return fail(ok.error());
+  if (auto ok = exec(db.get(), "PRAGMA synchronous=NORMAL"); !ok) {
+    return fail(ok.error().code, path + ": " + ok.error().message);
+  }
   return db;
 }
 
 Status retry_while_busy(const std::function<Status()>& attempt) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
   for (;;) {
     Status result = attempt();
     if (result || result.error().code != Errc::unavailable ||
@@ -78,7 +83,15 @@ Result<bool> Query::step(std::string_view what) {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return fail(error_of(db_, rc, what));
+  return fail(error_of(sqlite3_db_handle(stmt_), rc, what));
+}
+
+Status Query::run(std::string_view what) {
+  for (;;) {
+    auto row = step(what);
+    if (!row) return fail(row.error());
+    if (!*row) return {};
+  }
 }
 
 std::string Query::bytes(int column) const {
@@ -103,4 +116,4 @@ Status Transaction::commit() {
   return {};
 }
 
-}  // namespace fleet::broker::state::sqlite
+}  // namespace fleet::sql::sqlite
