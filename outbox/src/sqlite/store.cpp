@@ -23,7 +23,8 @@ class SqliteStore final : public OutboxStore {
     if (!held) return fail(held.error());
     if (!*held) return std::vector<PendingEvent>{};  // another relay is active: stand by
     auto* stmt = statement(claim_,
-                           "SELECT id, attempts, event_id, subject, headers, body FROM fleet_outbox"
+                           "SELECT id, attempts, event_id, subject, headers, body, created_at"
+                           " FROM fleet_outbox"
                            " WHERE sent_at IS NULL AND flagged_at IS NULL AND available_at <= ?1"
                            " ORDER BY id LIMIT ?2");
     if (!stmt) return fail(error_);
@@ -45,6 +46,7 @@ class SqliteStore final : public OutboxStore {
         event.message.headers = std::move(*headers);
       }
       event.message.body = column_text(stmt, 5);
+      event.created_at = from_millis(sqlite3_column_int64(stmt, 6));
       events.push_back(std::move(event));
     }
     if (events.size() == max) rc = SQLITE_DONE;
@@ -121,13 +123,19 @@ class SqliteStore final : public OutboxStore {
     auto stmt = prepare(db_.get(),
                         "SELECT count(*) FILTER (WHERE sent_at IS NULL AND flagged_at IS NULL),"
                         " count(*) FILTER (WHERE flagged_at IS NOT NULL),"
-                        " count(*) FILTER (WHERE sent_at IS NOT NULL) FROM fleet_outbox");
+                        " count(*) FILTER (WHERE sent_at IS NOT NULL),"
+                        " min(created_at) FILTER (WHERE sent_at IS NULL AND flagged_at IS NULL)"
+                        " FROM fleet_outbox");
     if (!stmt) return fail(stmt.error());
     const int rc = sqlite3_step(stmt->get());
     if (rc != SQLITE_ROW) return fail(error_of(db_.get(), rc, "count outbox rows"));
-    return Counts{.pending = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)),
+    Counts counts{.pending = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0)),
                   .flagged = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 1)),
                   .sent = static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 2))};
+    if (sqlite3_column_type(stmt->get(), 3) != SQLITE_NULL) {
+      counts.oldest_pending = from_millis(sqlite3_column_int64(stmt->get(), 3));
+    }
+    return counts;
   }
 
   Result<std::vector<FlaggedEvent>> flagged(std::size_t limit) override {
