@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -15,7 +17,9 @@
 #include "broker_options.hpp"
 #include "commands.hpp"
 #include "fleet/outbox/relay.hpp"
+#include "fleet/outbox/relay_metrics.hpp"
 #include "fleet/outbox/store.hpp"
+#include "fleet/runtime/metrics_server.hpp"
 
 namespace fleet::cli {
 namespace {
@@ -29,6 +33,7 @@ struct OutboxOptions {
   double retry_delay_s = 1;
   double retention_h = 24;
   double lease_s = 60;
+  std::string metrics_addr;           // empty = no /metrics
   bool die_before_mark_sent = false;  // crash tests: SIGKILL itself after the first confirmations
   bool json = false;
   std::int64_t row = 0;
@@ -50,6 +55,49 @@ std::unique_ptr<outbox::OutboxStore> open_or_throw(const std::string& url) {
                        store.error().code == Errc::invalid_argument ? 2 : 1);
   }
   return std::move(*store);
+}
+
+// /metrics of the relay (outbox/relay_metrics.hpp). The backlog is counted on a connection of
+// its own: a store is used by one thread at a time, and the relay thread has the first.
+std::unique_ptr<runtime::MetricsServer> serve_metrics(const OutboxOptions& options,
+                                                      const outbox::Relay& relay,
+                                                      broker::Transport& transport) {
+  if (options.metrics_addr.empty()) return nullptr;
+  struct Backlog {
+    std::mutex mutex;
+    std::unique_ptr<outbox::OutboxStore> store;
+  };
+  auto backlog = std::make_shared<Backlog>();
+  backlog->store = open_or_throw(options.db);
+  auto server = runtime::MetricsServer::start(
+      options.metrics_addr,
+      {.metrics =
+           [&relay, backlog] {
+             std::optional<outbox::Counts> counts;
+             {
+               std::lock_guard lock(backlog->mutex);
+               auto counted = backlog->store->counts();
+               if (counted) {
+                 counts = *counted;
+               } else {
+                 spdlog::warn("outbox relay: counting the backlog for /metrics failed: {}",
+                              counted.error().describe());
+               }
+             }
+             return outbox::relay_metrics_text(relay.stats(), counts ? &*counts : nullptr,
+                                               outbox::Clock::now());
+           },
+       .ready =
+           [&transport](std::string& reason) {
+             const bool connected = transport.connected();
+             reason = connected ? "broker connected" : "broker disconnected";
+             return connected;
+           }});
+  if (!server) {
+    throw CommandError(server.error().message,
+                       server.error().code == Errc::invalid_argument ? 2 : 1);
+  }
+  return std::move(*server);
 }
 
 void run_relay(const OutboxOptions& options) {
@@ -75,8 +123,10 @@ void run_relay(const OutboxOptions& options) {
     config.before_mark_sent = [](auto) { ::raise(SIGKILL); };
   }
   outbox::Relay relay(*store, *transport, config);
-  spdlog::info("outbox relay: started on {} to {}", options.db,
-               broker::describe(options.nats.connection));
+  auto metrics_server = serve_metrics(options, relay, *transport);
+  spdlog::info("outbox relay: started on {} to {}; metrics {}", options.db,
+               broker::describe(options.nats.connection),
+               metrics_server ? metrics_server->address() : "off");
   Status result;
   std::thread worker([&] { result = relay.run(); });
   int received = 0;
@@ -184,6 +234,10 @@ void add_outbox_command(CLI::App& app) {
   relay->add_option("--retention-hours", options->retention_h, "Keep sent rows this long")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  relay
+      ->add_option("--metrics-addr", options->metrics_addr,
+                   "Serve /metrics, /healthz, /readyz on host:port (port 0 = any; default off)")
+      ->envname("FLEET_METRICS_ADDR");
   relay->add_flag("--die-before-mark-sent", options->die_before_mark_sent)->group("");
   relay->callback([options] { run_relay(*options); });
 

@@ -41,6 +41,20 @@ struct Relay::Batch {
   }
 };
 
+const std::vector<double>& RelayLag::buckets() {
+  static const std::vector<double> bounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                             1,     2.5,  5,     10,   30,  60,   300};
+  return bounds;
+}
+
+void RelayLag::add(double seconds) {
+  counts.resize(buckets().size());
+  const auto bound = std::ranges::lower_bound(buckets(), seconds);
+  if (bound != buckets().end()) ++counts[bound - buckets().begin()];
+  sum_seconds += seconds;
+  ++count;
+}
+
 Relay::Relay(OutboxStore& store, broker::Transport& transport, RelayConfig config)
     : store_(store), transport_(transport), config_(std::move(config)) {
   config_.batch_size = std::max<std::size_t>(1, config_.batch_size);
@@ -53,11 +67,14 @@ Relay::~Relay() {
 }
 
 RelayStats Relay::stats() const {
-  return {.published = published_.load(),
-          .duplicates = duplicates_.load(),
-          .failed = failed_.load(),
-          .flagged = flagged_.load(),
-          .deleted = deleted_.load()};
+  RelayStats stats{.published = published_.load(),
+                   .duplicates = duplicates_.load(),
+                   .failed = failed_.load(),
+                   .flagged = flagged_.load(),
+                   .deleted = deleted_.load()};
+  std::lock_guard lock(lag_mutex_);
+  stats.lag = lag_;
+  return stats;
 }
 
 Status Relay::run() {
@@ -152,6 +169,7 @@ void Relay::settle_oldest() {
   }
 
   std::vector<std::int64_t> acked;
+  std::vector<Clock::time_point> acked_created;
   std::vector<Failure> failures;
   std::vector<const Error*> errors;
   bool any_answered_failure = false;
@@ -160,6 +178,7 @@ void Relay::settle_oldest() {
     const auto& result = *batch->results[i];
     if (result) {
       acked.push_back(batch->events[i].row);
+      acked_created.push_back(batch->events[i].created_at);
       if (result->duplicate) ++duplicates;
     } else {
       failures.push_back({.row = batch->events[i].row,
@@ -182,6 +201,11 @@ void Relay::settle_oldest() {
     } else {
       published_ += acked.size();
       duplicates_ += duplicates;
+      std::lock_guard lock(lag_mutex_);
+      for (const auto created : acked_created) {
+        // The database's clock and ours may disagree a little: never a negative lag.
+        lag_.add(std::max(0.0, std::chrono::duration<double>(now - created).count()));
+      }
       backoff_ = milliseconds(0);
     }
   }

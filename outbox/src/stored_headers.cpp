@@ -34,4 +34,8 @@ std::int64_t to_millis(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
 
+std::chrono::system_clock::time_point from_millis(std::int64_t millis) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
+}
+
 }  // namespace fleet::outbox

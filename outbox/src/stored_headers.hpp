@@ -20,5 +20,6 @@ Result<Headers> headers_from_text(std::string_view text);
 
 // Milliseconds since the Unix epoch, as stored in the time columns.
 std::int64_t to_millis(std::chrono::system_clock::time_point time);
+std::chrono::system_clock::time_point from_millis(std::int64_t millis);
 
 }  // namespace fleet::outbox

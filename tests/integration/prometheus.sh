@@ -5,25 +5,32 @@
 #   prometheus.sh lint      FLEET FLEET_TEST_WORKER
 #   prometheus.sh names     FLEET FLEET_TEST_WORKER
 #   prometheus.sh alerts    FLEET FLEET_TEST_WORKER
-#   prometheus.sh outbox    FLEET FLEET_TEST_WORKER
+#   prometheus.sh relay     FLEET FLEET_TEST_WORKER
+#   prometheus.sh sagas     FLEET FLEET_TEST_WORKER FLEET_WORKER
 #
-# lint:   a live worker's /metrics (after handled events and dead letters) passes
-#         `promtool check metrics` without a single complaint.
+# lint:   a live worker's /metrics (after handled events and dead letters) and a live outbox
+#         relay's /metrics pass `promtool check metrics` without a single complaint.
 # names:  every metric name the Grafana dashboard (compose/grafana/dashboards/fleet.json), the
 #         alert rules (compose/prometheus/alerts.yml) and the metrics table of docs/operations.md
-#         use is one a live worker exports.
+#         use is one a live worker or the live outbox relay exports.
 # alerts: a Prometheus (temp data dir, free loopback port, 1 s scrape and evaluation) scrapes two
-#         workers and loads the real alert rules with every `for:` cut to 1 s. 11 dead letters
-#         fire FleetDeadLettersPiling; draining the DLQ resolves it. One query per metric family
-#         the docs promise answers with the value the workers were driven to. A worker that stops
-#         answering fires FleetWorkerNotReady.
-# outbox: the dashboard's outbox-backlog SQL, run on a real PostgreSQL 15 with fleet's outbox
-#         schema, counts what `fleet outbox status` counts.
+#         workers and an outbox relay and loads the real alert rules with every `for:` cut to
+#         1 s. 11 dead letters fire FleetDeadLettersPiling; draining the DLQ resolves it. One
+#         query per metric family the docs promise answers with the value the workers were
+#         driven to. A worker that stops answering fires FleetWorkerNotReady; a relay that stops,
+#         FleetOutboxRelayDown.
+# relay:  `fleet outbox relay --metrics-addr` on a real PostgreSQL 15: its /metrics counts the
+#         rows it relayed, the publishes that failed, the backlog `fleet outbox status` counts,
+#         the age of the oldest waiting row and the lag of relayed rows from their append.
+# sagas:  the demo's order saga (fleet-worker roles orders, inventory, payment, shipping) under a
+#         Prometheus: sagas by status, queried through its HTTP API, match the orders placed
+#         (3 completed; 2 declined by payment, compensated and failed).
 set -euo pipefail
 
 mode=$1
 fleet=$2
 worker=$3
+fleet_worker=${4:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/fleet-prometheus.XXXXXX")
 pids=()
@@ -76,11 +83,11 @@ start_nats() {
   export FLEET_NATS_URL="nats://127.0.0.1:$port"
 }
 
-# start_worker ROLE: a fleet-test-worker of ROLE with /metrics on a free port; sets
-# metrics_addr and worker_pid.
+# start_worker ROLE [BINARY]: a worker (fleet-test-worker unless BINARY) of ROLE with /metrics
+# on a free port; sets metrics_addr and worker_pid.
 start_worker() {
-  local role=$1 log="$work/worker-$1.log"
-  FLEET_TEST_EFFECTS="$work/effects" "$worker" --role "$role" --backoff-ms 20 \
+  local role=$1 binary=${2:-$worker} log="$work/worker-$1.log"
+  FLEET_TEST_EFFECTS="$work/effects" "$binary" --role "$role" --backoff-ms 20 \
     --metrics-addr 127.0.0.1:0 >"$log" 2>&1 &
   worker_pid=$!
   pids+=("$worker_pid")
@@ -92,6 +99,30 @@ start_worker() {
   metrics_addr=$(sed -n 's/.*"metrics":"\([^"]*\)".*/\1/p' "$log" | head -n1)
   [ -n "$metrics_addr" ] || fail "no metrics address in the $role worker's log: $(cat "$log")"
 }
+
+# start_relay DB [FLAGS...]: `fleet outbox relay` on DB with /metrics on a free port; sets
+# relay_addr and relay_pid.
+start_relay() {
+  local db=$1 log="$work/relay.log"
+  shift
+  "$fleet" outbox relay --db "$db" --metrics-addr 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  relay_pid=$!
+  pids+=("$relay_pid")
+  relay_started() {
+    kill -0 "$relay_pid" 2>/dev/null || fail "the relay exited: $(cat "$log")"
+    grep -q 'outbox relay: started' "$log" 2>/dev/null
+  }
+  eventually "the outbox relay starts" relay_started
+  relay_addr=$(sed -n 's/.*outbox relay: started .*; metrics \([0-9.:]*\).*/\1/p' "$log" | head -n1)
+  [ -n "$relay_addr" ] || fail "no metrics address in the relay's log: $(cat "$log")"
+}
+
+# relay_metric NAME: the value of an unlabelled sample in the relay's /metrics ("" if absent).
+relay_metric() {
+  curl -sf "http://$relay_addr/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+relay_metric_is() { [ "$(relay_metric "$1")" = "$2" ]; }
 
 # publish SUBJECT DATA COUNT: COUNT bench.Payload events, each confirmed by the broker.
 publish() {
@@ -123,13 +154,25 @@ busy_worker() {
 
 # --- lint ---------------------------------------------------------------------------------------
 
-lint() {
+# busy_worker, and an outbox relay (SQLite, empty) that answered a scrape: relay-scrape.txt.
+busy_worker_and_relay() {
   busy_worker
-  local out
-  out=$(promtool check metrics <"$work/scrape.txt" 2>&1) ||
-    fail "promtool check metrics exited non-zero: $out"
-  [ -z "$out" ] || fail "promtool check metrics complains:"$'\n'"$out"
-  echo "prometheus.sh lint: promtool check metrics accepts $(grep -vc '^#' "$work/scrape.txt") samples"
+  start_relay "sqlite:$work/outbox.db"
+  curl -sf "http://$relay_addr/metrics" >"$work/relay-scrape.txt" || fail "GET relay /metrics"
+  grep -q '^fleet_outbox_pending_rows 0$' "$work/relay-scrape.txt" ||
+    fail "the relay reports no empty backlog: $(cat "$work/relay-scrape.txt")"
+}
+
+lint() {
+  busy_worker_and_relay
+  local out scrape
+  for scrape in scrape relay-scrape; do
+    out=$(promtool check metrics <"$work/$scrape.txt" 2>&1) ||
+      fail "promtool check metrics exited non-zero on $scrape.txt: $out"
+    [ -z "$out" ] || fail "promtool check metrics complains about $scrape.txt:"$'\n'"$out"
+    echo "prometheus.sh lint: promtool check metrics accepts" \
+      "$(grep -vc '^#' "$work/$scrape.txt") samples of $scrape.txt"
+  done
 }
 
 # --- names --------------------------------------------------------------------------------------
@@ -146,8 +189,9 @@ exported_names() {
 }
 
 names() {
-  busy_worker
-  exported_names "$work/scrape.txt" >"$work/exported"
+  busy_worker_and_relay
+  { exported_names "$work/scrape.txt" && exported_names "$work/relay-scrape.txt"; } |
+    sort -u >"$work/exported"
   local dashboard="$root/compose/grafana/dashboards/fleet.json"
   local -A sources
   # PromQL of every panel target and of the template variables.
@@ -166,8 +210,8 @@ names() {
     done
     echo "prometheus.sh names: $source uses $(wc -w <<<"$used") fleet metrics"
   done
-  [ -z "$missing" ] || fail "not exported by fleet-worker:$missing"$'\n'"exported: $(tr '\n' ' ' <"$work/exported")"
-  echo "prometheus.sh names: every one is exported by a live worker"
+  [ -z "$missing" ] || fail "not exported by fleet-worker or the outbox relay:$missing"$'\n'"exported: $(tr '\n' ' ' <"$work/exported")"
+  echo "prometheus.sh names: every one is exported by a live worker or the outbox relay"
 }
 
 # --- alerts -------------------------------------------------------------------------------------
@@ -218,6 +262,9 @@ scrape_configs:
         labels: {service: permanent}
       - targets: ["$record_addr"]
         labels: {service: record}
+  - job_name: fleet-outbox-relay
+    static_configs:
+      - targets: ["$relay_addr"]
 EOF
   promtool check config "$work/prometheus.yml" >"$work/promtool.out" 2>&1 ||
     fail "test config: $(cat "$work/promtool.out")"
@@ -240,8 +287,11 @@ alerts() {
   start_worker record
   record_addr=$metrics_addr
   local record_pid=$worker_pid
+  start_relay "sqlite:$work/outbox.db"
   start_prometheus
   eventually "both workers are up" value_is 'sum(up{job="fleet-workers"})' 2
+  eventually "the outbox relay is up" value_is 'up{job="fleet-outbox-relay"}' 1
+  value_is 'fleet_outbox_pending_rows' 0 || fail "relay backlog: $(query fleet_outbox_pending_rows)"
 
   # Two rounds each, so Prometheus sees every counter rise (a rate needs two samples).
   publish tests.record.a ok 10
@@ -301,46 +351,130 @@ alerts() {
   [ "$(alerts_named FleetWorkerNotReady | jq length)" = 1 ] ||
     fail "only record is down: $(alerts_named FleetWorkerNotReady)"
   echo "prometheus.sh alerts: FleetWorkerNotReady firing for the killed worker"
+
+  not_active FleetOutboxRelayDown || fail "FleetOutboxRelayDown while the relay answers"
+  { kill -KILL "$relay_pid" && wait "$relay_pid"; } 2>/dev/null || true
+  eventually "FleetOutboxRelayDown fires" firing FleetOutboxRelayDown
+  echo "prometheus.sh alerts: FleetOutboxRelayDown firing for the killed relay"
 }
 
-# --- outbox -------------------------------------------------------------------------------------
+# --- relay --------------------------------------------------------------------------------------
 
-# The dashboard's outbox panel runs its SQL on the outbox's PostgreSQL: against fleet's own schema
-# (created by `fleet outbox status`) it counts what `fleet outbox status` counts.
-outbox() {
+# On a real PostgreSQL 15 with fleet's outbox schema (created by `fleet outbox status`):
+#   - 4 rows for a stream that exists, appended 10 s ago: relayed, each with a lag of >= 10 s;
+#   - 1 row for a subject no stream takes: refused once, flagged (--max-attempts 1);
+#   - 2 rows not due for centuries, appended 60 s and 30 s ago: the waiting backlog;
+#   - 1 row flagged and 2 sent earlier: counted, never touched.
+relay() {
   # shellcheck source=/dev/null
   source "$root/scripts/lib/setup.sh"
   fleet_start_postgres 2>"$work/postgres.log" || fail "PostgreSQL: $(cat "$work/postgres.log")"
   trap 'fleet_stop_postgres; cleanup' EXIT
-  local db=$FLEET_PG_URL sql status panel
+  local db=$FLEET_PG_URL status
+  start_nats
+  "$fleet" streams add RELAYTEST --subjects 'tests.relay.>' >"$work/streams.out" 2>&1 ||
+    fail "fleet streams add: $(cat "$work/streams.out")"
   "$fleet" outbox status --db "$db" >"$work/status.out" 2>&1 ||
     fail "fleet outbox status: $(cat "$work/status.out")"
-  # 3 pending, 1 flagged, 2 sent.
   psql -q -v ON_ERROR_STOP=1 "$db" >"$work/psql.out" 2>&1 <<'SQL' || fail "insert: $(cat "$work/psql.out")"
-INSERT INTO fleet_outbox (event_id, subject, headers, body, flagged_at, sent_at) VALUES
-  ('e1', 'orders.placed', '{}', '\x00', NULL, NULL),
-  ('e2', 'orders.placed', '{}', '\x00', NULL, NULL),
-  ('e3', 'orders.placed', '{}', '\x00', NULL, NULL),
-  ('e4', 'orders.placed', '{}', '\x00', 1700000000000, NULL),
-  ('e5', 'orders.placed', '{}', '\x00', NULL, 1700000000000),
-  ('e6', 'orders.placed', '{}', '\x00', NULL, 1700000000000);
+\set now '(extract(epoch FROM clock_timestamp()) * 1000)::bigint'
+INSERT INTO fleet_outbox (event_id, subject, headers, body, created_at, available_at, flagged_at, sent_at) VALUES
+  ('r1', 'tests.relay.a', '', '\x00', :now - 10000, 0, NULL, NULL),
+  ('r2', 'tests.relay.a', '', '\x00', :now - 10000, 0, NULL, NULL),
+  ('r3', 'tests.relay.a', '', '\x00', :now - 10000, 0, NULL, NULL),
+  ('r4', 'tests.relay.a', '', '\x00', :now - 10000, 0, NULL, NULL),
+  ('x1', 'tests.nostream.a', '', '\x00', :now, 0, NULL, NULL),
+  ('w1', 'tests.relay.a', '', '\x00', :now - 60000, 9000000000000, NULL, NULL),
+  ('w2', 'tests.relay.a', '', '\x00', :now - 30000, 9000000000000, NULL, NULL),
+  ('f1', 'tests.relay.a', '', '\x00', :now, 0, 1700000000000, NULL),
+  ('s1', 'tests.relay.a', '', '\x00', :now, 0, NULL, 1700000000000),
+  ('s2', 'tests.relay.a', '', '\x00', :now, 0, NULL, 1700000000000);
 SQL
-  sql=$(jq -r '.panels[] | select(.title == "Outbox backlog") | .targets[0].rawSql' \
-    "$root/compose/grafana/dashboards/fleet.json")
-  if [ -z "$sql" ] || [ "$sql" = null ]; then
-    fail "no Outbox backlog panel with rawSql in the dashboard"
-  fi
-  panel=$(psql -At -F ' ' -v ON_ERROR_STOP=1 "$db" -c "$sql" 2>&1) || fail "panel SQL: $panel"
+  start_relay "$db" --max-attempts 1 --retry-delay 0
+  eventually "4 rows relayed" relay_metric_is fleet_outbox_relayed_total 4
+  eventually "the unroutable row flagged" relay_metric_is fleet_outbox_flagged_total 1
+  curl -sf "http://$relay_addr/metrics" >"$work/relay-scrape.txt" || fail "GET relay /metrics"
+  metric() { awk -v m="$1" '$1 == m { print $2 }' "$work/relay-scrape.txt"; }
+  [ "$(metric fleet_outbox_pending_rows)" = 2 ] ||
+    fail "pending rows: '$(metric fleet_outbox_pending_rows)'"
+  [ "$(metric fleet_outbox_flagged_rows)" = 2 ] ||
+    fail "flagged rows: '$(metric fleet_outbox_flagged_rows)'"
   status=$("$fleet" outbox status --db "$db" --json | jq -r '"\(.pending) \(.flagged)"')
-  [ "$panel" = "3 1" ] || fail "panel says '$panel' (pending flagged), expected '3 1'"
-  [ "$panel" = "$status" ] || fail "panel says '$panel', fleet outbox status '$status'"
-  echo "prometheus.sh outbox: the dashboard's outbox panel and fleet outbox status agree: $panel"
+  [ "$status" = "2 2" ] || fail "fleet outbox status says '$status' (pending flagged), expected '2 2'"
+  local failures age lag_count lag_sum lag_5s
+  failures=$(metric fleet_outbox_publish_failures_total)
+  [ "${failures:-0}" -ge 1 ] || fail "publish failures: '$failures'"
+  age=$(metric fleet_outbox_oldest_pending_age_seconds)
+  awk -v a="$age" 'BEGIN { exit !(a >= 60 && a < 3600) }' || fail "oldest pending age: '$age'"
+  lag_count=$(metric fleet_outbox_relay_lag_seconds_count)
+  lag_sum=$(metric fleet_outbox_relay_lag_seconds_sum)
+  lag_5s=$(metric 'fleet_outbox_relay_lag_seconds_bucket{le="5"}')
+  [ "$lag_count" = 4 ] || fail "lag count: '$lag_count'"
+  [ "$lag_5s" = 0 ] || fail "rows appended 10 s ago counted as relayed within 5 s: '$lag_5s'"
+  awk -v s="$lag_sum" 'BEGIN { exit !(s >= 40) }' || fail "lag sum: '$lag_sum'"
+  curl -sf "http://$relay_addr/readyz" >/dev/null || fail "the relay is not ready"
+  echo "prometheus.sh relay: relayed 4, flagged 1 after $failures failure(s), backlog 2 pending /" \
+    "2 flagged as fleet outbox status says, oldest waiting ${age}s, lag sum ${lag_sum}s over 4 rows"
+}
+
+# --- sagas --------------------------------------------------------------------------------------
+
+sagas() {
+  [ -x "$fleet_worker" ] || fail "give the fleet-worker binary as the 4th argument"
+  start_nats
+  local role
+  for role in inventory payment shipping; do start_worker "$role" "$fleet_worker"; done
+  start_worker orders "$fleet_worker"
+  local orders_addr=$metrics_addr
+  # 3 orders within the payment limit (FLEET_DEMO_AMOUNT_LIMIT, 50,000 cents) and 2 above it.
+  : >"$work/orders.jsonl"
+  local i amount
+  for i in 1 2 3 4 5; do
+    amount=1000
+    [ "$i" -gt 3 ] && amount=90000
+    printf '{"order_id":"o-%s","customer_id":"c-1","sku":"sku-1","quantity":1,"amount_cents":%s,"region":"north"}\n' \
+      "$i" "$amount" >>"$work/orders.jsonl"
+  done
+  "$fleet" publish --subject orders.placed --type orders.OrderPlaced --file "$work/orders.jsonl" \
+    >"$work/publish.out" 2>&1 || fail "fleet publish: $(cat "$work/publish.out")"
+
+  prom_port=$(free_port)
+  cat >"$work/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: fleet-workers
+    static_configs:
+      - targets: ["$orders_addr"]
+        labels: {service: orders}
+YAML
+  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+  pids+=($!)
+  local prom_pid=$!
+  ready() {
+    kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited: $(tail -n5 "$work/prometheus.log")"
+    curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null
+  }
+  eventually "prometheus is ready" ready
+  eventually "the orchestrator is up" value_is 'up{job="fleet-workers"}' 1
+
+  by_status() {
+    query 'sum by (status) (fleet_sagas_ended_total{role="orders"})' |
+      jq -r 'map("\(.metric.status)=\(.value[1])") | sort | join(",")'
+  }
+  by_status_is() { [ "$(by_status)" = "$1" ]; }
+  eventually "5 sagas ended: 3 completed, 2 failed" by_status_is "completed=3,failed=2"
+  value_is 'sum(fleet_sagas_started_total{role="orders",saga="order_fulfilment"})' 5 ||
+    fail "started: $(query fleet_sagas_started_total)"
+  eventually "no saga active" value_is 'sum(fleet_sagas_active{role="orders"})' 0
+  echo "prometheus.sh sagas: Prometheus counts 5 started, $(by_status), 0 active"
 }
 
 case "$mode" in
   lint) lint ;;
   names) names ;;
   alerts) alerts ;;
-  outbox) outbox ;;
-  *) fail "unknown mode (lint, names, alerts, outbox)" ;;
+  relay) relay ;;
+  sagas) sagas ;;
+  *) fail "unknown mode (lint, names, alerts, relay, sagas)" ;;
 esac

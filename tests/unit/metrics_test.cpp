@@ -79,3 +79,29 @@ TEST_CASE("worker metrics render as valid Prometheus text with the counted value
   CHECK(values.at(R"(fleet_handler_duration_seconds_sum{role="payment"})") ==
         doctest::Approx(30.203));
 }
+
+TEST_CASE("saga metrics count starts, ends by final status and the active sagas") {
+  fleet::runtime::Metrics metrics;
+  // Announced before the first saga, so rules and dashboards can name them.
+  const std::string fresh = metrics.render();
+  CHECK(fresh.find("# TYPE fleet_sagas_started_total counter") != std::string::npos);
+  CHECK(fresh.find("# TYPE fleet_sagas_ended_total counter") != std::string::npos);
+  CHECK(fresh.find("# TYPE fleet_sagas_active gauge") != std::string::npos);
+
+  for (int i = 0; i < 3; ++i) metrics.saga_started("orders", "order_fulfilment");
+  metrics.saga_ended("orders", "order_fulfilment", "completed");
+  metrics.saga_ended("orders", "order_fulfilment", "completed");
+  metrics.saga_ended("orders", "order_fulfilment", "failed");
+  metrics.sagas_active("orders", "order_fulfilment", 0);
+
+  const auto values = parse(metrics.render());
+  CHECK(values.at(R"(fleet_sagas_started_total{role="orders",saga="order_fulfilment"})") == 3);
+  CHECK(
+      values.at(
+          R"(fleet_sagas_ended_total{role="orders",saga="order_fulfilment",status="completed"})") ==
+      2);
+  CHECK(values.at(
+            R"(fleet_sagas_ended_total{role="orders",saga="order_fulfilment",status="failed"})") ==
+        1);
+  CHECK(values.at(R"(fleet_sagas_active{role="orders",saga="order_fulfilment"})") == 0);
+}

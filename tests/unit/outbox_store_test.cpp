@@ -248,3 +248,30 @@ TEST_CASE("open_store refuses an unknown database scheme") {
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == fleet::Errc::invalid_argument);
 }
+
+TEST_CASE("the backlog knows when its oldest pending row was appended, and a claim each row's") {
+  TempDb temp;
+  auto db = ob::sqlite::open_database(temp.path());
+  auto store = store_of(temp);
+  CHECK_FALSE(store->counts()->oldest_pending.has_value());
+
+  append_committed(db->get(), 2);
+  exec(db->get(), "UPDATE fleet_outbox SET created_at = 1700000000000 WHERE id = 1");
+  exec(db->get(), "UPDATE fleet_outbox SET created_at = 1700000005000 WHERE id = 2");
+  auto counts = store->counts();
+  REQUIRE(counts->oldest_pending.has_value());
+  CHECK(*counts->oldest_pending == t0);
+
+  auto claimed = store->claim(2, t0 + 10s, 60s);
+  REQUIRE(claimed->size() == 2);
+  CHECK(claimed->at(0).created_at == t0);
+  CHECK(claimed->at(1).created_at == t0 + 5s);
+
+  // The oldest is sent: the next one is the oldest waiting; none once both are sent.
+  const std::int64_t first = claimed->at(0).row;
+  REQUIRE(store->mark_sent({&first, 1}, t0 + 10s).has_value());
+  CHECK(*store->counts()->oldest_pending == t0 + 5s);
+  const std::int64_t second = claimed->at(1).row;
+  REQUIRE(store->mark_sent({&second, 1}, t0 + 10s).has_value());
+  CHECK_FALSE(store->counts()->oldest_pending.has_value());
+}

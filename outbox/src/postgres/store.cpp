@@ -48,7 +48,7 @@ class PostgresStore final : public OutboxStore {
         " WHERE id = ANY(ARRAY(SELECT id FROM fleet_outbox"
         "  WHERE sent_at IS NULL AND flagged_at IS NULL AND available_at <= $1"
         "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED))"
-        " RETURNING id, attempts, event_id, subject, headers, body",
+        " RETURNING id, attempts, event_id, subject, headers, body, created_at",
         {number(to_millis(now)), number(lease.count()), number(static_cast<std::int64_t>(max))},
         pg::Rows::binary);
     if (!result) return fail(result.error());
@@ -67,6 +67,7 @@ class PostgresStore final : public OutboxStore {
         event.message.headers = std::move(*headers);
       }
       event.message.body = bytes(rows, i, 5);
+      event.created_at = from_millis(pg::int8(rows, i, 6));
       events.push_back(std::move(event));
     }
     std::ranges::sort(events, {}, &PendingEvent::row);  // RETURNING has no defined order
@@ -125,11 +126,17 @@ class PostgresStore final : public OutboxStore {
     auto result = query(conn_.get(), "count outbox rows",
                         "SELECT count(*) FILTER (WHERE sent_at IS NULL AND flagged_at IS NULL),"
                         " count(*) FILTER (WHERE flagged_at IS NOT NULL),"
-                        " count(*) FILTER (WHERE sent_at IS NOT NULL) FROM fleet_outbox");
+                        " count(*) FILTER (WHERE sent_at IS NOT NULL),"
+                        " min(created_at) FILTER (WHERE sent_at IS NULL AND flagged_at IS NULL)"
+                        " FROM fleet_outbox");
     if (!result) return fail(result.error());
-    return Counts{.pending = std::stoull(bytes(result->get(), 0, 0)),
+    Counts counts{.pending = std::stoull(bytes(result->get(), 0, 0)),
                   .flagged = std::stoull(bytes(result->get(), 0, 1)),
                   .sent = std::stoull(bytes(result->get(), 0, 2))};
+    if (!PQgetisnull(result->get(), 0, 3)) {
+      counts.oldest_pending = from_millis(std::stoll(bytes(result->get(), 0, 3)));
+    }
+    return counts;
   }
 
   Result<std::vector<FlaggedEvent>> flagged(std::size_t limit) override {

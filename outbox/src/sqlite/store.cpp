@@ -27,7 +27,8 @@ class SqliteStore final : public OutboxStore {
     if (!held) return fail(held.error());
     if (!*held) return std::vector<PendingEvent>{};  // another relay is active: stand by
     auto* stmt = statement(claim_,
-                           "SELECT id, attempts, event_id, subject, headers, body FROM fleet_outbox"
+                           "SELECT id, attempts, event_id, subject, headers, body, created_at"
+                           " FROM fleet_outbox"
                            " WHERE sent_at IS NULL AND flagged_at IS NULL AND available_at <= ?1"
                            " ORDER BY id LIMIT ?2");
     if (!stmt) return fail(error_);
@@ -51,6 +52,7 @@ class SqliteStore final : public OutboxStore {
         event.message.headers = std::move(*headers);
       }
       event.message.body = query.bytes(5);
+      event.created_at = from_millis(query.int64(6));
       events.push_back(std::move(event));
     }
     for (const auto& e : events) in_flight_.insert(e.row);
@@ -120,14 +122,18 @@ class SqliteStore final : public OutboxStore {
     auto stmt = prepare(db_.get(),
                         "SELECT count(*) FILTER (WHERE sent_at IS NULL AND flagged_at IS NULL),"
                         " count(*) FILTER (WHERE flagged_at IS NOT NULL),"
-                        " count(*) FILTER (WHERE sent_at IS NOT NULL) FROM fleet_outbox");
+                        " count(*) FILTER (WHERE sent_at IS NOT NULL),"
+                        " min(created_at) FILTER (WHERE sent_at IS NULL AND flagged_at IS NULL)"
+                        " FROM fleet_outbox");
     if (!stmt) return fail(stmt.error());
     Query query(stmt->get());
     auto row = query.step("count outbox rows");
     if (!row) return fail(row.error());
-    return Counts{.pending = static_cast<std::uint64_t>(query.int64(0)),
+    Counts counts{.pending = static_cast<std::uint64_t>(query.int64(0)),
                   .flagged = static_cast<std::uint64_t>(query.int64(1)),
                   .sent = static_cast<std::uint64_t>(query.int64(2))};
+    if (!query.is_null(3)) counts.oldest_pending = from_millis(query.int64(3));
+    return counts;
   }
 
   Result<std::vector<FlaggedEvent>> flagged(std::size_t limit) override {

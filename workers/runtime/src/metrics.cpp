@@ -136,6 +136,22 @@ void Metrics::circuit_state(const std::string& role, const std::string& binding,
   circuits_[{{"role", role}, {"binding", binding}}] = static_cast<int>(state);
 }
 
+void Metrics::saga_started(const std::string& role, const std::string& saga) {
+  std::lock_guard lock(mutex_);
+  ++sagas_started_[{{"role", role}, {"saga", saga}}];
+}
+
+void Metrics::saga_ended(const std::string& role, const std::string& saga,
+                         const std::string& status) {
+  std::lock_guard lock(mutex_);
+  ++sagas_ended_[{{"role", role}, {"saga", saga}, {"status", status}}];
+}
+
+void Metrics::sagas_active(const std::string& role, const std::string& saga, std::size_t active) {
+  std::lock_guard lock(mutex_);
+  sagas_active_[{{"role", role}, {"saga", saga}}] = active;
+}
+
 std::string Metrics::render(broker::Transport* transport, const std::string& dlq_stream) const {
   // Ask the broker first, outside the lock: it is a network round trip.
   std::optional<std::vector<broker::StreamInfo>> streams;
@@ -161,6 +177,17 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
           "Lanes replaced because their handler ran far past its timeout.", lanes_replaced_);
   samples(out, "fleet_settle_failures_total",
           "Settles (ack, redeliver, in-progress, terminate) the broker refused.", settle_failures_);
+
+  // Announced by every worker, like the other counters, so rules and dashboards can name them.
+  samples(out, "fleet_sagas_started_total", "Sagas whose start an orchestrator applied.",
+          sagas_started_);
+  samples(out, "fleet_sagas_ended_total",
+          "Sagas that ended, by final status (completed, or failed after compensation).",
+          sagas_ended_);
+  header(out, "fleet_sagas_active", "gauge", "Sagas this orchestrator process holds active.");
+  for (const auto& [labels, value] : sagas_active_) {
+    out += "fleet_sagas_active" + label_text(labels) + " " + std::to_string(value) + "\n";
+  }
 
   header(out, "fleet_in_flight", "gauge", "Deliveries fetched and not yet settled.");
   for (const auto& [role, value] : in_flight_) {

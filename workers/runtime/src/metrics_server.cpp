@@ -1,4 +1,4 @@
-#include "metrics_server.hpp"
+#include "fleet/runtime/metrics_server.hpp"
 
 #include <httplib.h>
 
@@ -10,6 +10,21 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
                                                             std::shared_ptr<Metrics> metrics,
                                                             broker::Transport& transport,
                                                             std::function<bool()> subscribed) {
+  return start(
+      address,
+      Endpoints{.metrics = [metrics, &transport] { return metrics->render(&transport); },
+                .ready =
+                    [&transport, subscribed](std::string& reason) {
+                      const bool connected = transport.connected();
+                      const bool bound = subscribed();
+                      reason = std::string(connected ? "broker connected" : "broker disconnected") +
+                               (bound ? ", subscriptions bound" : ", not subscribed yet");
+                      return connected && bound;
+                    }});
+}
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address,
+                                                            Endpoints endpoints) {
   const auto colon = address.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {
@@ -25,19 +40,18 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->server_ = std::make_unique<httplib::Server>();
   auto& http = *server->server_;
-  http.Get("/metrics", [metrics, &transport](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics->render(&transport), "text/plain; version=0.0.4");
-  });
+  http.Get("/metrics",
+           [render = endpoints.metrics](const httplib::Request&, httplib::Response& res) {
+             res.set_content(render ? render() : std::string(), "text/plain; version=0.0.4");
+           });
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  http.Get("/readyz", [&transport, subscribed](const httplib::Request&, httplib::Response& res) {
-    const bool connected = transport.connected();
-    const bool bound = subscribed();
-    res.status = connected && bound ? 200 : 503;
-    res.set_content(std::string(connected ? "broker connected" : "broker disconnected") +
-                        (bound ? ", subscriptions bound\n" : ", not subscribed yet\n"),
-                    "text/plain");
+  http.Get("/readyz", [ready = endpoints.ready](const httplib::Request&, httplib::Response& res) {
+    std::string reason = "ready";
+    const bool ok = !ready || ready(reason);
+    res.status = ok ? 200 : 503;
+    res.set_content(reason + "\n", "text/plain");
   });
   if (port == 0) {
     port = http.bind_to_any_port(host);

@@ -15,8 +15,8 @@
 #include "fleet/broker/transport_flags.hpp"
 #include "fleet/runtime/flow_control.hpp"
 #include "fleet/runtime/log.hpp"
+#include "fleet/runtime/metrics_server.hpp"
 #include "fleet/runtime/worker.hpp"
-#include "metrics_server.hpp"
 
 namespace fleet::runtime {
 namespace {
@@ -323,6 +323,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
     return 1;
   }
   auto metrics = std::make_shared<Metrics>();
+  s.metrics = metrics;
   Worker worker(**transport, {.worker_id = flags.worker_id,
                               .drain_timeout = std::chrono::milliseconds(flags.drain_timeout_ms),
                               .metrics = metrics});

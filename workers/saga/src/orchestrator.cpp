@@ -6,6 +6,7 @@
 #include "fleet/runtime/log.hpp"
 #include "fleet/saga/state_cache.hpp"
 #include "fleet/schemas/codec.hpp"
+#include "saga_metrics.hpp"
 
 namespace fleet::saga {
 namespace {
@@ -38,6 +39,7 @@ class Orchestrator {
 
   std::int64_t now_ms() const { return now_ms_(); }
   ActiveSagas& active() { return active_; }
+  SagaMetrics counted;  // fleet_sagas_* of this process
 
   // A start event takes its place among the active sagas before it is handled (it was
   // admitted); the place is given back unless the start was applied (a duplicate start, an
@@ -47,6 +49,7 @@ class Orchestrator {
     bool began = false;
     Outcome outcome = handle(start.saga_id, start, context, &began);
     if (!began) active_.ended();
+    if (began) counted.started(active_.active());
     return outcome;
   }
 
@@ -116,7 +119,10 @@ class Orchestrator {
           }
           cache_.written(decision.state, *written);
           if (!current && began != nullptr) *began = true;
-          if (decision.state.terminal()) active_.ended();
+          if (decision.state.terminal()) {
+            active_.ended();
+            counted.ended(decision.state.status, active_.active());
+          }
           stage(context, saga_id, decision.outputs);
           return Outcome::ok();
         }
@@ -181,6 +187,7 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
       definition, std::shared_ptr<broker::KeyValue>(std::move(*bucket)), config.max_conflicts,
       static_cast<std::size_t>(std::max(0, settings.max_active_sagas)), config.cached_states,
       now_ms ? std::move(now_ms) : system_now_ms);
+  orchestrator->counted = SagaMetrics(settings.metrics, config.role, definition.name);
 
   auto binding = [&](std::string suffix, std::string stream, std::string subject,
                      runtime::Handler handler) {

@@ -1,6 +1,7 @@
 // What a business transaction appends to the outbox, and what the relay reads back.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -22,6 +23,8 @@ struct OutboxEvent {
 struct PendingEvent {
   std::int64_t row = 0;  // the outbox row id (commit order is not id order on PostgreSQL)
   int attempts = 0;      // failed publish attempts so far
+  // When the row was appended (the database's clock): the relay's lag is measured from here.
+  std::chrono::system_clock::time_point created_at{};
   broker::Message message;
 };
 

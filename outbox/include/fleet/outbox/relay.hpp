@@ -3,14 +3,17 @@
 //
 // Delivery: at-least-once into the broker; the event id is the dedup id, so a republish after a
 // crash between publish and mark-sent is stored once (inside the stream's duplicate window).
-// Threads: run() on one thread; stop() from any thread (also from a signal-handling thread).
+// Threads: run() on one thread; stop() and stats() from any thread (also a signal-handling or
+// metrics thread).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <span>
+#include <vector>
 
 #include "fleet/broker/transport.hpp"
 #include "fleet/outbox/store.hpp"
@@ -45,12 +48,24 @@ struct RelayConfig {
   std::function<void(std::span<const std::int64_t>)> before_mark_sent;
 };
 
+// How long published rows waited: seconds from a row's append to the broker's confirmation.
+struct RelayLag {
+  // Upper bounds of the buckets, in seconds.
+  static const std::vector<double>& buckets();
+  std::vector<std::uint64_t> counts;  // per bucket (not cumulative); longer ones only in count
+  double sum_seconds = 0;
+  std::uint64_t count = 0;
+
+  void add(double seconds);
+};
+
 struct RelayStats {
   std::uint64_t published = 0;   // confirmed by the broker and marked sent
   std::uint64_t duplicates = 0;  // of those, the broker already had (a republish)
   std::uint64_t failed = 0;      // publish attempts that failed
   std::uint64_t flagged = 0;     // rows given up after max_attempts
   std::uint64_t deleted = 0;     // sent rows removed after the retention period
+  RelayLag lag;                  // of the published rows
 };
 
 class Relay {
@@ -93,6 +108,8 @@ class Relay {
   Error last_error_;
   bool error_pending_ = false;
   std::atomic<std::uint64_t> published_{0}, duplicates_{0}, failed_{0}, flagged_{0}, deleted_{0};
+  mutable std::mutex lag_mutex_;  // stats() may read from another thread
+  RelayLag lag_;
 };
 
 }  // namespace fleet::outbox

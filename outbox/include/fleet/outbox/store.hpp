@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,9 @@ struct Counts {
   std::uint64_t pending = 0;  // not yet sent and not flagged
   std::uint64_t flagged = 0;  // gave up after max attempts; waits for an operator
   std::uint64_t sent = 0;     // confirmed by the broker, kept until the retention period ends
+  // When the oldest pending row was appended (its transaction's insert); none when nothing is
+  // pending. Now minus this is how far the relay is behind.
+  std::optional<std::chrono::system_clock::time_point> oldest_pending;
 };
 
 // A publish that did not succeed.

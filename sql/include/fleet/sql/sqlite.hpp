@@ -98,6 +98,7 @@ class Query {
   std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   // The column's bytes, text or blob alike; "" for NULL.
   std::string bytes(int column) const;
+  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   // Rows the last INSERT, UPDATE or DELETE on this connection changed.
   std::int64_t changes() const { return sqlite3_changes64(sqlite3_db_handle(stmt_)); }
 

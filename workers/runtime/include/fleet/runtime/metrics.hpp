@@ -41,6 +41,12 @@ class Metrics {
   void in_flight(const std::string& role, int delta);
   // fleet_circuit_state{role,binding}: 0 closed, 1 open, 2 half-open (binding = its subject).
   void circuit_state(const std::string& role, const std::string& binding, CircuitState state);
+  // Saga orchestrators (workers/saga), labelled role and saga (the definition's name): a saga's
+  // start applied; a saga ended with its final status ("completed" or "failed", compensations
+  // done); the sagas this process holds active now (ActiveSagas' count, an estimate per process).
+  void saga_started(const std::string& role, const std::string& saga);
+  void saga_ended(const std::string& role, const std::string& saga, const std::string& status);
+  void sagas_active(const std::string& role, const std::string& saga, std::size_t active);
 
   // Prometheus text. With a transport: also consumer pending / ack pending of every bound
   // durable and the messages in `dlq_stream` (a broker that does not answer leaves them out).
@@ -60,9 +66,10 @@ class Metrics {
 
   mutable std::mutex mutex_;
   std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_,
-      dead_letter_failures_, lanes_replaced_, settle_failures_;
+      dead_letter_failures_, lanes_replaced_, settle_failures_, sagas_started_, sagas_ended_;
   std::map<std::string, std::int64_t> in_flight_;
   std::map<Labels, int> circuits_;
+  std::map<Labels, std::size_t> sagas_active_;
   std::map<std::string, Histogram> durations_;
   std::vector<Durable> durables_;
 };

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "fleet/runtime/binding.hpp"
 #include "fleet/runtime/circuit_breaker.hpp"
 #include "fleet/runtime/flow_control.hpp"
+#include "fleet/runtime/metrics.hpp"
 
 namespace fleet::runtime {
 
@@ -33,6 +35,9 @@ struct RoleSettings {
   CircuitBreakerConfig circuit_breaker;  // off unless --breaker-failures / --breaker-failure-rate
   RateLimitConfig rate_limit;            // off unless --rate-limit
   bool rate_limit_per_role = false;      // --rate-limit-scope role: shared through the broker's KV
+  // The process's metrics, for roles that count more than the worker does (saga orchestrators).
+  // Set by worker_main before the role's bindings are made; may be null (tests, tools).
+  std::shared_ptr<Metrics> metrics;
 };
 
 // The KV bucket where workers report circuits that are not closed (`fleet status` reads it);
