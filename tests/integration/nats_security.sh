@@ -45,18 +45,29 @@ start_server() {
     kill "$server_pid"
     wait "$server_pid" 2>/dev/null || true
   fi
-  local port i
-  port=$(free_port)
-  rm -rf "$work/store" "$work/server.log"
-  nats-server -js -a 127.0.0.1 -p "$port" -sd "$work/store" -l "$work/server.log" "$@" &
-  server_pid=$!
-  # Ready once it says so (a TLS server with JetStream can take seconds on a loaded machine).
-  for i in $(seq 1 300); do
-    grep -q "Server is ready" "$work/server.log" 2>/dev/null && break
-    sleep 0.1
+  local port i try
+  # A port found free can be taken before the server binds it: a server that exits before it
+  # is ready gets another port (three tries).
+  for try in 1 2 3; do
+    port=$(free_port)
+    rm -rf "$work/store" "$work/server.log"
+    nats-server -js -a 127.0.0.1 -p "$port" -sd "$work/store" -l "$work/server.log" "$@" &
+    server_pid=$!
+    # Ready once it says so (a TLS server with JetStream can take seconds on a loaded machine).
+    for i in $(seq 1 300); do
+      grep -q "Server is ready" "$work/server.log" 2>/dev/null && break
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if grep -q "Server is ready" "$work/server.log" 2>/dev/null; then
+      url="nats://127.0.0.1:$port"
+      return
+    fi
+    kill -0 "$server_pid" 2>/dev/null || { wait "$server_pid" 2>/dev/null || true; continue; }
+    break
   done
-  grep -q "Server is ready" "$work/server.log" || fail "nats-server $* did not start"
-  url="nats://127.0.0.1:$port"
+  tail -n 5 "$work/server.log" >&2 2>/dev/null || true
+  fail "nats-server $* did not start"
 }
 
 # --- user and password
