@@ -161,10 +161,13 @@ void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bo
     auto batch = subscription.fetch(256, 200ms);
     if (!batch) continue;  // a broker hiccup: fetch again
     for (auto& delivery : *batch) {
-      auto meta = schemas::metadata_from_headers(delivery.message().headers);
-      auto event = schemas::decode<schemas::SagaLifecycle>(delivery.message().body);
+      auto meta = schemas::metadata_from(
+          [&delivery](std::string_view name) { return delivery.header(name); });
+      auto event = schemas::decode<schemas::SagaLifecycle>(delivery.body());
       if (meta && event) endings.record(*event, meta->occurred_at);
-      (void)delivery.ack();
+      // A refused ack brings the event back after the ack wait; recording it again leaves the
+      // endings as they are (one per saga), so there is nothing else to do.
+      if (!delivery.ack()) continue;
     }
   }
 }

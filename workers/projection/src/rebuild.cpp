@@ -27,11 +27,12 @@ Result<RebuildReport> rebuild(broker::Transport& transport, OrderSummary& summar
     empty = batch->empty() ? empty + 1 : 0;
     for (auto& delivery : *batch) {
       ++report.events;
-      auto meta = schemas::metadata_from_headers(delivery.message().headers);
+      auto meta = schemas::metadata_from(
+          [&delivery](std::string_view name) { return delivery.header(name); });
       // Events of every age are in the stream: each is read at the version it was written in.
-      auto event = meta ? schemas::decode<schemas::SagaLifecycle>(meta->schema_version,
-                                                                  delivery.message().body)
-                        : fail(meta.error());
+      auto event =
+          meta ? schemas::decode<schemas::SagaLifecycle>(meta->schema_version, delivery.body())
+               : fail(meta.error());
       if (!meta || !event) {
         ++report.skipped;
       } else {
@@ -39,7 +40,9 @@ Result<RebuildReport> rebuild(broker::Transport& transport, OrderSummary& summar
         if (!applied) return fail(applied.error());
         ++(*applied ? report.applied : report.skipped);
       }
-      (void)delivery.ack();
+      // A broker that refuses acks now would hand the events out again: stop with its error
+      // (a rebuild can simply be run again) rather than read past it.
+      if (auto acked = delivery.ack(); !acked) return fail(acked.error());
     }
   }
   subscription->reset();
