@@ -1,26 +1,14 @@
 #include "fleet/outbox/relay_metrics.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
+
+#include "fleet/prometheus_text.hpp"
 
 namespace fleet::outbox {
 namespace {
 
-// Shortest text that reads back as the same double.
-std::string number(double value) {
-  char text[64];
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::snprintf(text, sizeof text, "%.*g", precision, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  return text;
-}
-
-void family(std::string& out, const char* name, const char* type, const char* help) {
-  out += std::string("# HELP ") + name + " " + help + "\n";
-  out += std::string("# TYPE ") + name + " " + type + "\n";
-}
+using prometheus::family;
+using prometheus::number;
 
 void sample(std::string& out, const char* name, const char* type, const char* help,
             const std::string& value) {

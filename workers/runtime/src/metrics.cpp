@@ -1,7 +1,6 @@
 #include "fleet/runtime/metrics.hpp"
 
-#include <cstdio>
-#include <cstdlib>
+#include "fleet/prometheus_text.hpp"
 
 namespace fleet::runtime {
 namespace {
@@ -32,24 +31,12 @@ std::string label_text(const Labels& labels) {
   return text + "}";
 }
 
-// Shortest text that reads back as the same double.
-std::string number(double value) {
-  char text[64];
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::snprintf(text, sizeof text, "%.*g", precision, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  return text;
-}
-
-void header(std::string& out, const char* name, const char* type, const char* help) {
-  out += std::string("# HELP ") + name + " " + help + "\n";
-  out += std::string("# TYPE ") + name + " " + type + "\n";
-}
+using prometheus::family;
+using prometheus::number;
 
 template <class Map>
 void samples(std::string& out, const char* name, const char* help, const Map& values) {
-  header(out, name, "counter", help);
+  family(out, name, "counter", help);
   for (const auto& [labels, value] : values) {
     out += name + label_text(labels) + " " + std::to_string(value) + "\n";
   }
@@ -184,25 +171,25 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
   samples(out, "fleet_sagas_ended_total",
           "Sagas that ended, by final status (completed, or failed after compensation).",
           sagas_ended_);
-  header(out, "fleet_sagas_active", "gauge", "Sagas this orchestrator process holds active.");
+  family(out, "fleet_sagas_active", "gauge", "Sagas this orchestrator process holds active.");
   for (const auto& [labels, value] : sagas_active_) {
     out += "fleet_sagas_active" + label_text(labels) + " " + std::to_string(value) + "\n";
   }
 
-  header(out, "fleet_in_flight", "gauge", "Deliveries fetched and not yet settled.");
+  family(out, "fleet_in_flight", "gauge", "Deliveries fetched and not yet settled.");
   for (const auto& [role, value] : in_flight_) {
     out +=
         "fleet_in_flight" + label_text(Labels{{"role", role}}) + " " + std::to_string(value) + "\n";
   }
 
   // Announced also without a breaker, like the counters, so rules and dashboards can name it.
-  header(out, "fleet_circuit_state", "gauge",
+  family(out, "fleet_circuit_state", "gauge",
          "Circuit breaker per binding: 0 closed, 1 open, 2 half-open.");
   for (const auto& [labels, state] : circuits_) {
     out += "fleet_circuit_state" + label_text(labels) + " " + std::to_string(state) + "\n";
   }
 
-  header(out, "fleet_handler_duration_seconds", "histogram", "Handler time per message.");
+  family(out, "fleet_handler_duration_seconds", "histogram", "Handler time per message.");
   for (const auto& [role, h] : durations_) {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < buckets().size(); ++i) {
@@ -221,7 +208,7 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
   }
 
   if (!streams) return out;
-  header(out, "fleet_consumer_pending", "gauge", "Messages not yet delivered to the durable.");
+  family(out, "fleet_consumer_pending", "gauge", "Messages not yet delivered to the durable.");
   std::string ack_pending;
   for (const auto& d : durables_) {
     for (const auto& s : *streams) {
@@ -235,9 +222,9 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
       }
     }
   }
-  header(out, "fleet_consumer_ack_pending", "gauge", "Messages delivered and not yet acked.");
+  family(out, "fleet_consumer_ack_pending", "gauge", "Messages delivered and not yet acked.");
   out += ack_pending;
-  header(out, "fleet_dlq_depth", "gauge", "Messages in the dead-letter stream.");
+  family(out, "fleet_dlq_depth", "gauge", "Messages in the dead-letter stream.");
   std::uint64_t depth = 0;
   for (const auto& s : *streams) {
     if (s.name == dlq_stream) depth = s.messages;
