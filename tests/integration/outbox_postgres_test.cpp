@@ -12,6 +12,7 @@
 #include "nats_server.hpp"
 #include "outbox_support.hpp"
 #include "postgres_server.hpp"
+#include "postgres_skip.hpp"
 
 namespace ob = fleet::outbox;
 namespace pg = fleet::outbox::postgres;
@@ -33,14 +34,7 @@ fleet::test::PostgresServer& postgres() {
   return instance;
 }
 
-bool skip_without_postgres() {
-  if (fleet::test::PostgresServer::available()) return false;
-  std::cerr << "\n*** SKIPPED: PostgreSQL server binaries not found in "
-            << fleet::test::PostgresServer::bin_dir()
-            << " (install Debian package `postgresql` or set FLEET_PG_BIN) ***\n\n";
-  MESSAGE("SKIPPED: no PostgreSQL server binaries");
-  return true;
-}
+using fleet::test::skip_without_postgres;
 
 // A database of its own per test, so counts are exact.
 std::string fresh_database(const std::string& name) {

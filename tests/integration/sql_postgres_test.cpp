@@ -9,6 +9,7 @@
 
 #include "fleet/sql/postgres.hpp"
 #include "postgres_server.hpp"
+#include "postgres_skip.hpp"
 
 namespace pg = fleet::sql::postgres;
 using fleet::Errc;
@@ -20,14 +21,7 @@ fleet::test::PostgresServer& postgres() {
   return instance;
 }
 
-bool skip_without_postgres() {
-  if (fleet::test::PostgresServer::available()) return false;
-  std::cerr << "\n*** SKIPPED: PostgreSQL server binaries not found in "
-            << fleet::test::PostgresServer::bin_dir()
-            << " (install Debian package `postgresql` or set FLEET_PG_BIN) ***\n\n";
-  MESSAGE("SKIPPED: no PostgreSQL server binaries");
-  return true;
-}
+using fleet::test::skip_without_postgres;
 
 pg::Connection connect() {
   auto conn = pg::connect(postgres().url());
