@@ -7,8 +7,6 @@ namespace fleet::cli {
 
 void add_publish_command(CLI::App& app);
 void add_streams_command(CLI::App& app);
-void add_orders_command(CLI::App& app);
-void add_projection_command(CLI::App& app);
 void add_status_command(CLI::App& app);
 void add_outbox_command(CLI::App& app);
 void add_dlq_command(CLI::App& app);

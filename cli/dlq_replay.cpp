@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dlq_commands.hpp"
+#include "fleet/cli/application.hpp"
 #include "fleet/dlq/replay.hpp"
 #include "terminal.hpp"
 
@@ -42,7 +43,7 @@ double parse_rate(std::string text) {
 // "replay" (the replay count it would carry) or "reason"}]}.
 void dry_run(const std::vector<dlq::DeadLetter>& entries, const dlq::ReplayOptions& replay,
              bool json) {
-  const auto& registry = schemas::Registry::builtin();
+  const auto& registry = application().event_types;
   std::uint64_t publish = 0, skip = 0, fail = 0;
   auto planned = nlohmann::json::array();
   for (const auto& entry : entries) {
@@ -122,7 +123,7 @@ void run(const ReplayOptions& options) {
   ProgressBar bar("replaying");
   const dlq::ReplayRun run{.rate = rate,
                            .progress = [&](auto done, auto total) { bar.update(done, total); }};
-  const auto& registry = schemas::Registry::builtin();
+  const auto& registry = application().event_types;
   dlq::Counts counts;
   if (options.yes && !options.dry_run) {
     // Nobody to ask: publish while reading, so a deep DLQ neither waits for a full read nor

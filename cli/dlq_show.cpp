@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dlq_commands.hpp"
+#include "fleet/cli/application.hpp"
 #include "fleet/schemas/registry.hpp"
 
 namespace fleet::cli {
@@ -39,7 +40,7 @@ void run(const ShowOptions& options) {
                      {"dedup_id", entry.message.dedup_id},
                      {"headers", entry.message.headers}};
   // The payload as stored; "schema" says how this build decodes it (upcasters, or why not).
-  const auto& registry = schemas::Registry::builtin();
+  const auto& registry = application().event_types;
   const auto schema = registry.describe(entry.type, entry.message.body, entry.schema_version);
   out["schema"] = schema;
   auto payload = registry.to_json(entry.type, entry.message.body, entry.schema_version);

@@ -14,6 +14,7 @@
 
 #include "broker_options.hpp"
 #include "commands.hpp"
+#include "fleet/cli/application.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/registry.hpp"
 #include "stream_for_subject.hpp"
@@ -101,7 +102,7 @@ std::string ensure_captured(broker::Transport& transport, const PublishOptions& 
 }
 
 void run(const PublishOptions& options) {
-  const auto& registry = schemas::Registry::builtin();
+  const auto& registry = application().event_types;
   std::vector<std::string> bodies;
   for (const auto& document : read_input(options)) {
     auto body = registry.from_json(options.type, document);

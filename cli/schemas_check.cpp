@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_options.hpp"
+#include "fleet/cli/application.hpp"
 #include "fleet/schemas/golden.hpp"
 #include "schemas_commands.hpp"
 
@@ -50,7 +51,7 @@ void print(const schemas::GoldenReport& report) {
 }
 
 void run(const CheckOptions& options) {
-  auto report = schemas::check_golden(schemas::Registry::builtin(), options.dir);
+  auto report = schemas::check_golden(application().event_types, options.dir);
   if (!report) throw CommandError(report.error().message, 2);
   if (report->files.empty()) {
     throw CommandError("no golden files under " + options.dir + " (expected <type>/v<N>.msgpack)",

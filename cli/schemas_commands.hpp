@@ -1,5 +1,5 @@
 // The `fleet schemas` subcommands, one file each. They need no broker: they read the event types
-// built into this binary (fleet::schemas::Registry::builtin()) and files on disk.
+// built into this binary (fleet::cli::application().event_types) and files on disk.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_options.hpp"
+#include "fleet/cli/application.hpp"
 #include "fleet/schemas/golden.hpp"
 #include "schemas_commands.hpp"
 
@@ -23,7 +24,7 @@ struct GoldenOptions {
 };
 
 void run(const GoldenOptions& options) {
-  const auto& registry = schemas::Registry::builtin();
+  const auto& registry = application().event_types;
   const auto schema = registry.schema(options.type);
   if (!schema) throw CommandError("unknown event type '" + options.type + "'", 2);
   nlohmann::json document;

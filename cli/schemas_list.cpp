@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fleet/cli/application.hpp"
 #include "fleet/schemas/registry.hpp"
 #include "schemas_commands.hpp"
 
@@ -21,7 +22,7 @@ nlohmann::json to_json(const std::string& type, const schemas::Registry::Schema&
 }
 
 void run(bool json) {
-  const auto& registry = schemas::Registry::builtin();
+  const auto& registry = application().event_types;
   auto all = nlohmann::json::array();
   for (const auto& type : registry.types()) all.push_back(to_json(type, *registry.schema(type)));
   if (json) {

@@ -1,7 +1,7 @@
 // fleet status: one screen for the operator — streams, durables with backlog and consumers,
 // dead letters per original subject, the outbox backlog when given its database, and sagas by
-// status when the order_summary read model is at hand. --watch redraws it in place every --interval
-// seconds, like top.
+// status when the application has a read model of them (Application::saga_summary) at hand. --watch
+// redraws it in place every --interval seconds, like top.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,9 +17,9 @@
 
 #include "broker_options.hpp"
 #include "commands.hpp"
+#include "fleet/cli/application.hpp"
 #include "fleet/dlq/time.hpp"
 #include "fleet/outbox/store.hpp"
-#include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/worker_main.hpp"
 
 namespace fleet::cli {
@@ -104,14 +104,9 @@ nlohmann::json collect(broker::Transport& transport, const StatusOptions& o) {
     status["outbox"] = {
         {"pending", counts->pending}, {"flagged", counts->flagged}, {"sent", counts->sent}};
   }
-  if (!o.summary_db.empty() && std::filesystem::exists(o.summary_db)) {
-    if (auto summary = projection::OrderSummary::open(o.summary_db)) {
-      if (auto rows = summary->query({})) {
-        std::map<std::string, std::uint64_t> by_status;
-        for (const auto& row : *rows) ++by_status[row.status];
-        status["sagas"] = by_status;
-      }
-    }
+  const auto& sagas = application().saga_summary;
+  if (sagas && !o.summary_db.empty() && std::filesystem::exists(o.summary_db)) {
+    if (auto by_status = sagas->counts(o.summary_db)) status["sagas"] = *by_status;
   }
   return status;
 }
@@ -184,7 +179,10 @@ void run(const StatusOptions& o) {
 
 void add_status_command(CLI::App& app) {
   auto o = std::make_shared<StatusOptions>();
-  if (const char* db = std::getenv("FLEET_ORDER_SUMMARY_DB")) o->summary_db = db;
+  const auto& sagas = application().saga_summary;
+  if (sagas && !sagas->env.empty()) {
+    if (const char* db = std::getenv(sagas->env.c_str())) o->summary_db = db;
+  }
   auto* command = app.add_subcommand(
       "status", "Streams, durable backlogs, dead letters per subject and sagas at a glance");
   add_broker_options(*command, o->nats);
@@ -198,8 +196,7 @@ void add_status_command(CLI::App& app) {
       ->add_option("--outbox-db", o->outbox_db,
                    "Outbox backlog too: sqlite:PATH or postgres://... (env FLEET_OUTBOX_DB)")
       ->envname("FLEET_OUTBOX_DB");
-  command->add_option("--summary-db", o->summary_db,
-                      "order_summary read model for saga counts (env FLEET_ORDER_SUMMARY_DB)");
+  if (sagas) command->add_option("--summary-db", o->summary_db, sagas->help);
   command->callback([o] { run(*o); });
 }
 

@@ -8,6 +8,7 @@
 #include "fleet/schemas/events/bench.hpp"
 #include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/registry.hpp"
+#include "order_fulfilment/event_types.hpp"
 
 namespace {
 
@@ -36,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)fleet::schemas::decode<fleet::schemas::OrderPlaced>(bytes);
   (void)fleet::schemas::decode<fleet::schemas::Payload>(bytes);
   (void)fleet::schemas::decode<Renamed>(1, bytes);
-  const auto& registry = fleet::schemas::Registry::builtin();
+  // A registry with an application's type (examples/order_fulfilment) besides fleet's own.
+  const auto& registry = order_fulfilment::event_types();
   for (auto type : {"orders.OrderPlaced", "demo.Unknown"}) {
     // `fleet dlq show` dumps what to_json renders, so the dump must not throw either.
     if (auto rendered = registry.to_json(type, bytes)) (void)rendered->dump();

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "fleet/schemas/events/bench.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/events/saga.hpp"
 #include "msgpack_json.hpp"
 
@@ -21,7 +20,6 @@ Error unknown_type(std::string_view type) {
 const Registry& Registry::builtin() {
   static const Registry registry = [] {
     Registry r;
-    r.add<OrderPlaced>();
     r.add<Payload>();
     r.add<StepCommand>();
     r.add<StepReply>();

@@ -110,7 +110,7 @@ TEST_CASE("fleet publish rejects bad input with one line, exit 2, and publishes 
     CHECK(lines(result.err) == 1);
   }
   SUBCASE("a known type with a missing field") {
-    auto result = run({FLEET_CLI, "publish", "--nats", url, "-s", "cli.bad.x", "-t",
+    auto result = run({FLEET_DEMO, "publish", "--nats", url, "-s", "cli.bad.x", "-t",
                        "orders.OrderPlaced", "--data", R"({"order_id":"o-1"})"});
     CHECK(result.exit_code == 2);
     CHECK(result.err.find("missing required field") != std::string::npos);

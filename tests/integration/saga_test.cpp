@@ -306,14 +306,14 @@ TEST_CASE("the order_summary read model matches the sagas, and a rebuild reprodu
   }
 
   auto rebuild = fleet::test::run(
-      {FLEET_CLI, "projection", "rebuild", "order_summary", "--db", rebuilt, "--nats", f.url()});
+      {FLEET_DEMO, "projection", "rebuild", "order_summary", "--db", rebuilt, "--nats", f.url()});
   REQUIRE_MESSAGE(rebuild.exit_code == 0, rebuild.err);
   auto again = fleet::projection::OrderSummary::open(rebuilt);
   REQUIRE(again.has_value());
   CHECK(*again->query({}) == *summary->query({}));
 
   auto failed =
-      fleet::test::run({FLEET_CLI, "orders", "--db", rebuilt, "--status", "failed", "--json"});
+      fleet::test::run({FLEET_DEMO, "orders", "--db", rebuilt, "--status", "failed", "--json"});
   REQUIRE(failed.exit_code == 0);
   CHECK(nlohmann::json::parse(failed.out).size() == 10);  // the 10 orders above the limit
 }
@@ -346,7 +346,7 @@ TEST_CASE("fleet projection rebuild --json reports the events read, applied and 
   publish(1, "running");  // a duplicate of an older version: read, not applied
 
   const auto db = (f.dir() / "rebuilt.db").string();
-  auto rebuild = fleet::test::run({FLEET_CLI, "projection", "rebuild", "order_summary", "--db", db,
+  auto rebuild = fleet::test::run({FLEET_DEMO, "projection", "rebuild", "order_summary", "--db", db,
                                    "--nats", f.url(), "--json"});
   REQUIRE_MESSAGE(rebuild.exit_code == 0, rebuild.err);
   const auto report = nlohmann::json::parse(rebuild.out);
@@ -459,7 +459,7 @@ TEST_CASE(
   CHECK(golden->front().amount_cents == 4599);
 
   auto rebuild = fleet::test::run(
-      {FLEET_CLI, "projection", "rebuild", "order_summary", "--db", rebuilt, "--nats", f.url()});
+      {FLEET_DEMO, "projection", "rebuild", "order_summary", "--db", rebuilt, "--nats", f.url()});
   REQUIRE_MESSAGE(rebuild.exit_code == 0, rebuild.err);
   auto again = fleet::projection::OrderSummary::open(rebuilt);
   REQUIRE(again.has_value());
@@ -475,8 +475,8 @@ TEST_CASE(
 
   nlohmann::json entries;
   REQUIRE_MESSAGE(eventually([&] {
-                    auto listed = fleet::test::run(
-                        {FLEET_CLI, "dlq", "list", "--json", "--nats", f.url(), "--stream", "DLQ"});
+                    auto listed = fleet::test::run({FLEET_DEMO, "dlq", "list", "--json", "--nats",
+                                                    f.url(), "--stream", "DLQ"});
                     if (listed.exit_code != 0) return false;
                     entries = nlohmann::json::parse(listed.out);
                     return entries.size() == 1;
@@ -490,7 +490,7 @@ TEST_CASE(
         "orders.OrderPlaced: schema version 2 is newer than this worker's 1");
   CHECK(entry["attempts"] == 1);  // permanent: never retried
 
-  auto shown = fleet::test::run({FLEET_CLI, "dlq", "show", std::to_string(entry["seq"].get<int>()),
+  auto shown = fleet::test::run({FLEET_DEMO, "dlq", "show", std::to_string(entry["seq"].get<int>()),
                                  "--json", "--nats", f.url(), "--stream", "DLQ"});
   REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);
   const auto letter = nlohmann::json::parse(shown.out);

@@ -51,12 +51,12 @@ std::string order_without_sku() {
 }  // namespace
 
 TEST_CASE("fleet schemas check passes on the repository's golden files") {
-  auto text = run({FLEET_CLI, "schemas", "check", "--dir", FLEET_GOLDEN_DIR});
+  auto text = run({FLEET_DEMO, "schemas", "check", "--dir", FLEET_GOLDEN_DIR});
   CHECK_MESSAGE(text.exit_code == 0, text.out << text.err);
   CHECK(has(text.out, "ok   orders.OrderPlaced v1"));
   CHECK(has(text.out, " golden files, 0 failed"));
 
-  auto json = run({FLEET_CLI, "schemas", "check", "--dir", FLEET_GOLDEN_DIR, "--json"});
+  auto json = run({FLEET_DEMO, "schemas", "check", "--dir", FLEET_GOLDEN_DIR, "--json"});
   REQUIRE(json.exit_code == 0);
   const auto report = nlohmann::json::parse(json.out);
   CHECK(report["failed"] == 0);
@@ -70,15 +70,15 @@ TEST_CASE("fleet schemas check exits 1 and names each golden file this build can
   dir.write("orders.OrderPlaced", 2, sch::encode(sch::OrderPlaced{.order_id = "o-2"}));
   dir.write("bench.Payload", 1, sch::encode(sch::Payload{.seq = 1, .data = "fine"}));
 
-  auto text = run({FLEET_CLI, "schemas", "check", "--dir", dir.path.string()});
+  auto text = run({FLEET_DEMO, "schemas", "check", "--dir", dir.path.string()});
   CHECK(text.exit_code == 1);
   CHECK(has(text.out, "ok   bench.Payload v1"));
   CHECK(has(text.out, "FAIL " + (dir.path / "orders.OrderPlaced" / "v1.msgpack").string() +
                           ": orders.OrderPlaced: missing required field 'sku'"));
   CHECK(has(text.out, "orders.OrderPlaced: schema version 2 is newer than this worker's 1"));
-  CHECK(has(text.err, "fleet: error: 2 golden files do not decode with this build"));
+  CHECK(has(text.err, "fleet-demo: error: 2 golden files do not decode with this build"));
 
-  auto json = run({FLEET_CLI, "schemas", "check", "--dir", dir.path.string(), "--json"});
+  auto json = run({FLEET_DEMO, "schemas", "check", "--dir", dir.path.string(), "--json"});
   CHECK(json.exit_code == 1);
   CHECK(nlohmann::json::parse(json.out)["failed"] == 2);
 }
@@ -97,7 +97,7 @@ TEST_CASE("fleet schemas golden freezes the current version once and never overw
   GoldenDir dir;
   const std::string order =
       R"({"order_id":"o-9","customer_id":"c-1","sku":"sku-1","quantity":1,"amount_cents":10,"region":"north","currency":"EUR"})";
-  auto wrote = run({FLEET_CLI, "schemas", "golden", "--type", "orders.OrderPlaced", "--data", order,
+  auto wrote = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data", order,
                     "--dir", dir.path.string()});
   REQUIRE_MESSAGE(wrote.exit_code == 0, wrote.err);
   std::ifstream in(sch::golden_path(dir.path, "orders.OrderPlaced", 1), std::ios::binary);
@@ -106,11 +106,11 @@ TEST_CASE("fleet schemas golden freezes the current version once and never overw
   REQUIRE(decoded.has_value());
   CHECK(decoded->currency == "EUR");
 
-  auto again = run({FLEET_CLI, "schemas", "golden", "--type", "orders.OrderPlaced", "--data", order,
+  auto again = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data", order,
                     "--dir", dir.path.string()});
   CHECK(again.exit_code == 2);
   CHECK(has(again.err, "already exists"));
-  auto bad = run({FLEET_CLI, "schemas", "golden", "--type", "orders.OrderPlaced", "--data",
+  auto bad = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data",
                   R"({"order_id":"o-9"})", "--dir", dir.path.string()});
   CHECK(bad.exit_code == 2);
   CHECK(has(bad.err, "missing required fields"));
@@ -130,7 +130,7 @@ TEST_CASE("fleet schemas golden --json names the file it wrote, its version and 
 }
 
 TEST_CASE("fleet schemas list shows each type's version, required and optional fields") {
-  auto listed = run({FLEET_CLI, "schemas", "list", "--json"});
+  auto listed = run({FLEET_DEMO, "schemas", "list", "--json"});
   REQUIRE(listed.exit_code == 0);
   bool found = false;
   for (const auto& type : nlohmann::json::parse(listed.out)) {
@@ -141,4 +141,26 @@ TEST_CASE("fleet schemas list shows each type's version, required and optional f
     CHECK(type["required"].size() == 6);
   }
   CHECK(found);
+}
+
+TEST_CASE("fleet knows only fleet's own event types; the application's command adds its own") {
+  auto fleet_types = run({FLEET_CLI, "schemas", "list", "--json"});
+  auto demo_types = run({FLEET_DEMO, "schemas", "list", "--json"});
+  REQUIRE(fleet_types.exit_code == 0);
+  REQUIRE(demo_types.exit_code == 0);
+  auto names = [](const std::string& out) {
+    std::vector<std::string> all;
+    for (const auto& type : nlohmann::json::parse(out)) all.push_back(type["type"]);
+    return all;
+  };
+  CHECK(names(fleet_types.out) == std::vector<std::string>{"bench.Payload", "saga.Lifecycle",
+                                                           "saga.StepCommand", "saga.StepReply",
+                                                           "saga.StepTimer"});
+  CHECK(names(demo_types.out) ==
+        std::vector<std::string>{"bench.Payload", "orders.OrderPlaced", "saga.Lifecycle",
+                                 "saga.StepCommand", "saga.StepReply", "saga.StepTimer"});
+  // fleet reads an application's golden file as an unknown type, and says so.
+  auto check = run({FLEET_CLI, "schemas", "check", "--dir", FLEET_GOLDEN_DIR});
+  CHECK(check.exit_code == 1);
+  CHECK(has(check.out, "unknown event type 'orders.OrderPlaced'"));
 }

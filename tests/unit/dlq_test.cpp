@@ -13,6 +13,7 @@
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/events/bench.hpp"
+#include "order_fulfilment/event_types.hpp"
 
 namespace {
 
@@ -137,7 +138,7 @@ TEST_CASE("stats group dead letters with counts, oldest and newest, largest grou
 
 TEST_CASE("a replay keeps the event's headers and body, drops failure headers, counts the replay") {
   const auto e = entry(letter("orders.placed", "x"), 42);
-  const auto plan = dlq::plan_replay(e, {}, fleet::schemas::Registry::builtin());
+  const auto plan = dlq::plan_replay(e, {}, order_fulfilment::event_types());
   REQUIRE(plan.action == dlq::Planned::Action::publish);
   const auto& m = plan.message;
   CHECK(m.subject == "orders.placed");
@@ -156,7 +157,7 @@ TEST_CASE("the loop guard skips events replayed max_replays times unless forced"
   auto message = letter("orders.placed", "x");
   message.headers[std::string(dlq::replay_count_header)] = "3";
   const auto e = entry(message);
-  const auto& registry = fleet::schemas::Registry::builtin();
+  const auto& registry = order_fulfilment::event_types();
   CHECK(dlq::plan_replay(e, {}, registry).action == dlq::Planned::Action::skip);
   CHECK(dlq::plan_replay(e, {.max_replays = 4}, registry).action == dlq::Planned::Action::publish);
   const auto forced = dlq::plan_replay(e, {.force = true}, registry);
@@ -168,19 +169,19 @@ TEST_CASE("an entry whose body was trimmed to fit the broker is not replayed emp
   auto message = letter("orders.placed", "x");
   message.body.clear();
   message.headers[std::string(fleet::schemas::dlq_header::trimmed)] = "headers,body";
-  const auto plan = dlq::plan_replay(entry(message), {}, fleet::schemas::Registry::builtin());
+  const auto plan = dlq::plan_replay(entry(message), {}, order_fulfilment::event_types());
   CHECK(plan.action == dlq::Planned::Action::fail);
   CHECK(plan.reason.find("body not stored") != std::string::npos);
 
   auto headers_only = letter("orders.placed", "x");
   headers_only.headers[std::string(fleet::schemas::dlq_header::trimmed)] = "headers";
-  CHECK(dlq::plan_replay(entry(headers_only), {}, fleet::schemas::Registry::builtin()).action ==
+  CHECK(dlq::plan_replay(entry(headers_only), {}, order_fulfilment::event_types()).action ==
         dlq::Planned::Action::publish);
 }
 
 TEST_CASE("an edit merge-patches the payload and must still fit the event's schema") {
   const auto e = entry(letter("orders.placed", "bad"));
-  const auto& registry = fleet::schemas::Registry::builtin();
+  const auto& registry = order_fulfilment::event_types();
   const auto patched = dlq::plan_replay(e, {.edit = nlohmann::json{{"data", "good"}}}, registry);
   REQUIRE(patched.action == dlq::Planned::Action::publish);
   auto payload = fleet::schemas::decode<Payload>(patched.message.body);
@@ -212,7 +213,7 @@ TEST_CASE("replay publishes to the original subject and removes only confirmed e
   REQUIRE(entries.has_value());
   REQUIRE(entries->size() == 3);
   const auto counts =
-      dlq::replay(*transport, **store, *entries, {}, fleet::schemas::Registry::builtin(), {});
+      dlq::replay(*transport, **store, *entries, {}, order_fulfilment::event_types(), {});
   CHECK(counts.done == 1);
   CHECK(counts.skipped == 1);
   CHECK(counts.failed == 1);
@@ -260,7 +261,7 @@ TEST_CASE("replay_matching publishes matches while it reads and honours filter a
   std::uint64_t last_progress = 0;
   const auto counts = dlq::replay_matching(
       *transport, **store, {.subject = "orders.placed", .limit = 3}, "dlq.", {},
-      fleet::schemas::Registry::builtin(),
+      order_fulfilment::event_types(),
       {.progress = [&](std::uint64_t done, std::uint64_t) { last_progress = done; }});
   CHECK(counts.done == 3);
   CHECK(counts.failed == 0);
@@ -286,7 +287,7 @@ struct UnsettledHandle final : fleet::broker::Delivery::Handle {
 
 TEST_CASE("the runtime's dead letter of a replayed event keeps its replay count for the guard") {
   auto replayed = letter("orders.placed", "x");
-  const auto plan = dlq::plan_replay(entry(replayed), {}, fleet::schemas::Registry::builtin());
+  const auto plan = dlq::plan_replay(entry(replayed), {}, order_fulfilment::event_types());
   REQUIRE(plan.action == dlq::Planned::Action::publish);
   // The replayed event fails again: the runtime dead-letters the delivery it got.
   fleet::broker::Delivery delivery(plan.message, 5, 99, std::make_unique<UnsettledHandle>());
@@ -319,7 +320,7 @@ TEST_CASE("a dead letter names partition and offset only when the delivery has a
   CHECK(partitioned.headers.at(std::string(h::original_partition)) == "2");
   CHECK(partitioned.headers.at(std::string(h::original_offset)) == "41");
   // A replay drops them with the other failure headers.
-  const auto plan = dlq::plan_replay(entry(partitioned), {}, fleet::schemas::Registry::builtin());
+  const auto plan = dlq::plan_replay(entry(partitioned), {}, order_fulfilment::event_types());
   REQUIRE(plan.action == dlq::Planned::Action::publish);
   for (const auto& [name, value] : plan.message.headers)
     CHECK_FALSE(name.starts_with("Fleet-Dlq-"));

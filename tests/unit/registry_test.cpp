@@ -7,6 +7,7 @@
 #include "fleet/schemas/events/bench.hpp"
 #include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/registry.hpp"
+#include "order_fulfilment/event_types.hpp"
 
 namespace sch = fleet::schemas;
 using nlohmann::json;
@@ -14,8 +15,9 @@ using namespace std::string_literals;
 
 namespace {
 
+// An application's registry: fleet's own types plus the order_fulfilment example's events.
 const sch::Registry& registry() {
-  return sch::Registry::builtin();
+  return order_fulfilment::event_types();
 }
 
 json order_json() {
@@ -25,7 +27,15 @@ json order_json() {
 
 }  // namespace
 
-TEST_CASE("the builtin registry knows every event type defined in schemas") {
+TEST_CASE("fleet's builtin registry holds fleet's own event types and no application's") {
+  const auto& builtin = sch::Registry::builtin();
+  CHECK_FALSE(builtin.knows("orders.OrderPlaced"));
+  CHECK(builtin.types() == std::vector<std::string>{"bench.Payload", "saga.Lifecycle",
+                                                    "saga.StepCommand", "saga.StepReply",
+                                                    "saga.StepTimer"});
+}
+
+TEST_CASE("an application's registry knows fleet's event types and the ones it added") {
   CHECK(registry().knows("orders.OrderPlaced"));
   CHECK(registry().knows("bench.Payload"));
   CHECK_FALSE(registry().knows("orders.Nope"));

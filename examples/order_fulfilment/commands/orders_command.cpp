@@ -1,5 +1,5 @@
-// fleet orders: the order_summary read model — every order's saga status, from SQLite.
-// fleet projection rebuild order_summary: replays the lifecycle stream into a fresh read model.
+// fleet-demo orders: the order_summary read model — every order's saga status, from SQLite.
+// fleet-demo projection rebuild order_summary: replays the lifecycle stream into a fresh read model.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_options.hpp"
-#include "commands.hpp"
 #include "fleet/projection/order_summary.hpp"
+#include "order_commands.hpp"
 
 namespace fleet::cli {
 namespace {

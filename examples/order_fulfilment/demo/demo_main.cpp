@@ -34,6 +34,7 @@
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/events/saga.hpp"
+#include "order_commands.hpp"
 #include "orders.hpp"
 #include "processes.hpp"
 #include "roles.hpp"
@@ -84,16 +85,15 @@ std::string random_run_id() {
   return id;
 }
 
-// The folder of this program (the build's cli/, where `fleet` lives too).
-std::filesystem::path binary_dir() {
+// This program: `fleet-demo outbox relay` is the relay the demo starts.
+std::filesystem::path self() {
   std::error_code ec;
-  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+  return std::filesystem::read_symlink("/proc/self/exe", ec);
 }
 
+// The fleet-worker built beside this program (examples/order_fulfilment/CMakeLists.txt).
 std::filesystem::path default_worker_binary() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return self.parent_path().parent_path() / "workers" / "demo" / "fleet-worker";
+  return self().parent_path() / "fleet-worker";
 }
 
 // Follows saga.orders.lifecycle.> and keeps each saga's ending, and how long each step took
@@ -261,8 +261,16 @@ std::vector<std::string> worker_environment(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `fleet-demo <command> ...`: the application's operator command (fleet's commands with the
+  // order events, plus orders and projection rebuild); without a command: the demo run.
+  if (argc > 1 && argv[1][0] != '-')
+    return fleet::cli::run(order_fulfilment::operator_cli(), argc, argv);
   Options o;
   CLI::App app{"fleet-demo: the order-fulfilment saga demo (reserve -> charge -> ship)"};
+  app.footer(
+      "Commands: fleet-demo <command> --help. fleet's commands (publish, streams, status, outbox, "
+      "dlq, dev-kafka, schemas) with the order events registered, and orders and projection "
+      "rebuild order_summary.");
   broker::add_transport_flags(app, o.broker);
   app.add_option("--orders", o.orders, "Orders to place")
       ->check(CLI::PositiveNumber)
@@ -360,8 +368,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     shop.emplace(std::move(*opened));
-    processes.start_command("relay", {(binary_dir() / "fleet").string(), "outbox", "relay", "--db",
-                                      "sqlite:" + path, "--lease", "3"});
+    processes.start_command(
+        "relay", {self().string(), "outbox", "relay", "--db", "sqlite:" + path, "--lease", "3"});
   }
 
   // Latency counts from the order placed: wait until every role has bound its durable.
@@ -556,7 +564,7 @@ int main(int argc, char** argv) {
     std::printf(
         "rule violations %zu%s\n", wrong.size(),
         o.chaos ? ("   (workers killed: " + std::to_string(kills.load()) + ")").c_str() : "");
-    std::printf("read model    %llu completed, %llu failed   (fleet orders --db %s)\n",
+    std::printf("read model    %llu completed, %llu failed   (fleet-demo orders --db %s)\n",
                 static_cast<unsigned long long>(model["completed"]),
                 static_cast<unsigned long long>(model["failed"]), o.summary_db.c_str());
     std::printf("worker logs   %s\n", log_dir.c_str());

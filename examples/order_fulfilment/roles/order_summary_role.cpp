@@ -1,4 +1,4 @@
-// order_summary: keeps the SQLite read model (workers/projection/) of every order's saga,
+// order_summary: keeps the SQLite read model (../projection/) of every order's saga,
 // at FLEET_ORDER_SUMMARY_DB (default order_summary.db in the working directory).
 #include <memory>
 

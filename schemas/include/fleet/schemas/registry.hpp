@@ -22,7 +22,9 @@ namespace fleet::schemas {
 
 class Registry {
  public:
-  // The registry with every event type defined in schemas/ (the demo domain and bench payloads).
+  // fleet's own event types: the saga step and lifecycle types and the bench payload. An
+  // application registers its own on a copy: `Registry r = Registry::builtin(); r.add<T>();`
+  // (examples/order_fulfilment/events/include/order_fulfilment/event_types.hpp).
   static const Registry& builtin();
 
   // What the registry knows of one type: its current version, its fields and its history.

@@ -43,7 +43,7 @@ struct OrderQuery {
 };
 
 // Where the read model lives unless told otherwise: FLEET_ORDER_SUMMARY_DB, else
-// order_summary.db in the working directory. The worker role and `fleet orders` agree on it.
+// order_summary.db in the working directory. The worker role and `fleet-demo orders` agree on it.
 std::string default_path();
 
 class OrderSummary {
