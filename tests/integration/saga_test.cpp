@@ -318,7 +318,7 @@ TEST_CASE("the order_summary read model matches the sagas, and a rebuild reprodu
   CHECK(nlohmann::json::parse(failed.out).size() == 10);  // the 10 orders above the limit
 }
 
-TEST_CASE("fleet projection rebuild --json reports the events read, applied and skipped") {
+TEST_CASE("fleet-demo projection rebuild --json reports the events read, applied and skipped") {
   Fixture f;  // no workers: the lifecycle events are published here
   auto transport = fleet::broker::jetstream::connect({.url = f.url()});
   REQUIRE(transport.has_value());

@@ -97,8 +97,8 @@ TEST_CASE("fleet schemas golden freezes the current version once and never overw
   GoldenDir dir;
   const std::string order =
       R"({"order_id":"o-9","customer_id":"c-1","sku":"sku-1","quantity":1,"amount_cents":10,"region":"north","currency":"EUR"})";
-  auto wrote = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data", order,
-                    "--dir", dir.path.string()});
+  auto wrote = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data",
+                    order, "--dir", dir.path.string()});
   REQUIRE_MESSAGE(wrote.exit_code == 0, wrote.err);
   std::ifstream in(sch::golden_path(dir.path, "orders.OrderPlaced", 1), std::ios::binary);
   const std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -106,8 +106,8 @@ TEST_CASE("fleet schemas golden freezes the current version once and never overw
   REQUIRE(decoded.has_value());
   CHECK(decoded->currency == "EUR");
 
-  auto again = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data", order,
-                    "--dir", dir.path.string()});
+  auto again = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data",
+                    order, "--dir", dir.path.string()});
   CHECK(again.exit_code == 2);
   CHECK(has(again.err, "already exists"));
   auto bad = run({FLEET_DEMO, "schemas", "golden", "--type", "orders.OrderPlaced", "--data",
@@ -156,9 +156,9 @@ TEST_CASE("fleet knows only fleet's own event types; the application's command a
   CHECK(names(fleet_types.out) == std::vector<std::string>{"bench.Payload", "saga.Lifecycle",
                                                            "saga.StepCommand", "saga.StepReply",
                                                            "saga.StepTimer"});
-  CHECK(names(demo_types.out) ==
-        std::vector<std::string>{"bench.Payload", "orders.OrderPlaced", "saga.Lifecycle",
-                                 "saga.StepCommand", "saga.StepReply", "saga.StepTimer"});
+  CHECK(names(demo_types.out) == std::vector<std::string>{"bench.Payload", "orders.OrderPlaced",
+                                                          "saga.Lifecycle", "saga.StepCommand",
+                                                          "saga.StepReply", "saga.StepTimer"});
   // fleet reads an application's golden file as an unknown type, and says so.
   auto check = run({FLEET_CLI, "schemas", "check", "--dir", FLEET_GOLDEN_DIR});
   CHECK(check.exit_code == 1);

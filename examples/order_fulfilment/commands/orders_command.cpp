@@ -1,5 +1,6 @@
 // fleet-demo orders: the order_summary read model — every order's saga status, from SQLite.
-// fleet-demo projection rebuild order_summary: replays the lifecycle stream into a fresh read model.
+// fleet-demo projection rebuild order_summary: replays the lifecycle stream into a fresh read
+// model.
 #include <cstdio>
 #include <iostream>
 #include <memory>
