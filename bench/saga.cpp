@@ -36,7 +36,7 @@
 #include "fleet/saga/participant.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
-#include "fleet/schemas/events/orders.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "raw_nats.hpp"
 
 namespace fleet::bench {

@@ -14,8 +14,8 @@
 #include "fleet/outbox/sqlite.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "nats_server.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "process.hpp"
 
 namespace {

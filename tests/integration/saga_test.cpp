@@ -21,13 +21,13 @@
 
 #include "eventually.hpp"
 #include "fleet/broker/jetstream.hpp"
-#include "fleet/projection/order_summary.hpp"
 #include "fleet/saga/orchestrator.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/events/saga.hpp"
 #include "nats_server.hpp"
+#include "order_fulfilment/order_summary.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "process.hpp"
 #include "worker_process.hpp"
 

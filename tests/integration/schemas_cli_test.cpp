@@ -10,9 +10,9 @@
 
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/events/bench.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/golden.hpp"
 #include "nats_server.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "process.hpp"
 
 namespace {

@@ -6,7 +6,7 @@
 
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/events/bench.hpp"
-#include "fleet/schemas/events/orders.hpp"
+#include "order_fulfilment/orders.hpp"
 
 namespace sch = fleet::schemas;
 using sch::OrderPlaced;

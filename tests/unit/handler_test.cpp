@@ -11,7 +11,7 @@
 #include "fleet/runtime/middleware.hpp"
 #include "fleet/runtime/worker.hpp"
 #include "fleet/schemas/events/bench.hpp"
-#include "fleet/schemas/events/orders.hpp"
+#include "order_fulfilment/orders.hpp"
 
 namespace {
 

@@ -5,9 +5,9 @@
 
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/events/bench.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/registry.hpp"
 #include "order_fulfilment/event_types.hpp"
+#include "order_fulfilment/orders.hpp"
 
 namespace sch = fleet::schemas;
 using nlohmann::json;

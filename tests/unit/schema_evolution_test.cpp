@@ -9,10 +9,10 @@
 
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/golden.hpp"
 #include "fleet/schemas/registry.hpp"
 #include "order_fulfilment/event_types.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "shipment_history.hpp"
 
 namespace sch = fleet::schemas;

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "fleet/projection/order_summary.hpp"
 #include "fleet/sql/sqlite.hpp"
+#include "order_fulfilment/order_summary.hpp"
 
 namespace sqlite = fleet::sql::sqlite;
 using fleet::Errc;

@@ -1,9 +1,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "fleet/projection/order_summary.hpp"
 #include "order_commands.hpp"
 #include "order_fulfilment/event_types.hpp"
+#include "order_fulfilment/order_summary.hpp"
 
 namespace order_fulfilment {
 namespace {

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_options.hpp"
-#include "fleet/projection/order_summary.hpp"
 #include "order_commands.hpp"
+#include "order_fulfilment/order_summary.hpp"
 
 namespace fleet::cli {
 namespace {

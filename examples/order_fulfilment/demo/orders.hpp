@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "fleet/schemas/events/orders.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "rules.hpp"
 
 namespace fleet::demo {

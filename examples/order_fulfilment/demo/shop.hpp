@@ -7,7 +7,7 @@
 #include <string>
 
 #include "fleet/outbox/sqlite.hpp"
-#include "fleet/schemas/events/orders.hpp"
+#include "order_fulfilment/orders.hpp"
 
 namespace fleet::demo {
 

@@ -9,7 +9,7 @@
 #include "fault.hpp"
 #include "fleet/saga/participant.hpp"
 #include "fleet/schemas/codec.hpp"
-#include "fleet/schemas/events/orders.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "roles.hpp"
 
 namespace fleet::demo {

@@ -7,8 +7,8 @@
 #include "fault.hpp"
 #include "fleet/saga/participant.hpp"
 #include "fleet/schemas/codec.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "ledger.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "roles.hpp"
 
 namespace fleet::demo {

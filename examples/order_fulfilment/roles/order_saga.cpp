@@ -1,6 +1,6 @@
 #include "fleet/saga/orchestrator.hpp"
 #include "fleet/schemas/codec.hpp"
-#include "fleet/schemas/events/orders.hpp"
+#include "order_fulfilment/orders.hpp"
 #include "roles.hpp"
 
 namespace fleet::demo {

@@ -2,8 +2,8 @@
 // at FLEET_ORDER_SUMMARY_DB (default order_summary.db in the working directory).
 #include <memory>
 
-#include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/handler.hpp"
+#include "order_fulfilment/order_summary.hpp"
 #include "roles.hpp"
 
 namespace fleet::demo {

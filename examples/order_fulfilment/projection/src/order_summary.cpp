@@ -1,11 +1,11 @@
-#include "fleet/projection/order_summary.hpp"
+#include "order_fulfilment/order_summary.hpp"
 
 #include <cstdlib>
 #include <mutex>
 
 #include "fleet/schemas/codec.hpp"
-#include "fleet/schemas/events/orders.hpp"
 #include "fleet/sql/sqlite.hpp"
+#include "order_fulfilment/orders.hpp"
 
 namespace fleet::projection {
 

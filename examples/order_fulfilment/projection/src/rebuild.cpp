@@ -1,8 +1,8 @@
 #include <chrono>
 
-#include "fleet/projection/order_summary.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
+#include "order_fulfilment/order_summary.hpp"
 
 namespace fleet::projection {
 

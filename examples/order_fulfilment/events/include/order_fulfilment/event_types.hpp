@@ -4,8 +4,8 @@
 // the tests) uses this registry.
 #pragma once
 
-#include "fleet/schemas/events/orders.hpp"
 #include "fleet/schemas/registry.hpp"
+#include "order_fulfilment/orders.hpp"
 
 namespace order_fulfilment {
 
