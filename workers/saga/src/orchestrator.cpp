@@ -61,7 +61,7 @@ class Orchestrator {
     bool read = !std::holds_alternative<Start>(input);
     bool try_cache = read;
     for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts, read = true) {
-      std::optional<SagaState> current;
+      std::shared_ptr<const SagaState> current;
       std::uint64_t revision = 0;
       bool cached = false;
       if (read && try_cache) {
@@ -86,12 +86,12 @@ class Orchestrator {
         if (*entry) {
           auto state = schemas::decode<SagaState>((*entry)->value);
           if (!state) return Outcome::permanent("saga state: " + state.error().message, "store");
-          current = std::move(*state);
+          current = std::make_shared<const SagaState>(std::move(*state));
           revision = (*entry)->revision;
-          if (current->terminal()) cache_.written(*current, revision);
+          if (current->terminal()) cache_.written(current, revision);
         }
       }
-      Decision decision = decide(definition_, current, context.event().id, input, now_ms_());
+      Decision decision = decide(definition_, current.get(), context.event().id, input, now_ms_());
       // Only a write checks a cached state against the store: anything else decided on it
       // (a reply taken for late, a replay) is decided again on the stored state.
       if (cached && decision.kind != Decision::Kind::apply &&
@@ -104,7 +104,7 @@ class Orchestrator {
         case Decision::Kind::defer:
           return Outcome::defer(decision.delay);
         case Decision::Kind::replay:
-          stage(context, saga_id, decision.outputs);
+          stage(context, saga_id, std::move(decision.outputs));
           return Outcome::ok();
         case Decision::Kind::apply: {
           const std::string value = schemas::encode(decision.state);
@@ -117,13 +117,13 @@ class Orchestrator {
             }
             return Outcome::retry(written.error().describe(), "store");
           }
-          cache_.written(decision.state, *written);
           if (!current && began != nullptr) *began = true;
           if (decision.state.terminal()) {
             active_.ended();
             counted.ended(decision.state.status, active_.active());
           }
-          stage(context, saga_id, decision.outputs);
+          cache_.written(std::make_shared<const SagaState>(std::move(decision.state)), *written);
+          stage(context, saga_id, std::move(decision.outputs));
           return Outcome::ok();
         }
       }
@@ -147,9 +147,10 @@ class Orchestrator {
     return Outcome::ok();
   }
 
-  static void stage(Context& context, const std::string& saga_id,
-                    const std::vector<Output>& outputs) {
-    for (const auto& out : outputs) context.stage(out.subject, out.type, 1, out.body, saga_id);
+  static void stage(Context& context, const std::string& saga_id, std::vector<Output> outputs) {
+    for (auto& out : outputs) {
+      context.stage(std::move(out.subject), std::move(out.type), 1, std::move(out.body), saga_id);
+    }
   }
 
   const Definition& definition_;
