@@ -27,10 +27,10 @@ std::int64_t system_now_ms() {
 
 class Orchestrator {
  public:
-  Orchestrator(const Definition& definition, std::shared_ptr<broker::KeyValue> bucket,
-               int max_conflicts, std::size_t max_active, std::size_t cached_states,
+  Orchestrator(Definition definition, std::shared_ptr<broker::KeyValue> bucket, int max_conflicts,
+               std::size_t max_active, std::size_t cached_states,
                std::function<std::int64_t()> now_ms)
-      : definition_(definition),
+      : definition_(std::move(definition)),
         bucket_(std::move(bucket)),
         max_conflicts_(max_conflicts),
         active_(max_active),
@@ -153,7 +153,7 @@ class Orchestrator {
     }
   }
 
-  const Definition& definition_;
+  const Definition definition_;  // its own copy: the caller's may be gone
   std::shared_ptr<broker::KeyValue> bucket_;
   int max_conflicts_;
   ActiveSagas active_;
@@ -192,20 +192,14 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
 
   auto binding = [&](std::string suffix, std::string stream, std::string subject,
                      runtime::Handler handler) {
-    runtime::Binding b{.role = config.role,
-                       .stream = std::move(stream),
-                       .subject = std::move(subject),
-                       .handler = std::move(handler),
-                       .retry = settings.retry,
-                       .durable = config.role + "-" + suffix,
-                       .concurrency = settings.concurrency,
-                       .max_in_flight = settings.max_in_flight,
-                       .ack_wait = settings.ack_wait,
-                       .timeout = settings.timeout,
-                       // The saga state's applied-event list already turns a redelivery
-                       // into a replay (same outputs, same ids): the inbox would only add
-                       // two KV round trips per event.
-                       .inbox = false};
+    runtime::Binding b = settings.apply({.role = config.role,
+                                         .stream = std::move(stream),
+                                         .subject = std::move(subject),
+                                         .handler = std::move(handler),
+                                         .durable = config.role + "-" + suffix});
+    // The saga state's applied-event list already turns a redelivery into a replay (same
+    // outputs, same ids): the inbox would only add two KV round trips per event.
+    b.inbox = false;
     return b;
   };
 
