@@ -27,8 +27,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fleet/broker/jetstream.hpp"
-#include "fleet/broker/transport_flags.hpp"
 #include "fleet/dlq/time.hpp"
+#include "fleet/flags/transport.hpp"
 #include "fleet/projection/order_summary.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
@@ -272,7 +272,7 @@ int default_workers(bool chaos) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"fleet-demo: the order-fulfilment saga demo (reserve -> charge -> ship)"};
-  broker::add_transport_flags(app, o.broker);
+  flags::add_transport_flags(app, o.broker);
   app.add_option("--orders", o.orders, "Orders to place")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

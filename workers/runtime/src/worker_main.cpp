@@ -13,7 +13,7 @@
 
 #include "fleet/backoff.hpp"
 #include "fleet/broker/connect.hpp"
-#include "fleet/broker/transport_flags.hpp"
+#include "fleet/flags/transport.hpp"
 #include "fleet/runtime/flow_control.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/metrics_server.hpp"
@@ -206,7 +206,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   app.add_option("--role", flags.role, "Role to run (see Roles below)")
       ->envname("FLEET_ROLE")
       ->required();
-  broker::add_transport_flags(app, flags.broker);
+  fleet::flags::add_transport_flags(app, flags.broker);
   app.add_option("--concurrency", s.concurrency, "Handler lanes in this process")
       ->envname("FLEET_CONCURRENCY")
       ->check(CLI::Range(1, 4096))
