@@ -1,22 +1,35 @@
 #include "fleet/broker/connect.hpp"
 
+#include "registered_transports.hpp"
+
 namespace fleet::broker {
+namespace {
+
+std::string unknown(const std::string& name) {
+  std::string registered;
+  for (const auto& known : registered_transports()) {
+    registered += (registered.empty() ? "" : ", ") + known;
+  }
+  if (registered.empty()) registered = "none; link fleet::broker_jetstream or fleet::broker_kafka";
+  return "unknown transport '" + name + "' (registered: " + registered + ")";
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Transport>> connect(const TransportConfig& config) {
-  if (config.transport == "nats") return jetstream::connect(config.nats);
-  if (config.transport == "kafka") return kafka::connect(config.kafka);
-  return fail(Errc::invalid_argument,
-              "unknown transport '" + config.transport + "' (expected nats or kafka)");
+  const auto factory = find_transport(config.transport);
+  if (!factory) return fail(Errc::invalid_argument, unknown(config.transport));
+  return factory->connect(config);
 }
 
 std::string describe(const TransportConfig& config) {
-  if (config.transport == "kafka") return "kafka " + config.kafka.brokers;
-  return "nats " + jetstream::without_secrets(config.nats.url);
+  const auto factory = find_transport(config.transport);
+  if (!factory) return "unknown transport '" + config.transport + "'";
+  return factory->describe(config);
 }
 
 void set_client_name(TransportConfig& config, const std::string& name) {
-  config.nats.name = name;
-  config.kafka.name = name;
+  for (const auto& factory : all_transports()) factory.set_client_name(config, name);
 }
 
 }  // namespace fleet::broker

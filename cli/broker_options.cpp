@@ -1,11 +1,11 @@
 #include "broker_options.hpp"
 
-#include "fleet/broker/transport_flags.hpp"
+#include "fleet/flags/transport.hpp"
 
 namespace fleet::cli {
 
 void add_broker_options(CLI::App& command, BrokerOptions& options) {
-  broker::add_transport_flags(command, options.connection);
+  flags::add_transport_flags(command, options.connection);
 }
 
 std::unique_ptr<broker::Transport> connect_or_throw(const BrokerOptions& options) {

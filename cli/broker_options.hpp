@@ -1,5 +1,5 @@
 // The broker options every `fleet` subcommand shares (--transport, --nats and credentials,
-// --kafka, --state; see fleet/broker/transport_flags.hpp), and connecting with them.
+// --kafka, --state; see fleet/flags/transport.hpp), and connecting with them.
 #pragma once
 
 #include <memory>

@@ -6,11 +6,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fleet/backoff.hpp"
 #include "publish_tracker.hpp"
 #include "status.hpp"
 
@@ -82,9 +82,8 @@ struct Connection::Events {
   using Anchor = std::shared_ptr<Events>;
 
   ConnectionListener listener;
-  std::chrono::milliseconds wait, max_wait;
+  Backoff reconnect;  // the wait after a failed pass over the server list
   std::atomic<bool> closing = false;
-  std::mt19937 random{std::random_device{}()};
   std::mutex mutex;
   std::condition_variable closed_cv;
   bool closed_called = false;  // under mutex
@@ -127,12 +126,8 @@ struct Connection::Events {
   }
   // After each failed pass over the server list (attempts counts them from 1).
   static std::int64_t delay(natsConnection*, int attempts, void* closure) {
-    Events* self = of(closure);
-    const int doublings = std::min(attempts - 1, 16);
-    const std::chrono::milliseconds backoff = std::min<std::chrono::milliseconds>(
-        self->wait * (1 << std::max(doublings, 0)), self->max_wait);
-    // Only the cnats reconnect thread of this connection calls this: no lock needed.
-    return backoff.count() + std::uniform_int_distribution<int>(0, 100)(self->random);
+    const auto attempt = static_cast<std::uint64_t>(std::max(attempts, 1));
+    return of(closure)->reconnect.delay(attempt).count();
   }
 };
 
@@ -197,8 +192,11 @@ Result<std::shared_ptr<Connection>> Connection::open(const Config& config) {
   }
   auto events = std::make_shared<Events>();
   events->listener = config.on_connection_event;
-  events->wait = config.reconnect_wait;
-  events->max_wait = std::max(config.max_reconnect_wait, config.reconnect_wait);
+  events->reconnect = {.initial = config.reconnect_wait,
+                       .multiplier = 2.0,
+                       .max = std::max(config.max_reconnect_wait, config.reconnect_wait),
+                       .jitter = Backoff::Jitter::added,
+                       .added_jitter = std::chrono::milliseconds(100)};
   auto anchor = std::make_unique<Events::Anchor>(events);
   auto options = make_options(config, anchor.get());
   if (!options) return std::unexpected(options.error());

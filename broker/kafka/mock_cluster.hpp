@@ -1,5 +1,5 @@
 // Fault injection on librdkafka's mock cluster, for tests of how fleet's Kafka clients react
-// to a broker refusing requests. Internal to fleet::broker (tests reach it through broker/).
+// to a broker refusing requests. Internal to fleet::broker_kafka (tests reach it through broker/).
 #pragma once
 
 #include <librdkafka/rdkafka.h>

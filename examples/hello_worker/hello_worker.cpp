@@ -25,17 +25,17 @@ fleet::runtime::Outcome greet(const Greeting& greeting, fleet::runtime::Context&
 }
 
 // The role: reads hello.> from the stream HELLO (created at start-up) through the durable
-// "greeter", shared by every process of the role.
+// "greeter", shared by every process of the role; the flags' settings (--concurrency,
+// --max-attempts, ...) go on the binding with settings.apply.
 const fleet::runtime::Role greeter{
     .name = "greeter",
     .description = "prints a line for every hello.Greeting",
-    .bindings = [](fleet::broker::Transport&, const fleet::runtime::RoleSettings&)
+    .bindings = [](fleet::broker::Transport&, const fleet::runtime::RoleSettings& settings)
         -> fleet::Result<std::vector<fleet::runtime::Binding>> {
-      return std::vector<fleet::runtime::Binding>{
-          {.role = "greeter",
-           .stream = "HELLO",
-           .subject = "hello.>",
-           .handler = fleet::runtime::typed<Greeting>(greet)}};
+      return std::vector{settings.apply({.role = "greeter",
+                                         .stream = "HELLO",
+                                         .subject = "hello.>",
+                                         .handler = fleet::runtime::typed<Greeting>(greet)})};
     },
     .streams = {{.name = "HELLO", .subjects = {"hello.>"}}},
 };

@@ -57,6 +57,7 @@ void RelayLag::add(double seconds) {
 
 Relay::Relay(OutboxStore& store, broker::Transport& transport, RelayConfig config)
     : store_(store), transport_(transport), config_(std::move(config)) {
+  if (!config_.now) config_.now = [] { return Clock::now(); };
   config_.batch_size = std::max<std::size_t>(1, config_.batch_size);
   config_.batches_in_flight = std::max<std::size_t>(1, config_.batches_in_flight);
   config_.max_attempts = std::max(1, config_.max_attempts);
@@ -121,7 +122,7 @@ Relay::Step Relay::step(bool retry_outages) {
     return Step::failed;
   }
   cleanup_if_due();
-  auto claimed = store_.claim(config_.batch_size, Clock::now(), config_.lease);
+  auto claimed = store_.claim(config_.batch_size, config_.now(), config_.lease);
   if (!claimed) {
     last_error_ = claimed.error();
     spdlog::warn("outbox relay: claiming rows failed: {}", claimed.error().describe());
@@ -188,7 +189,7 @@ void Relay::settle_oldest() {
       if (batch->unanswered[i] == 0) any_answered_failure = true;
     }
   }
-  const auto now = Clock::now();
+  const auto now = config_.now();
 
   if (!acked.empty()) {
     if (config_.before_mark_sent) config_.before_mark_sent(acked);
@@ -206,7 +207,7 @@ void Relay::settle_oldest() {
         // The database's clock and ours may disagree a little: never a negative lag.
         lag_.add(std::max(0.0, std::chrono::duration<double>(now - created).count()));
       }
-      backoff_ = milliseconds(0);
+      outages_ = 0;
     }
   }
   if (failures.empty()) return;
@@ -259,17 +260,16 @@ bool Relay::broker_reachable() {
 }
 
 void Relay::back_off() {
-  backoff_ =
-      backoff_.count() == 0 ? config_.backoff_initial : std::min(backoff_ * 2, config_.backoff_max);
-  spdlog::warn("outbox relay: retrying in {} ms", backoff_.count());
-  sleep_interruptibly(backoff_);
+  const milliseconds wait = config_.outage_backoff.delay(++outages_);
+  spdlog::warn("outbox relay: retrying in {} ms", wait.count());
+  sleep_interruptibly(wait);
 }
 
 void Relay::cleanup_if_due() {
   const auto now = Steady::now();
   if (now < next_cleanup_) return;
   next_cleanup_ = now + config_.cleanup_interval;
-  auto deleted = store_.delete_sent_before(Clock::now() - config_.retention);
+  auto deleted = store_.delete_sent_before(config_.now() - config_.retention);
   if (!deleted) {
     spdlog::warn("outbox relay: cleanup failed: {}", deleted.error().describe());
     return;

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "fleet/backoff.hpp"
+
 namespace fleet::sql::sqlite {
 
 Errc code_of(int rc) {
@@ -50,14 +52,19 @@ Result<Database> open_database(const std::string& path) {
 }
 
 Status retry_while_busy(const std::function<Status()>& attempt) {
+  // Every 20 ms: the other connection holds the lock for a statement or two.
+  const Backoff busy{.initial = std::chrono::milliseconds(20),
+                     .multiplier = 1.0,
+                     .max = std::chrono::milliseconds(20),
+                     .jitter = Backoff::Jitter::none};
   const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
-  for (;;) {
+  for (std::uint64_t failures = 1;; ++failures) {
     Status result = attempt();
     if (result || result.error().code != Errc::unavailable ||
         std::chrono::steady_clock::now() >= deadline) {
       return result;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(busy.delay(failures));
   }
 }
 

@@ -164,8 +164,10 @@ TEST_CASE("the relay catches up after the broker was down for 5 s and loses noth
   for (int i = 0; i < 100; ++i) ids.push_back(app.place_order("outage"));
   // Stores are single-threaded: the relay's is its own, the test watches through another.
   auto store = app.store(), observer = app.store();
-  ob::Relay relay(*store, *transport,
-                  {.publish_timeout = 2s, .backoff_initial = 50ms, .backoff_max = 1s});
+  ob::Relay relay(
+      *store, *transport,
+      {.publish_timeout = 2s,
+       .outage_backoff = {.initial = 50ms, .max = 1s, .jitter = fleet::Backoff::Jitter::none}});
   std::thread running([&] { (void)relay.run(); });
   const bool before = settles([&] { return counts_of(*observer).sent == ids.size(); });
 
@@ -223,11 +225,13 @@ TEST_CASE("the relay deletes sent rows once they are older than the retention pe
     REQUIRE(keeping.run_until_idle().has_value());
     CHECK(counts_of(*store).sent == 1);
   }
-  ob::Relay deleting(*store, *transport, {.retention = 0ms});
+  // A manual clock: it starts no earlier than the first row's sent time and only moves when told.
+  ob::TimePoint now = ob::Clock::now();
+  ob::Relay deleting(*store, *transport, {.retention = 0ms, .now = [&now] { return now; }});
   app.place_order("retention");  // pending: must survive the cleanup
   const auto sent_before = counts_of(*store);
   CHECK(sent_before.pending == 1);
-  std::this_thread::sleep_for(5ms);  // the sent row's time is now strictly in the past
+  now += 5ms;  // the sent row's time is now strictly in the past
   REQUIRE(deleting.run_until_idle().has_value());
   CHECK(deleting.stats().deleted == 1);
   CHECK(counts_of(*store).sent == 1);  // the one sent by this pass, after the cleanup ran

@@ -25,6 +25,7 @@
 
 #include "fleet/broker/connect.hpp"
 #include "fleet/broker/jetstream.hpp"
+#include "fleet/broker/kafka.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"

@@ -158,18 +158,11 @@ fleet::runtime::Role role(std::string name, std::string description, Handle hand
       .bindings = [name, subject, handle](fleet::broker::Transport&,
                                           const fleet::runtime::RoleSettings& settings)
           -> fleet::Result<std::vector<fleet::runtime::Binding>> {
-        return std::vector<fleet::runtime::Binding>{{
-            .role = name,
-            .stream = "TESTS",
-            .subject = subject,
-            .handler = fleet::runtime::typed<Payload>(handle),
-            .retry = settings.retry,
-            .concurrency = settings.concurrency,
-            .max_in_flight = settings.max_in_flight,
-            .ack_wait = settings.ack_wait,
-            .timeout = settings.timeout,
-            .inbox = settings.inbox,
-        }};
+        return std::vector<fleet::runtime::Binding>{
+            settings.apply({.role = name,
+                            .stream = "TESTS",
+                            .subject = subject,
+                            .handler = fleet::runtime::typed<Payload>(handle)})};
       },
       .streams = {{.name = "TESTS", .subjects = {"tests.>"}}},
   };

@@ -289,12 +289,8 @@ TEST_CASE("a binding whose admission says 0 leaves messages in the stream, unatt
     return std::uint64_t{0};
   };
   std::jthread runner([&](std::stop_token stop) { (void)worker.run(stop); });
-  auto wait_for = [](auto condition) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!condition() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(5ms);
-    }
-    return condition();
+  auto wait_for = [](const std::function<bool()>& condition) {
+    return fleet::test::eventually(condition, 10s);
   };
   // Closed: the fetcher keeps asking, and takes nothing.
   REQUIRE(wait_for([&] { return asked.load() >= 3; }));

@@ -68,3 +68,17 @@ TEST_CASE("validate accepts the defaults and names the first bad field") {
   CHECK(rejection({.initial_backoff = milliseconds(500), .max_backoff = milliseconds(100)})
             .find("max_backoff") != std::string::npos);
 }
+
+TEST_CASE("the retry policy's redelivery backoff is full jitter over its own fields") {
+  const RetryPolicy policy;  // 200 ms doubling up to 30 s
+  const fleet::Backoff backoff = policy.redelivery_backoff();
+  CHECK(backoff.jitter == fleet::Backoff::Jitter::full);
+  CHECK(backoff.validate().has_value());
+  for (std::uint64_t attempt = 1; attempt <= 12; ++attempt) {
+    CAPTURE(attempt);
+    CHECK(policy.backoff_ceiling(attempt) == backoff.ceiling(attempt));
+    CHECK(policy.backoff(attempt, constant(0.25)) == backoff.delay(attempt, constant(0.25)));
+  }
+  CHECK(policy.backoff_ceiling(1) == milliseconds(200));
+  CHECK(policy.backoff_ceiling(20) == milliseconds(30'000));
+}

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "eventually.hpp"
 #include "fleet/broker/memory.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/runtime/handler.hpp"
@@ -45,13 +46,9 @@ struct Latch {
   }
 };
 
+// Waits for a condition, never for a guessed time (tests/support/eventually.hpp).
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
+  return fleet::test::eventually(done, timeout);
 }
 
 std::string publish_event(fleet::broker::Transport& transport, const std::string& subject,

@@ -3,7 +3,7 @@
 // placed, completed, compensated, dead-lettered, lost (must be 0), sagas/s, latency
 // percentiles, and orders whose ending the demo rules do not allow (must be none).
 //
-//   fleet-demo [--orders 10000] [--workers 2] [--chaos] [--json] [--nats URL[,URL...]]
+//   fleet-demo [--orders 10000] [--workers N] [--chaos] [--json] [--nats URL[,URL...]]
 //              [--stream-replicas 3] [--keep-logs]
 //
 // Exit 0 when nothing was lost and every ending matches the rules; 1 otherwise; 2 bad usage.
@@ -27,8 +27,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fleet/broker/jetstream.hpp"
-#include "fleet/broker/transport_flags.hpp"
 #include "fleet/dlq/time.hpp"
+#include "fleet/flags/transport.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
@@ -54,7 +54,7 @@ struct Options {
   }();
   bool keep_logs = false;
   std::uint64_t orders = 10'000;
-  int workers = 2;
+  int workers = 0;  // 0 = default_workers()
   bool chaos = false;
   bool json = false;
   int stall_seconds = 60;
@@ -260,6 +260,15 @@ std::vector<std::string> worker_environment(const Options& o) {
 
 }  // namespace
 
+// Processes per role when --workers is not given. On a machine with 2 CPUs or fewer one process
+// per role does more sagas per second than two (fewer threads and processes contending for the
+// same cores: +27% measured, docs/benchmarks.md); with --chaos two, so a role keeps working while
+// one of its processes is killed.
+int default_workers(bool chaos) {
+  if (chaos) return 2;
+  return std::thread::hardware_concurrency() > 2 ? 2 : 1;
+}
+
 int main(int argc, char** argv) {
   // `fleet-demo <command> ...`: the application's operator command (fleet's commands with the
   // order events, plus orders and projection rebuild); without a command: the demo run.
@@ -271,13 +280,13 @@ int main(int argc, char** argv) {
       "Commands: fleet-demo <command> --help. fleet's commands (publish, streams, status, outbox, "
       "dlq, dev-kafka, schemas) with the order events registered, and orders and projection "
       "rebuild order_summary.");
-  broker::add_transport_flags(app, o.broker);
+  flags::add_transport_flags(app, o.broker);
   app.add_option("--orders", o.orders, "Orders to place")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--workers", o.workers, "Processes per role")
-      ->check(CLI::Range(1, 16))
-      ->capture_default_str();
+  app.add_option("--workers", o.workers,
+                 "Processes per role (default: 2 with --chaos or on more than 2 CPUs, else 1)")
+      ->check(CLI::Range(1, 16));
   app.add_flag("--chaos", o.chaos, "SIGKILL a random worker every half second and restart it");
   app.add_flag("--json", o.json, "Print the summary as one JSON object");
   app.add_flag("--keep-logs", o.keep_logs, "Keep the worker logs also when the run succeeded");
@@ -302,6 +311,7 @@ int main(int argc, char** argv) {
     std::cerr << "fleet-demo: " << e.what() << " (see --help)\n";
     return 2;
   }
+  if (o.workers == 0) o.workers = default_workers(o.chaos);
   demo::Rules rules;
   try {
     rules = demo::Rules::from_env();

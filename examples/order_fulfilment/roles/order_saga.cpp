@@ -36,10 +36,8 @@ runtime::Role orders_role(const Rules& rules) {
           .description = "order saga orchestrator (reserve -> charge -> ship, compensated)",
           .bindings =
               [rules](broker::Transport& transport, const runtime::RoleSettings& settings) {
-                // Kept alive for the process: the handlers refer to it.
-                static const saga::Definition definition = order_saga(rules);
                 return saga::orchestrator_bindings(
-                    transport, definition,
+                    transport, order_saga(rules),
                     {.role = "orders",
                      .start_stream = orders_stream,
                      .start_subject = placed_subject,

@@ -16,7 +16,7 @@ runtime::Role order_summary_role() {
             auto opened = projection::OrderSummary::open(projection::default_path());
             if (!opened) return fail(opened.error());
             auto summary = std::make_shared<projection::OrderSummary>(std::move(*opened));
-            return std::vector<runtime::Binding>{{
+            runtime::Binding binding = settings.apply({
                 .role = "order_summary",
                 .stream = saga_stream,
                 .subject = "saga.orders.lifecycle.>",
@@ -27,14 +27,10 @@ runtime::Role order_summary_role() {
                         return runtime::Outcome::retry(applied.error().describe(), "store");
                       return runtime::Outcome::ok();
                     }),
-                .retry = settings.retry,
-                .concurrency = settings.concurrency,
-                .max_in_flight = settings.max_in_flight,
-                .ack_wait = settings.ack_wait,
-                .timeout = settings.timeout,
-                // Versions make it idempotent already; the inbox would only add two KV calls.
-                .inbox = false,
-            }};
+            });
+            // Versions make it idempotent already; the inbox would only add two KV calls.
+            binding.inbox = false;
+            return std::vector<runtime::Binding>{std::move(binding)};
           },
           .streams = streams()};
 }

@@ -11,8 +11,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "fleet/backoff.hpp"
 #include "fleet/broker/connect.hpp"
-#include "fleet/broker/transport_flags.hpp"
+#include "fleet/flags/transport.hpp"
 #include "fleet/runtime/flow_control.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/metrics_server.hpp"
@@ -174,10 +175,15 @@ std::jthread watch_signals(std::stop_source stop) {
 // Start-up on a busy cluster: creating and updating streams and buckets goes through the meta
 // leader and races with the other processes starting at once, so a timeout or a "not found"
 // (the stream another process is still creating) is retried for up to a minute.
+// A second between tries, without growth: the step usually waits for another process's.
 template <class Step>
 auto retry_start_up(const std::stop_source& stop, const std::string& what, Step step) {
+  const Backoff pause{.initial = std::chrono::seconds(1),
+                      .multiplier = 1.0,
+                      .max = std::chrono::seconds(1),
+                      .jitter = Backoff::Jitter::none};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  for (;;) {
+  for (std::uint64_t failures = 1;; ++failures) {
     auto result = step();
     if (result || stop.stop_requested() || std::chrono::steady_clock::now() > deadline) {
       return result;
@@ -186,7 +192,7 @@ auto retry_start_up(const std::stop_source& stop, const std::string& what, Step 
     if (!error.retriable() && error.code != Errc::not_found) return result;
     log::write(spdlog::level::warn, "start-up step failed; retrying",
                {{"step", what}, {"error", error.describe()}});
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::this_thread::sleep_for(pause.delay(failures));
   }
 }
 
@@ -200,7 +206,7 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
   app.add_option("--role", flags.role, "Role to run (see Roles below)")
       ->envname("FLEET_ROLE")
       ->required();
-  broker::add_transport_flags(app, flags.broker);
+  fleet::flags::add_transport_flags(app, flags.broker);
   app.add_option("--concurrency", s.concurrency, "Handler lanes in this process")
       ->envname("FLEET_CONCURRENCY")
       ->check(CLI::Range(1, 4096))

@@ -115,8 +115,8 @@ int previous(const Definition& definition, std::uint32_t step) {
 
 }  // namespace
 
-Decision decide(const Definition& definition, const std::optional<SagaState>& current,
-                const std::string& event_id, const Input& input, std::int64_t now_ms) {
+Decision decide(const Definition& definition, const SagaState* current, const std::string& event_id,
+                const Input& input, std::int64_t now_ms) {
   if (current) {
     const auto& recent = current->recent;
     auto seen = std::find_if(recent.begin(), recent.end(),

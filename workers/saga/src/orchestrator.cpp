@@ -27,10 +27,10 @@ std::int64_t system_now_ms() {
 
 class Orchestrator {
  public:
-  Orchestrator(const Definition& definition, std::shared_ptr<broker::KeyValue> bucket,
-               int max_conflicts, std::size_t max_active, std::size_t cached_states,
+  Orchestrator(Definition definition, std::shared_ptr<broker::KeyValue> bucket, int max_conflicts,
+               std::size_t max_active, std::size_t cached_states,
                std::function<std::int64_t()> now_ms)
-      : definition_(definition),
+      : definition_(std::move(definition)),
         bucket_(std::move(bucket)),
         max_conflicts_(max_conflicts),
         active_(max_active),
@@ -61,7 +61,7 @@ class Orchestrator {
     bool read = !std::holds_alternative<Start>(input);
     bool try_cache = read;
     for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts, read = true) {
-      std::optional<SagaState> current;
+      std::shared_ptr<const SagaState> current;
       std::uint64_t revision = 0;
       bool cached = false;
       if (read && try_cache) {
@@ -86,12 +86,12 @@ class Orchestrator {
         if (*entry) {
           auto state = schemas::decode<SagaState>((*entry)->value);
           if (!state) return Outcome::permanent("saga state: " + state.error().message, "store");
-          current = std::move(*state);
+          current = std::make_shared<const SagaState>(std::move(*state));
           revision = (*entry)->revision;
-          if (current->terminal()) cache_.written(*current, revision);
+          if (current->terminal()) cache_.written(current, revision);
         }
       }
-      Decision decision = decide(definition_, current, context.event().id, input, now_ms_());
+      Decision decision = decide(definition_, current.get(), context.event().id, input, now_ms_());
       // Only a write checks a cached state against the store: anything else decided on it
       // (a reply taken for late, a replay) is decided again on the stored state.
       if (cached && decision.kind != Decision::Kind::apply &&
@@ -104,7 +104,7 @@ class Orchestrator {
         case Decision::Kind::defer:
           return Outcome::defer(decision.delay);
         case Decision::Kind::replay:
-          stage(context, saga_id, decision.outputs);
+          stage(context, saga_id, std::move(decision.outputs));
           return Outcome::ok();
         case Decision::Kind::apply: {
           const std::string value = schemas::encode(decision.state);
@@ -117,13 +117,13 @@ class Orchestrator {
             }
             return Outcome::retry(written.error().describe(), "store");
           }
-          cache_.written(decision.state, *written);
           if (!current && began != nullptr) *began = true;
           if (decision.state.terminal()) {
             active_.ended();
             counted.ended(decision.state.status, active_.active());
           }
-          stage(context, saga_id, decision.outputs);
+          cache_.written(std::make_shared<const SagaState>(std::move(decision.state)), *written);
+          stage(context, saga_id, std::move(decision.outputs));
           return Outcome::ok();
         }
       }
@@ -147,12 +147,13 @@ class Orchestrator {
     return Outcome::ok();
   }
 
-  static void stage(Context& context, const std::string& saga_id,
-                    const std::vector<Output>& outputs) {
-    for (const auto& out : outputs) context.stage(out.subject, out.type, 1, out.body, saga_id);
+  static void stage(Context& context, const std::string& saga_id, std::vector<Output> outputs) {
+    for (auto& out : outputs) {
+      context.stage(std::move(out.subject), std::move(out.type), 1, std::move(out.body), saga_id);
+    }
   }
 
-  const Definition& definition_;
+  const Definition definition_;  // its own copy: the caller's may be gone
   std::shared_ptr<broker::KeyValue> bucket_;
   int max_conflicts_;
   ActiveSagas active_;
@@ -191,20 +192,14 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
 
   auto binding = [&](std::string suffix, std::string stream, std::string subject,
                      runtime::Handler handler) {
-    runtime::Binding b{.role = config.role,
-                       .stream = std::move(stream),
-                       .subject = std::move(subject),
-                       .handler = std::move(handler),
-                       .retry = settings.retry,
-                       .durable = config.role + "-" + suffix,
-                       .concurrency = settings.concurrency,
-                       .max_in_flight = settings.max_in_flight,
-                       .ack_wait = settings.ack_wait,
-                       .timeout = settings.timeout,
-                       // The saga state's applied-event list already turns a redelivery
-                       // into a replay (same outputs, same ids): the inbox would only add
-                       // two KV round trips per event.
-                       .inbox = false};
+    runtime::Binding b = settings.apply({.role = config.role,
+                                         .stream = std::move(stream),
+                                         .subject = std::move(subject),
+                                         .handler = std::move(handler),
+                                         .durable = config.role + "-" + suffix});
+    // The saga state's applied-event list already turns a redelivery into a replay (same
+    // outputs, same ids): the inbox would only add two KV round trips per event.
+    b.inbox = false;
     return b;
   };
 

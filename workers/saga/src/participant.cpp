@@ -19,16 +19,13 @@ runtime::Binding participant_binding(const Definition& definition, std::size_t s
                                      const runtime::RoleSettings& settings, StepHandler handle) {
   const Step& s = definition.steps.at(step);
   const std::string prefix = s.command_subject.substr(0, s.command_subject.find('.'));
-  return {.role = s.name,
-          .stream = stream,
-          .subject = prefix + ".>",
-          .handler = runtime::typed<schemas::StepCommand>(std::move(handle)),
-          .retry = s.retry.value_or(settings.retry),
-          .concurrency = settings.concurrency,
-          .max_in_flight = settings.max_in_flight,
-          .ack_wait = settings.ack_wait,
-          .timeout = settings.timeout,
-          .inbox = settings.inbox};
+  runtime::Binding binding =
+      settings.apply({.role = s.name,
+                      .stream = stream,
+                      .subject = prefix + ".>",
+                      .handler = runtime::typed<schemas::StepCommand>(std::move(handle))});
+  binding.retry = s.retry.value_or(settings.retry);  // the step's own policy, if it has one
+  return binding;
 }
 
 }  // namespace fleet::saga

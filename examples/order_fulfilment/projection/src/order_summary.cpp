@@ -13,7 +13,8 @@ namespace sqlite = sql::sqlite;
 
 struct OrderSummary::Db {
   sqlite::Database db;
-  std::mutex mutex;  // the connection is opened without SQLite's own mutex
+  sqlite::Statement upsert;  // prepared once: parsing it cost a quarter of each apply
+  std::mutex mutex;          // the connection is opened without SQLite's own mutex
 };
 
 namespace {
@@ -67,8 +68,11 @@ Result<OrderSummary> OrderSummary::open(const std::string& path) {
   if (auto ok = sqlite::retry_while_busy([&] { return sqlite::exec(db->get(), schema); }); !ok) {
     return fail(ok.error().code, path + ": " + ok.error().message);
   }
+  auto stmt = sqlite::prepare(db->get(), upsert);
+  if (!stmt) return fail(stmt.error().code, path + ": " + stmt.error().message);
   auto state = std::make_unique<Db>();
   state->db = std::move(*db);
+  state->upsert = std::move(*stmt);
   return OrderSummary(std::move(state));
 }
 
@@ -78,9 +82,7 @@ Result<bool> OrderSummary::apply(const schemas::SagaLifecycle& event,
       schemas::decode<schemas::OrderPlaced>(std::string_view(event.data.data(), event.data.size()));
   if (!order) return fail(order.error());
   std::lock_guard lock(db_->mutex);
-  auto stmt = sqlite::prepare(db_->db.get(), upsert);
-  if (!stmt) return fail(stmt.error());
-  sqlite::Query q(stmt->get());
+  sqlite::Query q(db_->upsert.get());
   q.bind(1, event.saga_id).bind(2, event.status).bind(3, event.step_name).bind(4, event.reason);
   q.bind(5, static_cast<std::int64_t>(event.version));
   q.bind(6, order->customer_id).bind(7, order->sku);

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "fleet/backoff.hpp"
 #include "fleet/broker/transport.hpp"
 #include "fleet/outbox/store.hpp"
 
@@ -35,9 +36,12 @@ struct RelayConfig {
   int max_attempts = 3;
   // Wait before a refused row is tried again.
   milliseconds retry_delay{1'000};
-  // While the broker or the database is unreachable: first and longest back-off.
-  milliseconds backoff_initial{100};
-  milliseconds backoff_max{5'000};
+  // While the broker or the database is unreachable: the wait after each failed pass in a row
+  // (100 ms doubling up to 5 s, no jitter); a pass that publishes starts it over.
+  Backoff outage_backoff{.initial = milliseconds(100),
+                         .multiplier = 2.0,
+                         .max = milliseconds(5'000),
+                         .jitter = Backoff::Jitter::none};
   // Longest sleep when there is nothing to send (PostgreSQL wakes earlier on NOTIFY).
   milliseconds poll_interval{100};
   // Sent rows are deleted once older than this; checked every cleanup_interval.
@@ -46,6 +50,10 @@ struct RelayConfig {
   // Called with the rows the broker confirmed, just before they are marked sent. An observer
   // for tests and metrics; it must not throw.
   std::function<void(std::span<const std::int64_t>)> before_mark_sent;
+  // The wall clock the relay stamps and compares row times with (claims, leases, retry times,
+  // sent times, retention). Unset = Clock::now. Injected so tests move time instead of
+  // sleeping; waits between passes always use the steady clock.
+  std::function<TimePoint()> now;
 };
 
 // How long published rows waited: seconds from a row's append to the broker's confirmation.
@@ -101,7 +109,7 @@ class Relay {
   RelayConfig config_;
   std::atomic<bool> stopping_{false};
   std::vector<std::shared_ptr<Batch>> in_flight_;
-  milliseconds backoff_{0};
+  std::uint64_t outages_ = 0;  // failed passes in a row, for outage_backoff
   std::chrono::steady_clock::time_point next_cleanup_{};
   std::chrono::steady_clock::time_point probe_time_{};
   bool probe_ok_ = false;

@@ -14,31 +14,9 @@
 #include "fleet/broker/config.hpp"
 #include "fleet/broker/transport.hpp"
 #include "fleet/runtime/binding.hpp"
-#include "fleet/runtime/circuit_breaker.hpp"
-#include "fleet/runtime/flow_control.hpp"
-#include "fleet/runtime/metrics.hpp"
+#include "fleet/runtime/role_settings.hpp"
 
 namespace fleet::runtime {
-
-// Per-process settings from flags, handed to a role so its bindings can honour them.
-struct RoleSettings {
-  int concurrency = 8;
-  int max_in_flight = 64;
-  RetryPolicy retry;
-  std::chrono::milliseconds ack_wait{30'000};
-  std::chrono::milliseconds timeout{0};  // per handler attempt; 0 = none
-  bool inbox = true;
-  // Saga orchestrators: sagas this process keeps active at once; start events beyond it wait
-  // in the stream (see workers/saga/orchestrator.hpp). 0 = no cap.
-  int max_active_sagas = 256;
-  // Flow control, put on every binding of the role by worker_main (roles need not do anything):
-  CircuitBreakerConfig circuit_breaker;  // off unless --breaker-failures / --breaker-failure-rate
-  RateLimitConfig rate_limit;            // off unless --rate-limit
-  bool rate_limit_per_role = false;      // --rate-limit-scope role: shared through the broker's KV
-  // The process's metrics, for roles that count more than the worker does (saga orchestrators).
-  // Set by worker_main before the role's bindings are made; may be null (tests, tools).
-  std::shared_ptr<Metrics> metrics;
-};
 
 // The KV bucket where workers report circuits that are not closed (`fleet status` reads it);
 // key "<role>.<binding>.<worker>" (each escaped with broker::key_token), value JSON.

@@ -43,7 +43,12 @@ struct Decision {
   std::chrono::milliseconds delay{0};
 };
 
-Decision decide(const Definition& definition, const std::optional<SagaState>& current,
-                const std::string& event_id, const Input& input, std::int64_t now_ms);
+// `current`: the saga's stored state, null for a saga not in the store.
+Decision decide(const Definition& definition, const SagaState* current, const std::string& event_id,
+                const Input& input, std::int64_t now_ms);
+inline Decision decide(const Definition& definition, const std::optional<SagaState>& current,
+                       const std::string& event_id, const Input& input, std::int64_t now_ms) {
+  return decide(definition, current ? &*current : nullptr, event_id, input, now_ms);
+}
 
 }  // namespace fleet::saga

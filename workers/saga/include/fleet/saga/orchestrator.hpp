@@ -20,7 +20,7 @@
 
 #include "fleet/broker/transport.hpp"
 #include "fleet/runtime/binding.hpp"
-#include "fleet/runtime/worker_main.hpp"
+#include "fleet/runtime/role_settings.hpp"
 #include "fleet/saga/active_sagas.hpp"
 #include "fleet/saga/definition.hpp"
 #include "fleet/saga/machine.hpp"
@@ -41,7 +41,8 @@ struct OrchestratorConfig {
   std::size_t cached_states = 65'536;
 };
 
-// Opens the state bucket and returns the three bindings. The clock is injectable for tests.
+// Opens the state bucket and returns the three bindings. The bindings keep their own copy of
+// `definition`: the caller need not keep it alive. The clock is injectable for tests.
 Result<std::vector<runtime::Binding>> orchestrator_bindings(
     broker::Transport& transport, const Definition& definition, const OrchestratorConfig& config,
     const runtime::RoleSettings& settings, std::function<std::int64_t()> now_ms = {});

@@ -8,7 +8,7 @@
 
 #include "fleet/runtime/binding.hpp"
 #include "fleet/runtime/context.hpp"
-#include "fleet/runtime/worker_main.hpp"
+#include "fleet/runtime/role_settings.hpp"
 #include "fleet/saga/definition.hpp"
 #include "fleet/schemas/events/saga.hpp"
 

@@ -7,12 +7,15 @@
 // written again, so "ended" is final wherever it is remembered. Ended sagas are kept as that
 // fact only (no state), for the watchdog timer that retires after them.
 //
-// Bounded: beyond `capacity` entries the oldest written is forgotten. Thread-safe.
+// Bounded: beyond `capacity` entries the oldest written is forgotten. Thread-safe. States are
+// shared, never copied: a saga state carries its recent outputs (a few KB in dozens of
+// allocations), and the orchestrator reads one for every event of a saga.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,8 +28,8 @@ namespace fleet::saga {
 class StateCache {
  public:
   struct Hit {
-    std::optional<SagaState> state;  // nullopt: the saga ended (its state is not kept)
-    std::uint64_t revision = 0;      // of `state` in the store; 0 for an ended saga
+    std::shared_ptr<const SagaState> state;  // null: the saga ended (its state is not kept)
+    std::uint64_t revision = 0;              // of `state` in the store; 0 for an ended saga
   };
 
   explicit StateCache(std::size_t capacity) : capacity_(capacity) {}
@@ -39,12 +42,13 @@ class StateCache {
   }
 
   // After a successful write of `state` at `revision`.
-  void written(const SagaState& state, std::uint64_t revision) {
+  void written(std::shared_ptr<const SagaState> state, std::uint64_t revision) {
     if (capacity_ == 0) return;
-    Hit hit{.state = std::nullopt, .revision = 0};
-    if (!state.terminal()) hit = {.state = state, .revision = revision};
+    const std::string id = state->saga_id;
+    Hit hit{.state = nullptr, .revision = 0};
+    if (!state->terminal()) hit = {.state = std::move(state), .revision = revision};
     std::lock_guard lock(mutex_);
-    auto [it, inserted] = entries_.insert_or_assign(state.saga_id, std::move(hit));
+    auto [it, inserted] = entries_.insert_or_assign(id, std::move(hit));
     if (!inserted) return;
     order_.push_back(it->first);
     // An id forgotten and written again is listed twice; its older place evicts it early,
@@ -53,6 +57,10 @@ class StateCache {
       entries_.erase(order_.front());
       order_.pop_front();
     }
+  }
+
+  void written(SagaState state, std::uint64_t revision) {
+    written(std::make_shared<const SagaState>(std::move(state)), revision);
   }
 
   // After a compare-and-set on the cached revision failed: the entry is stale.

@@ -1,4 +1,4 @@
-// Kafka transport (librdkafka). How JetStream ideas map onto Kafka:
+// Kafka transport settings (librdkafka underneath). How JetStream ideas map onto Kafka:
 //
 //   stream            a topic of the same name (created with `partitions` partitions)
 //   subject           the record header Fleet-Subject; a consumer's filter is applied by the
@@ -19,14 +19,15 @@
 //
 // Which streams exist and which subjects they take is kept in the compacted topic
 // "fleet.registry", so any process can publish to a subject without having created the stream.
+//
+// This header is the Kafka transport's settings only (plain data: no librdkafka here), filled by
+// the flags (fleet/flags/transport.hpp); kafka::connect and MockCluster are in
+// fleet/broker/kafka.hpp (library fleet::broker_kafka).
 #pragma once
 
 #include <chrono>
 #include <map>
-#include <memory>
 #include <string>
-
-#include "fleet/broker/transport.hpp"
 
 namespace fleet::broker::kafka {
 
@@ -62,21 +63,6 @@ struct Config {
   std::string instance_id;
   // Further librdkafka properties, e.g. {"security.protocol", "SASL_SSL"}.
   std::map<std::string, std::string> properties;
-};
-
-// Connects and returns a transport; Errc::unavailable when no broker answers within
-// request_timeout. After that librdkafka reconnects by itself.
-Result<std::unique_ptr<Transport>> connect(const Config& config);
-
-// librdkafka's mock cluster: real Kafka protocol on 127.0.0.1 with `brokers` brokers, in this
-// process. For tests and `fleet dev-kafka` only: it keeps a few MB per partition, does not store
-// transactional offsets, and forgets everything when destroyed. Topics are created on first use
-// with 4 partitions.
-class MockCluster {
- public:
-  static Result<std::unique_ptr<MockCluster>> start(int brokers = 1);
-  virtual ~MockCluster() = default;
-  virtual std::string bootstrap_servers() const = 0;
 };
 
 }  // namespace fleet::broker::kafka

@@ -1,30 +1,16 @@
-// The broker flags every fleet program shares (fleet-worker, fleet, fleet-demo, fleet-bench),
-// each also read from the environment. Header-only; the including target links CLI11.
-//
-//   --transport nats|kafka     FLEET_TRANSPORT      which broker (default nats)
-//   NATS: see jetstream_flags.hpp (--nats URL, credentials, TLS, --stream-replicas)
-//   --kafka HOST:PORT[,...]    FLEET_KAFKA_BROKERS  bootstrap servers
-//   --kafka-partitions N       FLEET_KAFKA_PARTITIONS  partitions of created topics
-//   --kafka-session-timeout-ms N  FLEET_KAFKA_SESSION_TIMEOUT_MS  consumer group session timeout
-//   --kafka-instance-id NAME   FLEET_KAFKA_INSTANCE_ID  static group membership for this process
-//                                                   slot (see kafka::Config::instance_id)
-//   --state URL                FLEET_STATE_URL      Kafka only: where inbox and saga state live
-//                                                   (sqlite:PATH or postgresql://...)
-#pragma once
+#include "fleet/flags/transport.hpp"
 
-#include <CLI/CLI.hpp>
+#include "fleet/broker/transport_registry.hpp"
+#include "fleet/flags/nats.hpp"
 
-#include "fleet/broker/connect.hpp"
-#include "fleet/broker/jetstream_flags.hpp"
+namespace fleet::flags {
 
-namespace fleet::broker {
-
-inline void add_transport_flags(CLI::App& app, TransportConfig& config) {
+void add_transport_flags(CLI::App& app, broker::TransportConfig& config) {
   app.add_option("--transport", config.transport, "Broker: nats (JetStream) or kafka")
       ->envname("FLEET_TRANSPORT")
-      ->check(CLI::IsMember({"nats", "kafka"}))
+      ->check(CLI::IsMember(broker::registered_transports()))
       ->capture_default_str();
-  jetstream::add_connection_flags(app, config.nats);
+  add_nats_flags(app, config.nats);
   app.add_option("--kafka", config.kafka.brokers, "Kafka bootstrap servers, comma-separated")
       ->envname("FLEET_KAFKA_BROKERS")
       ->capture_default_str();
@@ -51,4 +37,4 @@ inline void add_transport_flags(CLI::App& app, TransportConfig& config) {
       ->capture_default_str();
 }
 
-}  // namespace fleet::broker
+}  // namespace fleet::flags

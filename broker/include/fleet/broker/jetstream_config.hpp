@@ -1,13 +1,11 @@
-// JetStream transport (cnats). Owns one NATS connection and one JetStream context.
+// What a JetStream transport connects to and how (plain data: no cnats here). Filled by the
+// flags (fleet/flags/nats.hpp) and handed to jetstream::connect (fleet/broker/jetstream.hpp,
+// library fleet::broker_jetstream) or, through TransportConfig, to broker::connect.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <memory>
 #include <string>
-#include <string_view>
-
-#include "fleet/broker/transport.hpp"
 
 namespace fleet::broker::jetstream {
 
@@ -48,12 +46,5 @@ struct Config {
   Credentials credentials;
   ConnectionListener on_connection_event;  // optional
 };
-
-// Connects and returns a transport; Errc::unavailable when no server answers. After that it
-// reconnects forever (any server of the list) and reports it to config.on_connection_event.
-Result<std::unique_ptr<Transport>> connect(const Config& config);
-
-// The server list without "user:password@" parts, for logs and messages.
-std::string without_secrets(std::string_view url_list);
 
 }  // namespace fleet::broker::jetstream

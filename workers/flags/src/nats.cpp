@@ -1,26 +1,8 @@
-// The NATS connection flags every fleet program shares (fleet-worker, fleet, fleet-demo), each
-// also read from the environment. Header-only; the including target links CLI11.
-//
-//   --nats URL[,URL...]      FLEET_NATS_URL         servers; any of them will do
-//   --stream-replicas N      FLEET_STREAM_REPLICAS  replicas of created streams and KV buckets
-//   --nats-user / --nats-password  FLEET_NATS_USER / FLEET_NATS_PASSWORD
-//   --nats-token             FLEET_NATS_TOKEN
-//   --nats-creds FILE        FLEET_NATS_CREDS       NATS .creds file
-//   --nats-tls               FLEET_NATS_TLS         TLS with the system's CAs
-//   --nats-ca FILE           FLEET_NATS_CA          CA bundle (implies TLS)
-//   --nats-cert / --nats-key FLEET_NATS_CERT / FLEET_NATS_KEY  client certificate (mutual TLS)
-//
-// Secrets have no default shown in --help; prefer the environment to flags for them (flags are
-// visible in the process list).
-#pragma once
+#include "fleet/flags/nats.hpp"
 
-#include <CLI/CLI.hpp>
+namespace fleet::flags {
 
-#include "fleet/broker/jetstream.hpp"
-
-namespace fleet::broker::jetstream {
-
-inline void add_connection_flags(CLI::App& app, Config& config) {
+void add_nats_flags(CLI::App& app, broker::jetstream::Config& config) {
   app.add_option("--nats", config.url, "NATS server URL(s), comma-separated")
       ->envname("FLEET_NATS_URL")
       ->capture_default_str();
@@ -47,4 +29,4 @@ inline void add_connection_flags(CLI::App& app, Config& config) {
       ->envname("FLEET_NATS_KEY");
 }
 
-}  // namespace fleet::broker::jetstream
+}  // namespace fleet::flags
