@@ -193,15 +193,19 @@ double fleet_pipeline(const Options& options, int round, bool inbox) {
        .inbox = inbox});
   if (!added) throw std::runtime_error(added.error().describe());
   std::stop_source stop;
-  double rate = timed(options.count, [&] {
-    std::jthread runner([&] { (void)worker.run(stop.get_token()); });
+  std::jthread runner;
+  const double rate = timed(options.count, [&] {
+    runner = std::jthread([&] { (void)worker.run(stop.get_token()); });
     // Asking the server for consumer state is itself load: only ask once all were handled.
     while (handled.load(std::memory_order_relaxed) < options.count) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     wait_settled(admin_js.get(), tag);
-    stop.request_stop();
   });
+  // The worker's stop (its last long-poll fetch ends, up to WorkerConfig::fetch_wait, then the
+  // drain and the flush) is not timed, as the raw loops' teardown is not.
+  stop.request_stop();
+  runner.join();
   return rate;
 }
 

@@ -22,30 +22,45 @@ std::mt19937_64& generator() {
   return engine;
 }
 
-std::string random_hex(std::size_t words) {
+void append_random_hex(std::string& out, std::size_t words) {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(words * 16);
   for (std::size_t w = 0; w < words; ++w) {
     auto value = generator()();
     for (int shift = 60; shift >= 0; shift -= 4) out.push_back(digits[(value >> shift) & 0xf]);
   }
+}
+
+std::string random_hex(std::size_t words) {
+  std::string out;
+  out.reserve(words * 16);
+  append_random_hex(out, words);
   return out;
 }
 
 // W3C Trace Context forbids all-zero trace and span ids.
+bool all_zero(std::string_view hex) {
+  return hex.find_first_not_of('0') == std::string_view::npos;
+}
+
 std::string nonzero_hex(std::size_t words) {
   for (;;) {
     auto hex = random_hex(words);
-    if (hex.find_first_not_of('0') != std::string::npos) return hex;
+    if (!all_zero(hex)) return hex;
   }
 }
 
+// "00-<trace id>-<new span id>-01", built in one allocation (it is made for every event).
 std::string make_traceparent(std::string_view trace_id) {
-  std::string out = "00-";
+  std::string out;
+  out.reserve(3 + trace_id.size() + 1 + 16 + 3);
+  out += "00-";
   out += trace_id;
   out += '-';
-  out += nonzero_hex(1);
+  const std::size_t span = out.size();
+  do {
+    out.resize(span);
+    append_random_hex(out, 1);
+  } while (all_zero(std::string_view(out).substr(span)));
   out += "-01";
   return out;
 }
@@ -65,8 +80,25 @@ std::string_view trace_id_of(std::string_view traceparent) {
   return trace;
 }
 
-void put_optional(Headers& headers, std::string_view name, const std::string& value) {
-  if (!value.empty()) headers.emplace(name, value);
+template <class Text>
+void put_optional(Headers& headers, std::string_view name, Text&& value) {
+  if (!value.empty()) headers.emplace(name, std::forward<Text>(value));
+}
+
+// Both to_headers overloads: `Meta` is const Metadata& (values copied) or Metadata (moved).
+template <class Meta>
+Headers headers_of(Meta&& meta) {
+  Headers headers;
+  headers.reserve(8);
+  headers.emplace(header::id, std::forward<Meta>(meta).id);
+  headers.emplace(header::type, std::forward<Meta>(meta).type);
+  headers.emplace(header::schema_version, std::to_string(meta.schema_version));
+  put_optional(headers, header::occurred_at, std::forward<Meta>(meta).occurred_at);
+  put_optional(headers, header::correlation_id, std::forward<Meta>(meta).correlation_id);
+  put_optional(headers, header::causation_id, std::forward<Meta>(meta).causation_id);
+  put_optional(headers, header::traceparent, std::forward<Meta>(meta).traceparent);
+  put_optional(headers, header::ordering_key, std::forward<Meta>(meta).ordering_key);
+  return headers;
 }
 
 std::string optional_header(const HeaderLookup& headers, std::string_view name) {
@@ -128,24 +160,19 @@ Metadata follow_up(const Metadata& cause, std::string type, std::uint32_t schema
   // A cause from a non-fleet producer may lack a correlation id; it then starts the conversation.
   meta.correlation_id = cause.correlation_id.empty() ? cause.id : cause.correlation_id;
   meta.causation_id = cause.id;
-  std::string trace(trace_id_of(cause.traceparent));
-  if (trace.empty()) trace = nonzero_hex(2);  // no usable trace to join: start one
-  meta.traceparent = make_traceparent(trace);
+  const std::string_view trace = trace_id_of(cause.traceparent);
+  // No usable trace to join: start one.
+  meta.traceparent = trace.empty() ? make_traceparent(nonzero_hex(2)) : make_traceparent(trace);
   meta.ordering_key = cause.ordering_key;
   return meta;
 }
 
 Headers to_headers(const Metadata& meta) {
-  Headers headers;
-  headers.emplace(header::id, meta.id);
-  headers.emplace(header::type, meta.type);
-  headers.emplace(header::schema_version, std::to_string(meta.schema_version));
-  put_optional(headers, header::occurred_at, meta.occurred_at);
-  put_optional(headers, header::correlation_id, meta.correlation_id);
-  put_optional(headers, header::causation_id, meta.causation_id);
-  put_optional(headers, header::traceparent, meta.traceparent);
-  put_optional(headers, header::ordering_key, meta.ordering_key);
-  return headers;
+  return headers_of(meta);
+}
+
+Headers to_headers(Metadata&& meta) {
+  return headers_of(std::move(meta));
 }
 
 Result<Metadata> metadata_from_headers(const Headers& headers) {

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <unordered_set>
 
@@ -62,6 +63,30 @@ TEST_CASE("envelope headers round trip with every field set") {
   CHECK(back->causation_id == meta.causation_id);
   CHECK(back->traceparent == meta.traceparent);
   CHECK(back->ordering_key == meta.ordering_key);
+}
+
+TEST_CASE("moving metadata into headers gives the same headers as copying it") {
+  auto meta = full_metadata();
+  const auto copied = sch::to_headers(meta);
+  CHECK(sch::to_headers(std::move(meta)) == copied);
+}
+
+TEST_CASE("headers read as a map: one value per name, iterated in name order") {
+  fleet::Headers headers{{"b", "2"}, {"a", "1"}, {"b", "ignored"}};
+  CHECK(headers.size() == 2);
+  CHECK(headers.at("b") == "2");  // the first value of a repeated name wins, as in a map
+  headers["c"] = "3";
+  headers.insert_or_assign("a", "one");
+  CHECK_FALSE(headers.emplace("c", "again").second);
+  std::string order;
+  for (const auto& [name, value] : headers) order += name + "=" + value + ";";
+  CHECK(order == "a=one;b=2;c=3;");
+  CHECK(fleet::header(headers, "c") == "3");
+  CHECK_FALSE(fleet::header(headers, "d").has_value());
+  CHECK_THROWS_AS(headers.at("d"), std::out_of_range);
+  CHECK(headers.erase("b") == 1);
+  headers.erase(headers.lower_bound("c"), headers.end());
+  CHECK(headers == fleet::Headers{{"a", "one"}});
 }
 
 TEST_CASE("headers leave out empty optional fields") {

@@ -112,6 +112,10 @@ TEST_CASE("follow-up ids are deterministic in cause, role and position") {
   CHECK(follow_up_id(cause, "payment", 0) != follow_up_id(cause, "shipping", 0));
   CHECK(follow_up_id(cause, "payment", 0) !=
         follow_up_id(fleet::schemas::new_event_id(), "payment", 0));
+  // Pinned: ids published by an earlier release must come out the same after an upgrade, or a
+  // handler re-run across the upgrade would publish its follow-ups twice.
+  CHECK(follow_up_id("0123456789abcdef0123456789abcdef", "payment", 7) ==
+        "be43720c690b455a3be5de8c7c98c15c");
 
   // A re-run of the handler (a fresh context for the same event) stages the same ids.
   const auto incoming = fleet::schemas::new_metadata("unit.Cause");

@@ -5,59 +5,70 @@
 
 namespace fleet::runtime {
 
-Confirmations::Confirmations(std::chrono::milliseconds timeout) : timeout_(timeout) {
+Confirmations::Confirmations(std::chrono::milliseconds timeout, Next next)
+    : timeout_(timeout), next_(std::move(next)) {
   thread_ = std::thread([this] { run(); });
 }
 
 Confirmations::~Confirmations() {
+  std::deque<std::shared_ptr<Entry>> ready, waiting;
+  std::multimap<Clock::time_point, std::shared_ptr<Entry>> held;
   {
     std::lock_guard lock(state_->mutex);
     state_->stopping = true;
-    state_->ready.clear();
-    state_->waiting.clear();
-    state_->held.clear();
+    ready.swap(state_->ready);
+    waiting.swap(state_->waiting);
+    held.swap(state_->held);
   }
   state_->wake.notify_all();
   thread_.join();
+  // The deliveries are dropped here, unsettled; entries with tickets still out live on until
+  // their last answer, which finds the component stopped and drops them too.
 }
 
-void Confirmations::confirm(State& state, const std::shared_ptr<Entry>& entry,
-                            const Status& result) {
+void Confirmations::Ticket::operator()(const Status& result) const {
+  answer(*entry_, result);
+}
+
+void Confirmations::answer(Entry& entry, const Status& result) {
+  std::shared_ptr<Entry> keep;  // destroyed after the lock is released
+  State& state = *entry.state;
   {
     std::lock_guard lock(state.mutex);
-    if (!result && entry->result) entry->result = result;
-    if (--entry->outstanding > 0 || entry->reported || state.stopping) return;
-    entry->reported = true;
-    state.ready.push_back(entry);
+    if (!result && entry.result) entry.result = result;
+    if (--entry.outstanding > 0) return;
+    keep = std::move(entry.self);
+    if (entry.reported || state.stopping) return;
+    entry.reported = true;
+    state.ready.push_back(keep);
   }
   state.wake.notify_one();
 }
 
-void Confirmations::await(broker::Delivery delivery, const Start& start, Then then) {
-  auto entry = std::make_shared<Entry>(Entry{.delivery = std::move(delivery),
-                                             .then = std::move(then),
-                                             .deadline = Clock::now() + timeout_});
-  {
-    std::lock_guard lock(state_->mutex);
-    state_->waiting.push_back(entry);
-  }
-  std::weak_ptr<State> weak = state_;
-  start([&]() -> Confirm {
-    {
-      std::lock_guard lock(state_->mutex);
-      ++entry->outstanding;
-    }
-    return [weak, entry](const Status& result) {
-      if (auto state = weak.lock()) confirm(*state, entry, result);
-    };
-  });
-  confirm(*state_, entry, {});  // every operation is started: release await()'s own count
+std::shared_ptr<Confirmations::Entry> Confirmations::begin(Pending pending) {
+  auto entry = std::make_shared<Entry>(Entry{.pending = std::move(pending), .state = state_});
+  entry->self = entry;
+  return entry;
 }
 
-void Confirmations::after(broker::Delivery delivery, std::chrono::milliseconds delay, Then then) {
+Confirmations::Ticket Confirmations::expect(Entry& entry) {
+  std::lock_guard lock(state_->mutex);
+  ++entry.outstanding;
+  return Ticket(&entry);
+}
+
+void Confirmations::started(const std::shared_ptr<Entry>& entry) {
+  {
+    std::lock_guard lock(state_->mutex);
+    entry->deadline = Clock::now() + timeout_;
+    if (!state_->stopping) state_->waiting.push_back(entry);
+  }
+  answer(*entry, {});  // every operation is started: release await()'s own count
+}
+
+void Confirmations::after(Pending pending, std::chrono::milliseconds delay) {
   const auto due = Clock::now() + delay;
-  auto entry = std::make_shared<Entry>(
-      Entry{.delivery = std::move(delivery), .then = std::move(then), .deadline = due});
+  auto entry = std::make_shared<Entry>(Entry{.pending = std::move(pending), .state = state_});
   {
     std::lock_guard lock(state_->mutex);
     if (state_->stopping) return;
@@ -87,7 +98,7 @@ void Confirmations::run() {
       std::deque<std::shared_ptr<Entry>> batch;
       batch.swap(state.ready);
       lock.unlock();
-      for (auto& entry : batch) entry->then(entry->delivery, entry->result);
+      for (auto& entry : batch) next_(entry->pending, entry->result);
       batch.clear();  // a Delivery's last owner may be here: release it before re-locking
       lock.lock();
       continue;
@@ -97,9 +108,9 @@ void Confirmations::run() {
       state.waiting.pop_front();
       entry->reported = true;
       lock.unlock();
-      entry->then(entry->delivery,
-                  fail(Errc::timeout, "broker confirmations missing after " +
-                                          std::to_string(timeout_.count()) + " ms"));
+      next_(entry->pending, fail(Errc::timeout, "broker confirmations missing after " +
+                                                    std::to_string(timeout_.count()) + " ms"));
+      entry.reset();
       lock.lock();
       continue;
     }
@@ -107,7 +118,7 @@ void Confirmations::run() {
       auto entry = std::move(state.held.begin()->second);
       state.held.erase(state.held.begin());
       lock.unlock();
-      entry->then(entry->delivery, {});
+      next_(entry->pending, {});
       entry.reset();
       lock.lock();
       continue;

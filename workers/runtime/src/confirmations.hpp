@@ -3,70 +3,110 @@
 // next message at once, so many deliveries share each broker round trip instead of every lane
 // waiting one round trip per message.
 //
-// await() starts the operations; `then` runs on this component's own thread once every one of
-// them confirmed (Status ok), one failed (its error), or `timeout` passed (Errc::timeout).
-// `then` may await again with the same delivery (the next stage). Each stage ends exactly once:
-// a confirmation that arrives after its timeout was reported is ignored. Deliveries still
-// waiting when this is destroyed are dropped unsettled (the broker redelivers them after the ack
-// wait). The transport must outlive this object.
+// await() starts a stage's operations, one Ticket per operation; each ticket is answered
+// exactly once, from any thread. Once every ticket answered ok, one failed (its error), or
+// `timeout` passed since the operations were started (Errc::timeout), the delivery is handed to
+// `next` on this component's own thread, which may await again with it (the next stage). Each
+// stage ends exactly once: an answer that arrives after its timeout was reported is ignored.
+// Deliveries still waiting when this is destroyed are dropped unsettled (the broker redelivers
+// them after the ack wait). The transport must outlive this object.
+//
+// Cost per stage: one allocation (the entry). A ticket is one pointer, so a callback holding it
+// fits in std::function's inline storage: no allocation per operation.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "fleet/broker/delivery.hpp"
+#include "fleet/broker/message.hpp"
 
 namespace fleet::runtime {
 
-class Confirmations {
- public:
-  // Called exactly once per started operation, from any thread; never blocks.
-  using Confirm = std::function<void(const Status&)>;
-  // Starts the stage's operations, taking one Confirm from `expect` per operation.
-  using Start = std::function<void(const std::function<Confirm()>& expect)>;
-  using Then = std::function<void(broker::Delivery&, const Status&)>;
+// One delivery on its way to being settled, with what the worker carries from stage to stage.
+struct Pending {
+  enum class Stage { follow_ups, inbox, held };
+  broker::Delivery delivery;
+  Stage stage = Stage::follow_ups;          // the stage that ends when `next` is called
+  std::vector<broker::Message> follow_ups;  // kept until stored: a failed publish is retried
+  std::uint64_t round = 1;                  // publish attempts of the follow-ups so far
+};
 
-  explicit Confirmations(std::chrono::milliseconds timeout);
+class Confirmations {
+  struct Entry;
+
+ public:
+  using Next = std::function<void(Pending&, const Status&)>;
+
+  // Answers one operation of a stage. Call it exactly once, from any thread; it never blocks
+  // for long. Copying a ticket does not add an answer.
+  class Ticket {
+   public:
+    void operator()(const Status& result) const;
+
+   private:
+    friend class Confirmations;
+    explicit Ticket(Entry* entry) : entry_(entry) {}
+    Entry* entry_;  // kept alive by its own reference until its last ticket answered
+  };
+
+  Confirmations(std::chrono::milliseconds timeout, Next next);
   ~Confirmations();
   Confirmations(const Confirmations&) = delete;
   Confirmations& operator=(const Confirmations&) = delete;
 
-  void await(broker::Delivery delivery, const Start& start, Then then);
-  // Holds `delivery` and hands it to `then` (with an ok Status) on this component's thread after
+  // Starts a stage: `start(pending, expect)` runs at once and takes one Ticket from expect() per
+  // operation it starts. The stage's timeout counts from when `start` returned.
+  template <class Start>
+  void await(Pending pending, Start&& start) {
+    auto entry = begin(std::move(pending));
+    start(std::as_const(entry->pending), [&] { return expect(*entry); });
+    started(entry);
+  }
+  // Holds `pending` and hands it to `next` (with an ok Status) on this component's thread after
   // `delay`: a stage retried later without blocking a lane.
-  void after(broker::Delivery delivery, std::chrono::milliseconds delay, Then then);
+  void after(Pending pending, std::chrono::milliseconds delay);
   // Makes every delivery held by after() due now (the worker is stopping).
   void hurry();
 
  private:
   using Clock = std::chrono::steady_clock;
+  struct State;
   struct Entry {
-    broker::Delivery delivery;
-    Then then;
+    Pending pending;
+    std::shared_ptr<State> state;  // answers may arrive after this component is gone
+    std::shared_ptr<Entry> self;   // while tickets are out
     Clock::time_point deadline;
     std::size_t outstanding = 1;  // held by await() itself until every operation was started
     Status result;
     bool reported = false;  // handed to the thread (confirmed, failed or timed out)
   };
-  // Shared with the confirmations, which may arrive after this object is gone.
   struct State {
     std::mutex mutex;
     std::condition_variable wake;
-    std::deque<std::shared_ptr<Entry>> ready;    // to settle, in completion order
+    std::deque<std::shared_ptr<Entry>> ready;    // to hand on, in completion order
     std::deque<std::shared_ptr<Entry>> waiting;  // in deadline order (one timeout for all)
     std::multimap<Clock::time_point, std::shared_ptr<Entry>> held;  // after(), by due time
     bool stopping = false;
   };
-  static void confirm(State& state, const std::shared_ptr<Entry>& entry, const Status& result);
+
+  std::shared_ptr<Entry> begin(Pending pending);
+  Ticket expect(Entry& entry);
+  void started(const std::shared_ptr<Entry>& entry);
+  static void answer(Entry& entry, const Status& result);
   void run();
 
   std::chrono::milliseconds timeout_;
+  Next next_;
   std::shared_ptr<State> state_ = std::make_shared<State>();
   std::thread thread_;
 };

@@ -72,7 +72,9 @@ class Worker::Runner {
   }
 
   void start() {
-    confirmations_ = std::make_unique<Confirmations>(config_.dead_letter.publish_timeout);
+    confirmations_ = std::make_unique<Confirmations>(
+        config_.dead_letter.publish_timeout,
+        [this](Pending& pending, const Status& result) { next_stage(pending, result); });
     lanes_ = std::make_unique<Lanes>(
         binding_.concurrency, [this](broker::Delivery& delivery) { work(delivery); }, stuck_after(),
         [this] { lane_replaced(); });
@@ -234,15 +236,18 @@ class Worker::Runner {
       dead_letter(delivery, nullptr, "decode", meta.error().message);
       return Settled::now;
     }
+    // The body is copied only when the handler runs.
+    schemas::Envelope envelope{std::move(*meta), {}};
+    const schemas::Metadata& event = envelope.meta;
     const auto fields = [&] {
-      return log::event_fields(*meta, delivery.subject(), delivery.attempt(), binding_.role);
+      return log::event_fields(event, delivery.subject(), delivery.attempt(), binding_.role);
     };
-    if (auto early = before_handling(delivery.attempt(), binding_.retry, inbox_answer(meta->id),
+    if (auto early = before_handling(delivery.attempt(), binding_.retry, inbox_answer(event.id),
                                      backoff(delivery))) {
-      return carry_out(delivery, *meta, *early, fields, nullptr);
+      return carry_out(delivery, event, *early, fields, nullptr);
     }
 
-    schemas::Envelope envelope{*meta, std::string(delivery.body())};
+    envelope.body.assign(delivery.body());
     Context context(envelope.meta, delivery.attempt(), binding_.role,
                     [this, &delivery] { settle(delivery, Settlement::Action::extend); });
     const auto started = Clock::now();
@@ -258,7 +263,7 @@ class Worker::Runner {
     const Settlement settlement =
         after_handling(outcome, delivery.attempt(), binding_.retry, !context.follow_ups().empty(),
                        inbox_.has_value(), backoff(delivery));
-    return carry_out(delivery, *meta, settlement, fields, &context);
+    return carry_out(delivery, event, settlement, fields, &context);
   }
 
   // What the inbox knows of `id` before its handler would run.
@@ -353,64 +358,73 @@ class Worker::Runner {
 
   // Success, stage 1: the follow-ups are published; the delivery waits for their confirmation.
   void publish_follow_ups(broker::Delivery delivery, std::vector<broker::Message> follow_ups) {
-    publish_follow_ups(std::move(delivery),
-                       std::make_shared<const std::vector<broker::Message>>(std::move(follow_ups)),
-                       1);
+    publish_follow_ups(Pending{.delivery = std::move(delivery),
+                               .stage = Pending::Stage::follow_ups,
+                               .follow_ups = std::move(follow_ups)});
   }
-  void publish_follow_ups(broker::Delivery delivery,
-                          std::shared_ptr<const std::vector<broker::Message>> follow_ups,
-                          std::uint64_t round) {
-    confirmations_->await(
-        std::move(delivery),
-        [&](const auto& expect) {
-          for (const auto& message : *follow_ups) {
-            auto confirm = expect();
-            auto sent =
-                transport_.publish_async(message, [confirm](const Result<broker::PublishAck>& ack) {
-                  confirm(ack ? Status{} : Status{fail(ack.error())});
-                });
-            if (!sent) confirm(sent);
-          }
-        },
-        [this, follow_ups, round](broker::Delivery& delivery, const Status& published) {
-          if (!published) {
-            if (metrics_) metrics_->publish_error(binding_.role);
-            if (published.error().code != Errc::invalid_argument && !stopping()) {
-              hold_follow_ups(delivery, follow_ups, round, published);
-              return;
-            }
-            // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
-            log::write(level_enum::warn, "follow-up publish failed; redelivering",
-                       settle_fields(delivery, published));
-            settle(delivery, Settlement::Action::redeliver, backoff(delivery));
-            if (inbox_) stop_settling(delivery);
-            release();
-          } else if (inbox_) {
-            remember(std::move(delivery));
-          } else {
-            settle(delivery, Settlement::Action::ack);
-            release();
-          }
-        });
+  void publish_follow_ups(Pending pending) {
+    pending.stage = Pending::Stage::follow_ups;
+    confirmations_->await(std::move(pending), [&](const Pending& started, const auto& expect) {
+      for (const auto& message : started.follow_ups) {
+        const Confirmations::Ticket ticket = expect();
+        auto sent =
+            transport_.publish_async(message, [ticket](const Result<broker::PublishAck>& ack) {
+              ticket(ack ? Status{} : Status{fail(ack.error())});
+            });
+        if (!sent) ticket(sent);
+      }
+    });
+  }
+
+  // On the confirmations thread: a stage of `pending` ended with `result`.
+  void next_stage(Pending& pending, const Status& result) {
+    switch (pending.stage) {
+      case Pending::Stage::follow_ups:
+        return follow_ups_published(pending, result);
+      case Pending::Stage::held:
+        ++pending.round;
+        return publish_follow_ups(std::move(pending));
+      case Pending::Stage::inbox:
+        return remembered(pending.delivery, result);
+    }
+  }
+
+  void follow_ups_published(Pending& pending, const Status& published) {
+    broker::Delivery& delivery = pending.delivery;
+    if (!published) {
+      if (metrics_) metrics_->publish_error(binding_.role);
+      if (published.error().code != Errc::invalid_argument && !stopping()) {
+        hold_follow_ups(pending, published);
+        return;
+      }
+      // Follow-up ids are deterministic, so the retry's re-publish is deduplicated.
+      log::write(level_enum::warn, "follow-up publish failed; redelivering",
+                 settle_fields(delivery, published));
+      settle(delivery, Settlement::Action::redeliver, backoff(delivery));
+      if (inbox_) stop_settling(delivery);
+      release();
+    } else if (inbox_) {
+      remember(std::move(delivery));
+    } else {
+      settle(delivery, Settlement::Action::ack);
+      release();
+    }
   }
 
   // The broker did not take the follow-ups (an outage, a leader election, a full stream). That
   // is not the handler's failure, so it costs the message no attempt: it is held, in progress,
   // and the follow-ups are published again after a backoff until the broker answers (their ids
   // are deterministic, so copies the broker already stored are dropped as duplicates).
-  void hold_follow_ups(broker::Delivery& delivery,
-                       std::shared_ptr<const std::vector<broker::Message>> follow_ups,
-                       std::uint64_t round, const Status& published) {
-    if (round == 1 || round % 10 == 0) {
-      auto fields = settle_fields(delivery, published);
-      fields["round"] = round;
+  void hold_follow_ups(Pending& pending, const Status& published) {
+    if (pending.round == 1 || pending.round % 10 == 0) {
+      auto fields = settle_fields(pending.delivery, published);
+      fields["round"] = pending.round;
       log::write(level_enum::warn, "follow-up publish failed; holding the message", fields);
     }
-    settle(delivery, Settlement::Action::extend);
-    confirmations_->after(std::move(delivery), hold_delay(round),
-                          [this, follow_ups, round](broker::Delivery& held, const Status&) {
-                            publish_follow_ups(std::move(held), follow_ups, round + 1);
-                          });
+    settle(pending.delivery, Settlement::Action::extend);
+    const auto delay = hold_delay(pending.round);
+    pending.stage = Pending::Stage::held;
+    confirmations_->after(std::move(pending), delay);
   }
 
   bool stopping() {
@@ -421,20 +435,24 @@ class Worker::Runner {
   // Success, stage 2: only after the follow-ups are stored is the event marked handled — a
   // redelivery that finds it in the inbox must not skip follow-ups that were never stored.
   void remember(broker::Delivery delivery) {
-    const std::string id(delivery.header(schemas::header::id).value_or(""));
-    confirmations_->await(
-        std::move(delivery), [&](const auto& expect) { inbox_->remember_async(id, expect()); },
-        [this, id](broker::Delivery& delivery, const Status& remembered) {
-          if (!remembered) {
-            log::write(level_enum::warn,
-                       "inbox write failed; a redelivery would run the handler again",
-                       settle_fields(delivery, remembered));
-          }
-          if (delivery.attempt() > 1) inbox_->forget_failure(id);
-          settle(delivery, Settlement::Action::ack);
-          stop_settling(delivery);
-          release();
-        });
+    confirmations_->await(Pending{.delivery = std::move(delivery), .stage = Pending::Stage::inbox},
+                          [&](const Pending& started, const auto& expect) {
+                            inbox_->remember_async(
+                                started.delivery.header(schemas::header::id).value_or(""),
+                                expect());
+                          });
+  }
+  void remembered(broker::Delivery& delivery, const Status& remembered) {
+    if (!remembered) {
+      log::write(level_enum::warn, "inbox write failed; a redelivery would run the handler again",
+                 settle_fields(delivery, remembered));
+    }
+    if (delivery.attempt() > 1) {
+      inbox_->forget_failure(delivery.header(schemas::header::id).value_or(""));
+    }
+    settle(delivery, Settlement::Action::ack);
+    stop_settling(delivery);
+    release();
   }
 
   // The inbox answers for a fetched batch, read in one lookup before the batch goes to the

@@ -80,6 +80,8 @@ std::string now_rfc3339();
 
 // Id, type and schema version are always written; empty optional fields are left out.
 Headers to_headers(const Metadata& meta);
+// The same, moving the values out of `meta` (a follow-up's metadata is needed only as headers).
+Headers to_headers(Metadata&& meta);
 // Fails with Errc::decode, naming the header, when id or type is missing or empty, or the schema
 // version is not a number in 1..2^32-1. An absent schema version reads as 1 (non-fleet producers).
 Result<Metadata> metadata_from_headers(const Headers& headers);
