@@ -298,7 +298,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--via", o.via,
                  "outbox: each order row and its OrderPlaced commit together in SQLite and "
-                 "`fleet outbox relay` publishes them; broker: publish directly")
+                 "`fleet-demo outbox relay` publishes them; broker: publish directly")
       ->check(CLI::IsMember({"outbox", "broker"}))
       ->capture_default_str();
   app.add_option("--summary-db", o.summary_db, "The order_summary read model's SQLite file")
