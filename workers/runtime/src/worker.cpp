@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "confirmations.hpp"
+#include "fleet/backoff.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/runtime/middleware.hpp"
 #include "fleet/runtime/settlement.hpp"
@@ -177,6 +178,13 @@ class Worker::Runner {
 
   void fetch_loop() {
     auto last_warning = Clock::time_point{};
+    // After a failed fetch: every 250 ms (fleet::Backoff with a multiplier of 1), as long as the
+    // broker is away.
+    const Backoff fetch_retry{.initial = std::chrono::milliseconds(250),
+                              .multiplier = 1.0,
+                              .max = std::chrono::milliseconds(250),
+                              .jitter = Backoff::Jitter::none};
+    std::uint64_t fetch_failures = 0;
     for (;;) {
       std::size_t room = 0;
       {
@@ -205,9 +213,13 @@ class Worker::Runner {
                      {{"role", binding_.role}, {"error", batch.error().describe()}});
           last_warning = Clock::now();
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        // The connection reconnects on its own schedule; asking again soon notices it is back.
+        // A stop does not wait for the pause.
+        std::unique_lock lock(mutex_);
+        room_.wait_for(lock, fetch_retry.delay(++fetch_failures), [&] { return stopping_; });
         continue;
       }
+      fetch_failures = 0;
       {
         std::lock_guard lock(mutex_);
         in_flight_ += static_cast<int>(batch->size());
