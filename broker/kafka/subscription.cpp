@@ -1,5 +1,6 @@
 #include "kafka/subscription.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -219,7 +220,17 @@ struct Core {
         it->second.generation = next_generation++;
       }
     }
-    ErrorPtr error(rd_kafka_incremental_assign(handle.get(), list));
+    if (cooperative()) {
+      ErrorPtr error(rd_kafka_incremental_assign(handle.get(), list));
+    } else {
+      (void)rd_kafka_assign(handle.get(), list);  // eager: the whole new assignment
+    }
+  }
+
+  // The group's rebalance protocol: cooperative (incremental assign / unassign) or eager
+  // (assign the whole assignment, unassign everything), from the assignor chosen.
+  bool cooperative() const {
+    return std::strcmp(rd_kafka_rebalance_protocol(handle.get()), "COOPERATIVE") == 0;
   }
 
   void revoke(rd_kafka_topic_partition_list_t* list, bool lost) {
@@ -227,7 +238,10 @@ struct Core {
       // Let the handlers finish what they hold of these partitions, then commit it. Records
       // taken by a fetch but not handed out yet do not count: that fetch drops them.
       std::unique_lock lock(mutex);
-      rebalancing_until = {};  // a cooperative revoke runs within the current generation
+      // A cooperative revoke runs within the current generation; an eager one as the group
+      // starts rebalancing, when a real broker still takes the old generation's commits (the
+      // dev cluster refuses them once: the records are then delivered again by the new owner).
+      rebalancing_until = {};
       auto revoked = [&](std::int32_t id) {
         for (int i = 0; i < list->cnt; ++i) {
           if (list->elems[i].partition == id) return true;
@@ -280,7 +294,11 @@ struct Core {
       }
       settled.notify_all();
     }
-    ErrorPtr error(rd_kafka_incremental_unassign(handle.get(), list));
+    if (cooperative()) {
+      ErrorPtr error(rd_kafka_incremental_unassign(handle.get(), list));
+    } else {
+      (void)rd_kafka_assign(handle.get(), nullptr);  // eager: every partition was revoked
+    }
   }
 
   // The poller thread: keeps the consumer polled (serving rebalances), buffering what arrives.
@@ -538,6 +556,13 @@ std::string instance_name(const Config& config, const std::string& group) {
   return n == 1 ? config.instance_id : config.instance_id + "#" + std::to_string(n);
 }
 
+// A third of the session timeout (three heartbeats may be lost before the session ends), at
+// most a second: a member learns that its group rebalances only from a heartbeat's answer, and
+// every member must rejoin within the round the coordinator holds open.
+std::int64_t heartbeat_interval(milliseconds session_timeout) {
+  return std::clamp<std::int64_t>(session_timeout.count() / 3, 1, 1'000);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
@@ -550,13 +575,13 @@ Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
       {"bootstrap.servers", config.brokers},
       {"client.id", config.name},
       {"group.id", group},
-      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"partition.assignment.strategy", config.assignor},
       // Offsets are committed by the subscription itself, with the delivery counts.
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},  // a new durable reads the stream from its start
       {"session.timeout.ms", std::to_string(config.session_timeout.count())},
-      {"heartbeat.interval.ms", "1000"},
+      {"heartbeat.interval.ms", std::to_string(heartbeat_interval(config.session_timeout))},
   };
   if (!config.instance_id.empty()) properties["group.instance.id"] = instance_name(config, group);
   for (const auto& [name, value] : config.properties) properties[name] = value;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -229,6 +230,34 @@ void progress(std::uint64_t placed, std::uint64_t total, std::size_t ended, int 
   std::fflush(stderr);
 }
 
+// How --chaos kills. On NATS a worker is SIGKILLed every half second and restarted at once.
+// On Kafka every kill costs its group rebalances, and the dev cluster (librdkafka 2.0's mock)
+// is slow at them: it keeps the dead member until its session times out, holds every rebalance
+// for the session timeout less a second while it waits for members, and a member joining while
+// the dead one is still listed costs a second round. So on Kafka the replacement starts once
+// the dead member's session is over (it joins the round its eviction opens: one round per
+// kill, as with a supervisor's restart delay), and the next kill waits until that round is
+// done: two session timeouts apart. docs/operations.md "Kafka rebalances" has the figures.
+struct Chaos {
+  std::chrono::milliseconds interval{500};
+  std::chrono::milliseconds restart_delay{0};
+};
+Chaos chaos_for(const broker::TransportConfig& broker) {
+  if (broker.transport != "kafka") return {};
+  const auto session = broker.kafka.session_timeout;
+  return {.interval = 2 * session, .restart_delay = session + 1s};
+}
+
+// The demo's step timeout on Kafka under --chaos: a step's command may wait for the
+// participant's group to finish a rebalance (a killed member's partitions idle for up to its
+// session timeout, the mock's 1 s eviction tick and one round of the session timeout less a
+// second: about 2 x session + 1 s) and its reply for the orchestrator's replies group to
+// finish the next one, plus the queue of admitted commands: 4 x session + 2 s of rebalances,
+// doubled for a loaded machine. 30 s at the dev cluster's 3 s session timeout.
+std::chrono::milliseconds kafka_step_timeout(std::chrono::milliseconds session) {
+  return std::max<std::chrono::milliseconds>(10s, 2 * (4 * session + 2s) + 2s);
+}
+
 // The workers connect the way the demo did: the same servers, replicas and credentials.
 std::vector<std::string> worker_environment(const Options& o) {
   const auto& nats = o.broker.nats;
@@ -241,6 +270,7 @@ std::vector<std::string> worker_environment(const Options& o) {
       "FLEET_KAFKA_PARTITIONS=" + std::to_string(kafka.partitions),
       "FLEET_STATE_URL=" + kafka.state_url,
       "FLEET_KAFKA_SESSION_TIMEOUT_MS=" + std::to_string(kafka.session_timeout.count()),
+      "FLEET_KAFKA_ASSIGNOR=" + kafka.assignor,
       "FLEET_ACK_WAIT_MS=3000",
       "FLEET_BACKOFF_MS=50",
       "FLEET_MAX_BACKOFF_MS=2000",
@@ -255,6 +285,13 @@ std::vector<std::string> worker_environment(const Options& o) {
     if (!value->empty()) env.push_back(std::string(name) + "=" + *value);
   }
   if (c.tls) env.push_back("FLEET_NATS_TLS=1");
+  // On Kafka a saga step may wait out a rebalance of the participant's group and then one of
+  // the orchestrator's replies group (see Chaos); the step timeout allows for both, unless the
+  // caller set one.
+  if (o.broker.transport == "kafka" && std::getenv("FLEET_DEMO_STEP_TIMEOUT_MS") == nullptr) {
+    env.push_back("FLEET_DEMO_STEP_TIMEOUT_MS=" +
+                  std::to_string(kafka_step_timeout(kafka.session_timeout).count()));
+  }
   return env;
 }
 
@@ -287,7 +324,10 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers,
                  "Processes per role (default: 2 with --chaos or on more than 2 CPUs, else 1)")
       ->check(CLI::Range(1, 16));
-  app.add_flag("--chaos", o.chaos, "SIGKILL a random worker every half second and restart it");
+  app.add_flag("--chaos", o.chaos,
+               "SIGKILL a random worker every half second and restart it (on Kafka every two "
+               "session timeouts, restarted after one: the dev cluster's rebalances are slow, "
+               "see docs/operations.md)");
   app.add_flag("--json", o.json, "Print the summary as one JSON object");
   app.add_flag("--keep-logs", o.keep_logs, "Keep the worker logs also when the run succeeded");
   app.add_option("--stall-seconds", o.stall_seconds, "Give up when no saga ends for this long")
@@ -400,11 +440,12 @@ int main(int argc, char** argv) {
   std::thread chaos;
   if (o.chaos) {
     chaos = std::thread([&] {
+      const Chaos plan = chaos_for(o.broker);
       std::mt19937_64 random{std::random_device{}()};
       while (!stop_chaos) {
-        std::this_thread::sleep_for(500ms);
+        std::this_thread::sleep_for(plan.interval - plan.restart_delay);
         if (stop_chaos) break;
-        processes.kill_and_restart(random);
+        processes.kill_and_restart(random, plan.restart_delay);
         ++kills;
       }
     });

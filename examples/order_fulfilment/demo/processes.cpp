@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -64,13 +65,21 @@ void Processes::start_command(const std::string& name, std::vector<std::string> 
   workers_.push_back(std::move(worker));
 }
 
-std::string Processes::kill_and_restart(std::mt19937_64& random) {
+std::string Processes::kill_and_restart(std::mt19937_64& random,
+                                        std::chrono::milliseconds restart_delay) {
+  std::size_t index = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (workers_.empty()) return {};
+    index = std::uniform_int_distribution<std::size_t>(0, workers_.size() - 1)(random);
+    auto& victim = workers_[index];
+    ::kill(victim.pid, SIGKILL);
+    ::waitpid(victim.pid, nullptr, 0);
+    victim.pid = -1;  // an empty slot: stop_all and restart_exited pass it by
+  }
+  std::this_thread::sleep_for(restart_delay);
   std::lock_guard lock(mutex_);
-  if (workers_.empty()) return {};
-  auto& victim =
-      workers_[std::uniform_int_distribution<std::size_t>(0, workers_.size() - 1)(random)];
-  ::kill(victim.pid, SIGKILL);
-  ::waitpid(victim.pid, nullptr, 0);
+  auto& victim = workers_[index];  // workers_ does not grow once chaos runs
   victim.pid = spawn(victim);
   return victim.role;
 }

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -26,8 +27,11 @@ class Processes {
   // Another program under the same care (killed and restarted by --chaos too): argv[0] is the
   // binary, `name` names its log.
   void start_command(const std::string& name, std::vector<std::string> argv);
-  // SIGKILLs one random worker and starts a replacement with the same role. Returns its role.
-  std::string kill_and_restart(std::mt19937_64& random);
+  // SIGKILLs one random worker and starts a replacement with the same role after
+  // `restart_delay` (as a supervisor's restart delay would; the slot stays empty meanwhile).
+  // Returns its role.
+  std::string kill_and_restart(std::mt19937_64& random,
+                               std::chrono::milliseconds restart_delay = {});
   // SIGTERM to all, then waits (each drains); true if every one exited 0.
   bool stop_all();
   // Processes that exited on their own since the last call, as "role (pid): status" lines;

@@ -27,6 +27,13 @@ void add_transport_flags(CLI::App& app, broker::TransportConfig& config) {
          "Kafka consumer group session timeout in ms (default 10000)")
       ->envname("FLEET_KAFKA_SESSION_TIMEOUT_MS")
       ->check(CLI::Range(1'000, 300'000));
+  app.add_option("--kafka-assignor", config.kafka.assignor,
+                 "Kafka partition assignor of fleet's consumer groups: range or roundrobin "
+                 "(eager) or cooperative-sticky (incremental; aborts at close in librdkafka "
+                 "before 2.3)")
+      ->envname("FLEET_KAFKA_ASSIGNOR")
+      ->check(CLI::IsMember({"range", "roundrobin", "cooperative-sticky"}))
+      ->capture_default_str();
   app.add_option("--kafka-instance-id", config.kafka.instance_id,
                  "Kafka static group membership: a name for this process slot that its "
                  "replacement reuses (group.instance.id); empty = dynamic membership")

@@ -3,7 +3,7 @@
 //   stream            a topic of the same name (created with `partitions` partitions)
 //   subject           the record header Fleet-Subject; a consumer's filter is applied by the
 //                     consumer, which skips (and commits past) records that do not match
-//   durable consumer  a consumer group "fleet.<stream>.<durable>" (cooperative-sticky)
+//   durable consumer  a consumer group "fleet.<stream>.<durable>" (assignor: Config::assignor)
 //   sequence          (partition << 40) | (offset + 1), so one-partition topics count 1, 2, 3...
 //   dedup id          header Fleet-Msg-Id; the idempotent producer removes its own retries, the
 //                     inbox removes the rest (Kafka has no broker-side dedup window)
@@ -47,10 +47,22 @@ struct Config {
   // Longest a rebalance waits for in-flight records of revoked partitions to be settled before
   // handing the partitions over (the new owner then redelivers them).
   std::chrono::milliseconds revoke_wait{5'000};
-  // A consumer silent this long leaves its group. It also bounds how long the dev cluster takes
-  // to rebalance when a process joins (it waits the session timeout less a second), so
-  // scripts/demo uses 3 s there.
+  // A consumer silent this long leaves its group: a killed process's partitions idle this long
+  // before a rebalance hands them on. Heartbeats go every third of it, at most every second (a
+  // member learns of a rebalance from its heartbeat's answer). Real brokers refuse less than
+  // group.min.session.timeout.ms (6 s by default). The dev cluster (librdkafka 2.0's mock) also
+  // holds every rebalance for the session timeout less a second while it waits for members, so
+  // scripts/demo uses 3 s there, its floor: the mock holds a group's first round for a fixed 3 s
+  // and evicts a member waiting in it whose session is shorter (docs/operations.md, "Kafka
+  // rebalances").
   std::chrono::milliseconds session_timeout{10'000};
+  // partition.assignment.strategy: "range" (default) or "roundrobin" (eager: a rebalance stops
+  // the whole group for one round), or "cooperative-sticky" (incremental: members keep their
+  // partitions, but a partition that moves needs a second round). Eager is the default because
+  // librdkafka 2.0.2's cooperative-sticky assignor aborts a consumer closed before its first
+  // assignment (`rd_kafka_sticky_assignor_state_destroy: Assertion 'assignor_state' failed`,
+  // librdkafka issue #4312, fixed in 2.3.0) and has further sticky fixes only from 2.2.0 on.
+  std::string assignor = "range";
   // Static group membership (librdkafka's group.instance.id): a name for this process's slot
   // that a replacement process reuses, e.g. "orders-1" for the first orders worker. When a
   // process dies and its replacement joins under the same name within the session timeout,

@@ -6,6 +6,8 @@
 //   --kafka HOST:PORT[,...]    FLEET_KAFKA_BROKERS  bootstrap servers
 //   --kafka-partitions N       FLEET_KAFKA_PARTITIONS  partitions of created topics
 //   --kafka-session-timeout-ms N  FLEET_KAFKA_SESSION_TIMEOUT_MS  consumer group session timeout
+//   --kafka-assignor NAME      FLEET_KAFKA_ASSIGNOR  range (default), roundrobin or
+//                                                   cooperative-sticky (kafka::Config::assignor)
 //   --kafka-instance-id NAME   FLEET_KAFKA_INSTANCE_ID  static group membership for this process
 //                                                   slot (see kafka::Config::instance_id)
 //   --state URL                FLEET_STATE_URL      Kafka only: where inbox and saga state live
