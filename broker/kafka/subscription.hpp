@@ -1,4 +1,4 @@
-// A durable pull subscription on Kafka: a consumer in the durable's group (cooperative-sticky),
+// A durable pull subscription on Kafka: a consumer in the durable's group (Config::assignor),
 // with JetStream's delivery semantics rebuilt on top (see fleet/broker/kafka.hpp):
 //
 // - Every delivery waits in `outstanding` until settled. One not settled within the ack wait
