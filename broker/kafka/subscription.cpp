@@ -582,6 +582,7 @@ Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
       {"auto.offset.reset", "earliest"},  // a new durable reads the stream from its start
       {"session.timeout.ms", std::to_string(config.session_timeout.count())},
       {"heartbeat.interval.ms", std::to_string(heartbeat_interval(config.session_timeout))},
+      {"fetch.wait.max.ms", std::to_string(config.fetch_wait.count())},
   };
   if (!config.instance_id.empty()) properties["group.instance.id"] = instance_name(config, group);
   for (const auto& [name, value] : config.properties) properties[name] = value;

@@ -115,8 +115,10 @@ fleet_start_dev_kafka() {
   [ -s "$FLEET_KAFKA_DIR/bootstrap" ] || { echo "fleet: dev-kafka did not start" >&2; exit 1; }
   export FLEET_KAFKA_BROKERS=$(head -n1 "$FLEET_KAFKA_DIR/bootstrap")
   export FLEET_STATE_URL="sqlite:$FLEET_KAFKA_DIR/state.db"
-  # The dev cluster rebalances a group in its session timeout less a second.
+  # The dev cluster rebalances a group in its session timeout less a second (3 s is its floor),
+  # and answers an empty fetch only after the whole fetch wait (docs/operations.md).
   export FLEET_KAFKA_SESSION_TIMEOUT_MS=${FLEET_KAFKA_SESSION_TIMEOUT_MS:-3000}
+  export FLEET_KAFKA_FETCH_WAIT_MS=${FLEET_KAFKA_FETCH_WAIT_MS:-10}
   echo "fleet: dev Kafka (mock cluster) on $FLEET_KAFKA_BROKERS, state $FLEET_STATE_URL" >&2
 }
 

@@ -271,6 +271,7 @@ std::vector<std::string> worker_environment(const Options& o) {
       "FLEET_STATE_URL=" + kafka.state_url,
       "FLEET_KAFKA_SESSION_TIMEOUT_MS=" + std::to_string(kafka.session_timeout.count()),
       "FLEET_KAFKA_ASSIGNOR=" + kafka.assignor,
+      "FLEET_KAFKA_FETCH_WAIT_MS=" + std::to_string(kafka.fetch_wait.count()),
       "FLEET_ACK_WAIT_MS=3000",
       "FLEET_BACKOFF_MS=50",
       "FLEET_MAX_BACKOFF_MS=2000",

@@ -27,6 +27,13 @@ void add_transport_flags(CLI::App& app, broker::TransportConfig& config) {
          "Kafka consumer group session timeout in ms (default 10000)")
       ->envname("FLEET_KAFKA_SESSION_TIMEOUT_MS")
       ->check(CLI::Range(1'000, 300'000));
+  app.add_option_function<std::int64_t>(
+         "--kafka-fetch-wait-ms",
+         [&config](std::int64_t ms) { config.kafka.fetch_wait = std::chrono::milliseconds(ms); },
+         "Kafka consumers: longest a fetch waits at the broker for records (fetch.wait.max.ms, "
+         "default 500; scripts/demo's dev cluster: 10)")
+      ->envname("FLEET_KAFKA_FETCH_WAIT_MS")
+      ->check(CLI::Range(1, 60'000));
   app.add_option("--kafka-assignor", config.kafka.assignor,
                  "Kafka partition assignor of fleet's consumer groups: range or roundrobin "
                  "(eager) or cooperative-sticky (incremental; aborts at close in librdkafka "

@@ -56,6 +56,12 @@ struct Config {
   // and evicts a member waiting in it whose session is shorter (docs/operations.md, "Kafka
   // rebalances").
   std::chrono::milliseconds session_timeout{10'000};
+  // fetch.wait.max.ms: the longest a consumer's fetch waits at the broker for records. A real
+  // broker answers as soon as records arrive, so this only bounds idle polling. The dev cluster
+  // (librdkafka 2.0's mock) answers a fetch that found nothing only after the whole wait, even
+  // when records arrive meanwhile, so every hop to an idle partition cost up to this much:
+  // scripts/demo uses 10 ms there.
+  std::chrono::milliseconds fetch_wait{500};
   // partition.assignment.strategy: "range" (default) or "roundrobin" (eager: a rebalance stops
   // the whole group for one round), or "cooperative-sticky" (incremental: members keep their
   // partitions, but a partition that moves needs a second round). Eager is the default because

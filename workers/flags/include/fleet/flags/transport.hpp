@@ -6,6 +6,8 @@
 //   --kafka HOST:PORT[,...]    FLEET_KAFKA_BROKERS  bootstrap servers
 //   --kafka-partitions N       FLEET_KAFKA_PARTITIONS  partitions of created topics
 //   --kafka-session-timeout-ms N  FLEET_KAFKA_SESSION_TIMEOUT_MS  consumer group session timeout
+//   --kafka-fetch-wait-ms N    FLEET_KAFKA_FETCH_WAIT_MS  fetch.wait.max.ms
+//   (kafka::Config::fetch_wait)
 //   --kafka-assignor NAME      FLEET_KAFKA_ASSIGNOR  range (default), roundrobin or
 //                                                   cooperative-sticky (kafka::Config::assignor)
 //   --kafka-instance-id NAME   FLEET_KAFKA_INSTANCE_ID  static group membership for this process
