@@ -124,6 +124,11 @@ fleet_start_dev_kafka() {
 
 fleet_stop_dev_kafka() {
   if [ -n "${FLEET_KAFKA_PID:-}" ]; then
+    if ! kill -0 "$FLEET_KAFKA_PID" 2>/dev/null ||
+      grep -q '^State:.*zombie' "/proc/$FLEET_KAFKA_PID/status" 2>/dev/null; then
+      echo "fleet: dev-kafka had stopped on its own; the end of its log:" >&2
+      tail -n 20 "$FLEET_KAFKA_DIR/log" >&2
+    fi
     kill "$FLEET_KAFKA_PID" 2>/dev/null
     wait "$FLEET_KAFKA_PID" 2>/dev/null || true
   fi
