@@ -1,7 +1,9 @@
 // How the Kafka subscription commits offsets and delivery counts, against librdkafka's mock
-// cluster with the coordinator refusing commits on purpose.
+// cluster: with the coordinator refusing commits on purpose, and when a durable is handed from
+// one process to the next under each rebalance protocol (eager and cooperative assignors).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -78,4 +80,81 @@ TEST_CASE(
   subscription->reset();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
+}
+
+TEST_CASE(
+    "on Kafka, with an eager or a cooperative assignor, a durable handed from one process to "
+    "the next goes on after what the first settled") {
+  for (const std::string assignor : {"range", "cooperative-sticky"}) {
+    CAPTURE(assignor);
+    auto cluster = kafka::MockCluster::start(1);
+    REQUIRE(cluster.has_value());
+    const auto dir = fleet::test::make_temp_dir("fleet-kafka-handover");
+    kafka::Config config;
+    config.brokers = (*cluster)->bootstrap_servers();
+    config.state_url = "sqlite:" + (dir / "state.db").string();
+    config.assignor = assignor;
+    config.session_timeout = 3s;  // the dev cluster holds each round this long less a second
+    auto transport = kafka::connect(config);
+    REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+    auto& broker = **transport;
+    REQUIRE(broker.ensure_stream({.name = "HANDOVER", .subjects = {"handover.>"}}).has_value());
+    const fleet::broker::ConsumerConfig consumer{.stream = "HANDOVER", .durable = "worker"};
+    REQUIRE(broker.ensure_consumer(consumer).has_value());
+    constexpr int records = 20;
+    auto publish = [&](int from, int to) {
+      for (int i = from; i < to; ++i) {
+        fleet::broker::Message message;
+        message.subject = "handover.x";
+        message.body = std::to_string(i);
+        REQUIRE(broker.publish(message, 10s).has_value());
+      }
+    };
+    publish(0, records);
+
+    // The first process settles everything it took and stops (revoking its partitions and
+    // committing on the way out).
+    {
+      auto first = broker.subscribe(consumer);
+      REQUIRE(first.has_value());
+      int taken = 0;
+      REQUIRE(fleet::test::eventually([&] {
+        auto batch = (*first)->fetch(records, 200ms);
+        REQUIRE(batch.has_value());
+        for (auto& delivery : *batch) REQUIRE(delivery.ack().has_value());
+        taken += static_cast<int>(batch->size());
+        return taken == records;
+      }));
+    }
+    publish(records, 2 * records);
+
+    // The next one gets the new records and none of the settled ones.
+    auto next = broker.subscribe(consumer);
+    REQUIRE(next.has_value());
+    std::vector<std::string> bodies;
+    REQUIRE(fleet::test::eventually(
+        [&] {
+          auto batch = (*next)->fetch(2 * records, 200ms);
+          REQUIRE(batch.has_value());
+          for (auto& delivery : *batch) {
+            bodies.emplace_back(delivery.body());
+            REQUIRE(delivery.ack().has_value());
+          }
+          return bodies.size() >= records;
+        },
+        30s));
+    std::vector<std::string> expected;
+    for (int i = records; i < 2 * records; ++i) expected.push_back(std::to_string(i));
+    std::sort(bodies.begin(), bodies.end());  // several partitions: order aside
+    std::sort(expected.begin(), expected.end());
+    auto joined = [](const std::vector<std::string>& list) {
+      std::string text;
+      for (const auto& item : list) text += item + " ";
+      return text;
+    };
+    CHECK(joined(bodies) == joined(expected));
+    next->reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
 }
