@@ -15,12 +15,17 @@
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
+#include <nats/nats.h>
 
 #include "common.hpp"
 
 using namespace fleet::bench;
 
 int main(int argc, char** argv) {
+  // fleet's transport opens cnats without lock spinning (broker/jetstream/connection.cpp); the
+  // library setting is process-wide, so both sides of every bench run with it whoever connects
+  // first.
+  (void)nats_Open(0);
   CLI::App app{"fleet-bench: fleet vs a raw cnats loop, same operations, same run"};
   Options options;
   app.require_subcommand(1);
