@@ -14,8 +14,8 @@
 //     mock cluster)
 #include <cstdio>
 
-#include <CLI/CLI.hpp>
 #include <nats/nats.h>
+#include <CLI/CLI.hpp>
 
 #include "common.hpp"
 
