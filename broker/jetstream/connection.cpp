@@ -178,6 +178,7 @@ Result<OptionsPtr> make_options(const Config& config, void* events) {
   if (s == NATS_OK) {
     s = natsOptions_SetReconnectBufSize(options.get(), config.reconnect_buffer_bytes);
   }
+  if (s == NATS_OK && config.send_asap) s = natsOptions_SetSendAsap(options.get(), true);
   if (s != NATS_OK) return fail(s, "NATS options for " + without_secrets(config.url));
   if (auto ok = apply_credentials(options.get(), config.credentials); !ok) {
     return std::unexpected(ok.error());

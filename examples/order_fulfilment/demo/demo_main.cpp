@@ -255,6 +255,7 @@ std::vector<std::string> worker_environment(const Options& o) {
     if (!value->empty()) env.push_back(std::string(name) + "=" + *value);
   }
   if (c.tls) env.push_back("FLEET_NATS_TLS=1");
+  if (nats.send_asap) env.push_back("FLEET_NATS_SEND_ASAP=1");
   return env;
 }
 
