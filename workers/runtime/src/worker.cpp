@@ -88,6 +88,9 @@ class Worker::Runner {
       stopping_ = true;
     }
     room_.notify_all();
+    // Ends a long-poll fetch now rather than after fetch_wait: the stop waits for in-flight work,
+    // not for the broker.
+    subscription_->close();
     if (fetcher_.joinable()) fetcher_.join();
     // Messages held for a broker that did not answer are handed back now, not after their delay.
     if (confirmations_) confirmations_->hurry();
