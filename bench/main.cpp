@@ -37,8 +37,10 @@ int main(int argc, char** argv) {
   app.add_option("--size", options.size, "Payload bytes")->capture_default_str();
   app.add_option("--rounds", options.rounds, "Rounds per side (best counts)")
       ->capture_default_str();
-  app.add_option("--only", options.only, "Run one side alone, for profiling (no ratio)")
-      ->check(CLI::IsMember({"raw", "fleet"}));
+  app.add_option("--only", options.only,
+                 "Run one side alone, for profiling (no ratio); inbox = pipeline's fleet side "
+                 "with the inbox on (a full pipeline run shows it beside the others)")
+      ->check(CLI::IsMember({"raw", "fleet", "inbox"}));
   app.add_option("--lanes", options.lanes, "pipeline: fleet handler lanes")->capture_default_str();
   app.add_option("--batches-in-flight", options.batches_in_flight,
                  "outbox: relay batches of 100 awaiting acks")
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
     return [&options, bench] {
       if (options.transport == "kafka") {
         throw CLI::ValidationError("--transport", "kafka: only the pipeline bench supports it");
+      }
+      if (options.only == "inbox") {
+        throw CLI::ValidationError("--only", "inbox: only the pipeline bench has an inbox side");
       }
       bench(options);
     };
