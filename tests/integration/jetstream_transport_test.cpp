@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -163,6 +164,40 @@ TEST_CASE(
   }
   CHECK(seen.size() == static_cast<std::size_t>(total));
   for (const auto& [sequence, times] : seen) CHECK_MESSAGE(times == 1, "sequence " << sequence);
+}
+
+TEST_CASE("close ends a fetch that long-polls on another thread; later fetches return empty") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_CLOSE", {"js.close.>"})));
+  const auto consumer = consumer_config("JS_CLOSE", "reader");
+  REQUIRE(transport->ensure_consumer(consumer));
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE_MESSAGE(subscription.has_value(), subscription.error().message);
+  REQUIRE(transport->publish(message("js.close.x", "before"), 5s));
+
+  // A minute-long poll: it can only end early if close() ends it.
+  const auto wait = fleet::test::scaled(60s);
+  auto first = (*subscription)->fetch(10, wait);
+  REQUIRE_MESSAGE(first.has_value(), first.error().message);
+  REQUIRE(first->size() == 1);
+  const auto started = std::chrono::steady_clock::now();
+  auto polled = std::async(std::launch::async, [&] { return (*subscription)->fetch(10, wait); });
+  REQUIRE(fleet::test::eventually([&] {
+    auto info = find_stream(*transport, "JS_CLOSE");
+    return info && !info->consumers.empty() && info->consumers.front().waiting >= 1;
+  }));
+  (*subscription)->close();
+  REQUIRE(polled.wait_until(started + wait) == std::future_status::ready);
+  auto batch = polled.get();
+  REQUIRE_MESSAGE(batch.has_value(), batch.error().message);
+  CHECK(batch->empty());
+
+  auto later = (*subscription)->fetch(10, wait);
+  REQUIRE_MESSAGE(later.has_value(), later.error().message);
+  CHECK(later->empty());
+  CHECK(std::chrono::steady_clock::now() < started + wait);
+  // What was fetched before the close can still be settled.
+  CHECK(first->front().ack());
 }
 
 TEST_CASE("subscribe to a durable that does not exist is not_found") {
