@@ -14,6 +14,7 @@
 //     mock cluster)
 #include <cstdio>
 
+#include <nats/nats.h>
 #include <CLI/CLI.hpp>
 
 #include "common.hpp"
@@ -21,6 +22,10 @@
 using namespace fleet::bench;
 
 int main(int argc, char** argv) {
+  // fleet's transport opens cnats without lock spinning (broker/jetstream/connection.cpp); the
+  // library setting is process-wide, so both sides of every bench run with it whoever connects
+  // first.
+  (void)nats_Open(0);
   CLI::App app{"fleet-bench: fleet vs a raw cnats loop, same operations, same run"};
   Options options;
   app.require_subcommand(1);
@@ -37,8 +42,11 @@ int main(int argc, char** argv) {
   app.add_option("--size", options.size, "Payload bytes")->capture_default_str();
   app.add_option("--rounds", options.rounds, "Rounds per side (best counts)")
       ->capture_default_str();
-  app.add_option("--only", options.only, "Run one side alone, for profiling (no ratio)")
-      ->check(CLI::IsMember({"raw", "fleet"}));
+  app.add_option("--only", options.only,
+                 "Run one side alone, for profiling (no ratio); inbox = pipeline's fleet side "
+                 "with the inbox on (a full pipeline run shows it beside the others); saga: "
+                 "lean or design = one of its two raw sides")
+      ->check(CLI::IsMember({"raw", "fleet", "inbox", "lean", "design"}));
   app.add_option("--lanes", options.lanes, "pipeline: fleet handler lanes")->capture_default_str();
   app.add_option("--batches-in-flight", options.batches_in_flight,
                  "outbox: relay batches of 100 awaiting acks")
@@ -53,6 +61,12 @@ int main(int argc, char** argv) {
       if (options.transport == "kafka") {
         throw CLI::ValidationError("--transport", "kafka: only the pipeline bench supports it");
       }
+      if (options.only == "inbox") {
+        throw CLI::ValidationError("--only", "inbox: only the pipeline bench has an inbox side");
+      }
+      if ((options.only == "lean" || options.only == "design") && bench != &bench_saga) {
+        throw CLI::ValidationError("--only", options.only + ": only the saga bench has that side");
+      }
       bench(options);
     };
   };
@@ -65,14 +79,20 @@ int main(int argc, char** argv) {
       ->callback(nats_only(&bench_publish));
   app.add_subcommand("pipeline",
                      "Consume, decode, handle, publish one follow-up, ack after its confirmation")
-      ->callback([&] { bench_pipeline(options); });
+      ->callback([&] {
+        if (options.only == "lean" || options.only == "design") {
+          throw CLI::ValidationError("--only",
+                                     options.only + ": only the saga bench has that side");
+        }
+        bench_pipeline(options);
+      });
   app.add_subcommand("replay",
                      "Read dead letters, republish each to its original subject, remove it from "
                      "the DLQ once acked")
       ->callback(nats_only(&bench_replay));
   app.add_subcommand("saga",
                      "A 3-step saga end to end: fleet's orchestrator and participant bindings "
-                     "vs a lean hand-written saga loop in cnats")
+                     "vs the same broker operations by hand in cnats (and a leaner loop)")
       ->callback(nats_only(&bench_saga));
   app.add_subcommand("consume", "Pull fetch in batches of 256 and ack each message")
       ->callback(nats_only(&bench_consume));

@@ -140,7 +140,7 @@ void bench_pipeline_kafka(Options options) {
   }
   compare(
       "pipeline", options, [&](int round) { return raw_pipeline(options, round); },
-      [&](int round) { return fleet_pipeline(options, round, false); });
+      [&](int round) { return fleet_pipeline(options, round, options.only == "inbox"); });
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::error_code ignored;
     std::filesystem::remove(state.string() + suffix, ignored);

@@ -133,7 +133,20 @@ struct Connection::Events {
 
 namespace {
 
+// cnats spins on a contended mutex (2,000 trylocks by default) before it sleeps. A worker's lanes,
+// fetch threads and confirmations all lock the one connection, and on a machine with few cores
+// the spinning thread mostly waits for a holder that is not running: with the default, the
+// spinning was a tenth of a saga's CPU (docs/benchmarks.md). The count is process-wide and is
+// taken by the library's first initialisation only, so it is set before the first connection.
+constexpr std::int64_t lock_spin_count = 0;
+
+void open_library() {
+  static const natsStatus opened = nats_Open(lock_spin_count);
+  (void)opened;  // not OK only if cnats was opened with other settings first: those stay
+}
+
 Result<OptionsPtr> make_options(const Config& config, void* events) {
+  open_library();
   const std::vector<std::string> urls = split_urls(config.url);
   if (urls.empty()) return fleet::fail(Errc::invalid_argument, "no NATS server url given");
   std::vector<const char*> servers;
@@ -165,6 +178,7 @@ Result<OptionsPtr> make_options(const Config& config, void* events) {
   if (s == NATS_OK) {
     s = natsOptions_SetReconnectBufSize(options.get(), config.reconnect_buffer_bytes);
   }
+  if (s == NATS_OK && config.send_asap) s = natsOptions_SetSendAsap(options.get(), true);
   if (s != NATS_OK) return fail(s, "NATS options for " + without_secrets(config.url));
   if (auto ok = apply_credentials(options.get(), config.credentials); !ok) {
     return std::unexpected(ok.error());

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -156,59 +157,62 @@ class JetStreamKeyValue final : public KeyValue {
         bucket_(std::move(bucket)),
         direct_(direct) {}
 
-  // Direct gets pipelined on one reply subscription: every request is written before the first
-  // answer is awaited, so N keys cost one round trip instead of N.
+  // Direct gets pipelined on the KeyValue's reply subscription: every request is written before
+  // the first answer is awaited, so N keys cost one round trip instead of N. The subscription
+  // lives as long as the KeyValue (one `<inbox>.>`, as cnats' own request mux), so a batch costs
+  // no SUB / UNSUB; answers are routed by their reply subject `<inbox>.<call>.<index>`, and a
+  // late answer to an earlier call that gave up is recognised by its call number and dropped.
+  // Calls from several threads take turns.
   std::vector<Result<std::optional<Entry>>> get_many(
       const std::vector<std::string>& keys) override {
     if (!direct_ || keys.size() < 2) return KeyValue::get_many(keys);
-    std::vector<Result<std::optional<Entry>>> entries(
-        keys.size(), fleet::fail(Errc::timeout, "no answer from bucket " + bucket_));
-    natsInbox* raw_inbox = nullptr;
-    if (natsStatus s = natsInbox_Create(&raw_inbox); s != NATS_OK) {
-      return KeyValue::get_many(keys);
-    }
-    const std::string prefix = raw_inbox;
-    natsInbox_Destroy(raw_inbox);
-    natsSubscription* raw_sub = nullptr;
-    const std::string wildcard = prefix + ".*";
-    if (natsConnection_SubscribeSync(&raw_sub, connection_->nats(), wildcard.c_str()) != NATS_OK) {
-      return KeyValue::get_many(keys);
-    }
-    SubscriptionPtr sub(raw_sub);
-    (void)natsSubscription_SetPendingLimits(raw_sub, -1, -1);
-    const std::string api = "$JS.API.DIRECT.GET.KV_" + bucket_;
+    std::lock_guard lock(replies_mutex_);
+    if (!replies_ && !subscribe_replies()) return KeyValue::get_many(keys);
+    const std::uint64_t call = ++calls_;
+    std::vector<Result<std::optional<Entry>>> entries(keys.size());
+    std::vector<char> answered(keys.size(), 0);
+    std::string& reply = reply_buffer_;
+    std::string& body = body_buffer_;
+    reply.assign(reply_prefix_).append(1, '.');
+    append_number(reply, call);
+    reply += '.';
+    const std::size_t reply_base = reply.size();
     std::size_t sent = 0;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (keys[i].find('\0') != std::string::npos || !valid_key(keys[i])) {
         entries[i] = fleet::fail(Errc::invalid_argument, "invalid key " + name(keys[i]));
+        answered[i] = 1;
         continue;
       }
-      const std::string body = "{\"last_by_subj\":\"$KV." + bucket_ + "." + keys[i] + "\"}";
-      const std::string reply = prefix + "." + std::to_string(i);
+      body.assign(body_head_).append(keys[i]).append("\"}");
+      reply.resize(reply_base);
+      append_number(reply, i);
       const natsStatus s =
-          natsConnection_PublishRequest(connection_->nats(), api.c_str(), reply.c_str(),
+          natsConnection_PublishRequest(connection_->nats(), direct_api_.c_str(), reply.c_str(),
                                         body.data(), static_cast<int>(body.size()));
       if (s != NATS_OK) {
         entries[i] = fail(s, "get " + name(keys[i]));
+        answered[i] = 1;
         continue;
       }
       ++sent;
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    for (std::size_t answered = 0; answered < sent;) {
+    for (std::size_t got = 0; got < sent;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       natsMsg* raw = nullptr;
-      if (natsSubscription_NextMsg(&raw, sub.get(), left.count()) != NATS_OK) break;
+      if (natsSubscription_NextMsg(&raw, replies_.get(), left.count()) != NATS_OK) break;
       MsgPtr msg(raw);
-      const std::string_view subject = natsMsg_GetSubject(msg.get());
-      std::size_t i = 0;
-      const auto token = subject.substr(prefix.size() + 1);
-      const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), i);
-      if (error != std::errc{} || i >= keys.size()) continue;
-      ++answered;
-      entries[i] = entry_of(msg.get(), keys[i]);
+      const auto index = answer_index(natsMsg_GetSubject(msg.get()), call);
+      if (!index || *index >= keys.size() || answered[*index]) continue;
+      answered[*index] = 1;
+      ++got;
+      entries[*index] = entry_of(msg.get(), keys[*index]);
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!answered[i]) entries[i] = fleet::fail(Errc::timeout, "no answer from bucket " + bucket_);
     }
     return entries;
   }
@@ -237,19 +241,22 @@ class JetStreamKeyValue final : public KeyValue {
   }
 
   // A put is a JetStream publish to the key's subject, so it can ride the async publish path.
+  // Many a second (the inbox): the subject is built in a buffer of this thread, not allocated.
   Status put_async(std::string_view key, std::string_view value, WriteCallback done) override {
-    auto k = c_key(key);
-    if (!k) return fleet::fail(k.error());
-    if (!valid_key(*k)) return fleet::fail(Errc::invalid_argument, "invalid key " + name(*k));
-    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
-      return fleet::fail(Errc::invalid_argument, "value too large for " + name(*k));
+    // valid_key also refuses a NUL byte, which would cut the C string short.
+    if (!valid_key(key)) {
+      return fleet::fail(Errc::invalid_argument, "invalid key " + name(std::string(key)));
     }
-    const std::string subject = "$KV." + bucket_ + "." + *k;
+    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
+      return fleet::fail(Errc::invalid_argument, "value too large for " + name(std::string(key)));
+    }
+    thread_local std::string subject;
+    subject.assign("$KV.").append(bucket_).append(1, '.').append(key);
     natsMsg* raw = nullptr;
     if (natsStatus s = natsMsg_Create(&raw, subject.c_str(), nullptr, value.data(),
                                       static_cast<int>(value.size()));
         s != NATS_OK) {
-      return fail(s, "put " + name(*k));
+      return fail(s, "put " + name(std::string(key)));
     }
     jsPubOptions options;
     jsPubOptions_Init(&options);
@@ -324,11 +331,63 @@ class JetStreamKeyValue final : public KeyValue {
     return std::optional<Entry>(std::move(out));
   }
 
+  static void append_number(std::string& out, std::uint64_t n) {
+    char digits[24];
+    const auto [end, error] = std::to_chars(digits, digits + sizeof digits, n);
+    out.append(digits, end);
+  }
+
+  // The index of an answer to call `call` from its subject `<inbox>.<call>.<index>`; nullopt
+  // for anything else (a late answer to an earlier call).
+  std::optional<std::size_t> answer_index(std::string_view subject, std::uint64_t call) const {
+    if (subject.size() <= reply_prefix_.size() + 1) return std::nullopt;
+    subject.remove_prefix(reply_prefix_.size() + 1);
+    std::uint64_t number = 0;
+    auto [end, error] = std::from_chars(subject.data(), subject.data() + subject.size(), number);
+    if (error != std::errc{} || number != call || end == subject.data() + subject.size() ||
+        *end != '.') {
+      return std::nullopt;
+    }
+    std::size_t index = 0;
+    const char* last = subject.data() + subject.size();
+    auto [index_end, index_error] = std::from_chars(end + 1, last, index);
+    if (index_error != std::errc{} || index_end != last) return std::nullopt;
+    return index;
+  }
+
+  // Under replies_mutex_: the reply subscription of get_many, made on first use.
+  bool subscribe_replies() {
+    natsInbox* raw_inbox = nullptr;
+    if (natsInbox_Create(&raw_inbox) != NATS_OK) return false;
+    std::string prefix = raw_inbox;
+    natsInbox_Destroy(raw_inbox);
+    natsSubscription* raw_sub = nullptr;
+    const std::string wildcard = prefix + ".>";
+    if (natsConnection_SubscribeSync(&raw_sub, connection_->nats(), wildcard.c_str()) != NATS_OK) {
+      return false;
+    }
+    replies_.reset(raw_sub);
+    // The bound is the batch each call asks for, not cnats' pending limits.
+    (void)natsSubscription_SetPendingLimits(raw_sub, -1, -1);
+    reply_prefix_ = std::move(prefix);
+    direct_api_ = "$JS.API.DIRECT.GET.KV_" + bucket_;
+    body_head_ = "{\"last_by_subj\":\"$KV." + bucket_ + ".";
+    return true;
+  }
+
   // Declared first so it is destroyed last: the kvStore publishes through its connection.
   std::shared_ptr<Connection> connection_;
   KvStorePtr kv_;
   std::string bucket_;
   bool direct_;
+
+  std::mutex replies_mutex_;  // get_many's state below
+  SubscriptionPtr replies_;
+  std::string reply_prefix_;  // the subscription's inbox
+  std::string direct_api_;    // $JS.API.DIRECT.GET.KV_<bucket>
+  std::string body_head_;     // {"last_by_subj":"$KV.<bucket>.
+  std::string reply_buffer_, body_buffer_;
+  std::uint64_t calls_ = 0;
 };
 
 }  // namespace

@@ -118,9 +118,15 @@ Status PullConsumer::on_status(natsMsg* msg, std::string_view code) {
   return {};
 }
 
+void PullConsumer::close() {
+  if (closed_.exchange(true)) return;
+  // cnats marks the subscription closed and signals its condition: NextMsg returns at once.
+  (void)natsSubscription_Unsubscribe(sub_.get());
+}
+
 Result<std::vector<MsgPtr>> PullConsumer::next(std::size_t max, std::chrono::milliseconds wait) {
   std::vector<MsgPtr> out;
-  if (max == 0) return out;
+  if (max == 0 || closed_) return out;
   if (const auto now_reconnects = reconnects(); now_reconnects != reconnects_seen_) {
     // Requests made before the reconnect may be gone with the old server connection.
     reconnects_seen_ = now_reconnects;
@@ -130,7 +136,7 @@ Result<std::vector<MsgPtr>> PullConsumer::next(std::size_t max, std::chrono::mil
   const auto dead_after = 2 * config_.idle_heartbeat + std::chrono::milliseconds(500);
   out.reserve(max);
   while (out.size() < max) {
-    if (outstanding_ * 2 <= max && connection_->connected()) {
+    if (outstanding_ * 2 <= max && connection_->connected() && !closed_) {
       if (auto sent = request(max - outstanding_); !sent && out.empty()) {
         return std::unexpected(sent.error());
       }
@@ -147,6 +153,7 @@ Result<std::vector<MsgPtr>> PullConsumer::next(std::size_t max, std::chrono::mil
     natsMsg* raw = nullptr;
     const natsStatus s = natsSubscription_NextMsg(&raw, sub_.get(), timeout_ms);
     MsgPtr msg(raw);
+    if (s != NATS_OK && closed_) break;  // closed meanwhile: return what arrived
     if (s == NATS_TIMEOUT) {
       if (!out.empty()) break;
       if (!connection_->connected()) {

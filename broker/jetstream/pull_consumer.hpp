@@ -17,9 +17,11 @@
 // checks the connection with a ping and asks again. A reconnect drops the accounting of every
 // request made before it.
 //
-// Thread-safety: one thread calls next() at a time. Settling (ack.hpp) may happen on any thread.
+// Thread-safety: one thread calls next() at a time; close() may be called from any thread, also
+// while next() waits. Settling (ack.hpp) may happen on any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -51,7 +53,14 @@ class PullConsumer {
   // what has already arrived. Empty = nothing arrived in time. Errc::unavailable while the
   // connection is down or JetStream does not answer; Errc::not_found when the durable was
   // deleted.
+  // After close(): what had already arrived, then empty at once.
   Result<std::vector<MsgPtr>> next(std::size_t max, std::chrono::milliseconds wait);
+
+  // Stops consuming for good: unsubscribes the private inbox, which wakes a next() waiting on
+  // another thread at once instead of at the end of its long-poll. Messages of requests still
+  // open on the server find no subscriber and are redelivered after the ack wait, as when the
+  // process exits. Messages already returned by next() can still be settled.
+  void close();
 
   const std::shared_ptr<Connection>& connection() const { return connection_; }
   const std::string& name() const { return name_; }
@@ -85,6 +94,7 @@ class PullConsumer {
   std::uint64_t reconnects_seen_ = 0;
   std::uint64_t requests_sent_ = 0;
   std::uint64_t pulls_reset_ = 0;
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace fleet::broker::jetstream

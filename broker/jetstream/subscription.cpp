@@ -87,6 +87,8 @@ class PullSubscription final : public Subscription {
     return deliveries;
   }
 
+  void close() override { consumer_->close(); }
+
  private:
   std::unique_ptr<PullConsumer> consumer_;
   std::shared_ptr<const std::string> name_;

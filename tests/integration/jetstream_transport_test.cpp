@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -164,6 +166,40 @@ TEST_CASE(
   for (const auto& [sequence, times] : seen) CHECK_MESSAGE(times == 1, "sequence " << sequence);
 }
 
+TEST_CASE("close ends a fetch that long-polls on another thread; later fetches return empty") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_CLOSE", {"js.close.>"})));
+  const auto consumer = consumer_config("JS_CLOSE", "reader");
+  REQUIRE(transport->ensure_consumer(consumer));
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE_MESSAGE(subscription.has_value(), subscription.error().message);
+  REQUIRE(transport->publish(message("js.close.x", "before"), 5s));
+
+  // A minute-long poll: it can only end early if close() ends it.
+  const auto wait = fleet::test::scaled(60s);
+  auto first = (*subscription)->fetch(10, wait);
+  REQUIRE_MESSAGE(first.has_value(), first.error().message);
+  REQUIRE(first->size() == 1);
+  const auto started = std::chrono::steady_clock::now();
+  auto polled = std::async(std::launch::async, [&] { return (*subscription)->fetch(10, wait); });
+  REQUIRE(fleet::test::eventually([&] {
+    auto info = find_stream(*transport, "JS_CLOSE");
+    return info && !info->consumers.empty() && info->consumers.front().waiting >= 1;
+  }));
+  (*subscription)->close();
+  REQUIRE(polled.wait_until(started + wait) == std::future_status::ready);
+  auto batch = polled.get();
+  REQUIRE_MESSAGE(batch.has_value(), batch.error().message);
+  CHECK(batch->empty());
+
+  auto later = (*subscription)->fetch(10, wait);
+  REQUIRE_MESSAGE(later.has_value(), later.error().message);
+  CHECK(later->empty());
+  CHECK(std::chrono::steady_clock::now() < started + wait);
+  // What was fetched before the close can still be settled.
+  CHECK(first->front().ack());
+}
+
 TEST_CASE("subscribe to a durable that does not exist is not_found") {
   auto transport = open_transport();
   REQUIRE(transport->ensure_stream(stream_config("JS_NODUR", {"js.nodur.>"})));
@@ -235,6 +271,49 @@ TEST_CASE("headers and dedup id survive the trip; Nats-Msg-Id is not a header") 
   REQUIRE(batch->size() == 1);
   CHECK(batch->front().attempt() == 2);
   CHECK(batch->front().ack());
+}
+
+TEST_CASE("with send_asap, every publish is confirmed and every ack settles the durable") {
+  jetstream::Config config;
+  config.send_asap = true;  // each write goes out at once instead of through cnats' flusher
+  auto transport = open_transport(config);
+  REQUIRE(transport->ensure_stream(stream_config("JS_ASAP", {"js.asap.>"})));
+  const auto consumer = consumer_config("JS_ASAP", "asap");
+  REQUIRE(transport->ensure_consumer(consumer));
+  constexpr int total = 200;
+  Outcomes outcomes;
+  for (int i = 0; i < total; ++i) {
+    REQUIRE(
+        transport->publish_async(message("js.asap.x", std::to_string(i)), outcomes.callback(i)));
+  }
+  REQUIRE(transport->flush(10s));
+  for (int i = 0; i < total; ++i) {
+    auto outcome = outcomes.get(i);
+    REQUIRE(outcome.has_value());
+    CHECK_MESSAGE(outcome->has_value(), "publish " << i);
+  }
+
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE_MESSAGE(subscription.has_value(), subscription.error().message);
+  std::set<std::string> bodies;
+  for (int round = 0; round < 50 && bodies.size() < static_cast<std::size_t>(total); ++round) {
+    auto batch = (*subscription)->fetch(64, 2s);
+    REQUIRE_MESSAGE(batch.has_value(), batch.error().message);
+    for (auto& delivery : *batch) {
+      bodies.insert(std::string(delivery.message().body.begin(), delivery.message().body.end()));
+      REQUIRE(delivery.ack());
+    }
+  }
+  CHECK(bodies.size() == static_cast<std::size_t>(total));
+  const bool settled = fleet::test::eventually([&] {
+    auto stream = find_stream(*transport, "JS_ASAP");
+    if (!stream) return false;
+    for (const auto& c : stream->consumers) {
+      if (c.name == "asap") return c.pending == 0 && c.ack_pending == 0;
+    }
+    return false;
+  });
+  CHECK(settled);
 }
 
 TEST_CASE("an async publish no stream captures fails in its own callback; the others succeed") {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -27,6 +28,7 @@
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/broker/kafka.hpp"
 #include "fleet/runtime/dead_letter.hpp"
+#include "fleet/runtime/worker.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/events/bench.hpp"
@@ -893,4 +895,38 @@ TEST_CASE("SIGTERM while a handler outlives the drain timeout exits 0; a success
   REQUIRE(effects.size() == 1);
   CHECK(effects[0].attempt == 2);
   CHECK(f.dlq_messages() == 0);
+}
+
+// A stop does not wait out the fetch thread's long-poll: the pull is interrupted, in-flight work
+// drains, and run() returns. The long-poll here is a minute, so "before it could expire" cannot
+// be a matter of timing luck.
+TEST_CASE("a worker stops at once while its fetch long-polls; what it handled is acked") {
+  Fixture f;
+  const auto fetch_wait = fleet::test::scaled(60s);
+  fleet::runtime::Worker worker(f.transport(), {.fetch_wait = fetch_wait});
+  std::atomic<int> handled = 0;
+  REQUIRE(worker
+              .add({.role = "idle",
+                    .stream = "TESTS",
+                    .subject = "tests.idle.>",
+                    .handler =
+                        [&](const fleet::schemas::Envelope&, fleet::runtime::Context&) {
+                          ++handled;
+                          return fleet::runtime::Outcome::ok();
+                        }})
+              .has_value());
+  const auto messages = record_events(20, "tests.idle.x");
+  f.publish_all(messages);
+  std::stop_source stop;
+  const auto started = std::chrono::steady_clock::now();
+  auto ran = std::async(std::launch::async, [&] { return worker.run(stop.get_token()); });
+  REQUIRE(eventually([&] { return handled == 20; }));
+  // Every event handled and acked, and the fetch thread waiting in a pull on the idle stream.
+  REQUIRE(eventually([&] { return f.settled("idle") && f.waiting("idle") >= 1; }));
+
+  stop.request_stop();
+  REQUIRE(ran.wait_until(started + fetch_wait) == std::future_status::ready);
+  CHECK(ran.get().has_value());
+  CHECK(f.settled("idle"));
+  CHECK(handled == 20);
 }

@@ -322,3 +322,66 @@ TEST_CASE("a dead-letter copy trimmed to fit keeps the event and says what was c
   CHECK(body.body.empty());
   CHECK(header(body, dlq::error_class) == "decode");
 }
+
+// The inbox answers of a fetched batch are read before its events are handled. A copy of an
+// event (here a duplicate publish under the same event id) fetched while the event is being
+// handled is answered "not seen"; it must still not run the handler once the event's inbox
+// entry is stored and the event has left the worker's memory of what it is settling.
+TEST_CASE("a copy fetched while its event is handled is not handled again after the inbox write") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  const auto latch = std::make_shared<Latch>();
+  auto metrics = std::make_shared<fleet::runtime::Metrics>();
+  auto first_runs = std::make_shared<std::atomic<int>>(0);
+  auto in_flight = [metrics] { return sample(*metrics, R"(fleet_in_flight{role="twin"})"); };
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms, .metrics = metrics});
+  REQUIRE(worker
+              .add({.role = "twin",
+                    .stream = "UNIT",
+                    .subject = "unit.twin.>",
+                    .handler = fleet::runtime::typed<Payload>(
+                        [latch, first_runs, in_flight](const Payload& event, Context&) {
+                          if (event.seq == 0) {
+                            ++*first_runs;
+                            latch->wait();
+                          } else {
+                            // Queued behind the event on its lane: runs once the event is
+                            // settled and released (its copy is still in flight behind this).
+                            fleet::test::eventually([&] { return in_flight() == 2; });
+                          }
+                          return Outcome::ok();
+                        }),
+                    .concurrency = 1})
+              .has_value());
+  auto meta = fleet::schemas::new_metadata(std::string(Payload::type_name));
+  meta.ordering_key = "one-key";
+  const auto publish = [&](std::uint64_t seq, const fleet::schemas::Metadata& m,
+                           const std::string& dedup_id) {
+    REQUIRE(transport
+                ->publish({.subject = "unit.twin.x",
+                           .headers = fleet::schemas::to_headers(m),
+                           .body = fleet::schemas::encode(Payload{.seq = seq, .data = "x"}),
+                           .dedup_id = dedup_id},
+                          1s)
+                .has_value());
+  };
+  auto next = fleet::schemas::new_metadata(std::string(Payload::type_name));
+  next.ordering_key = "one-key";
+  publish(0, meta, meta.id);
+  publish(1, next, next.id);
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  REQUIRE(eventually([&] { return first_runs->load() == 1 && in_flight() == 2; }));
+  publish(0, meta, meta.id + "-copy");  // the same event again, as a second stream message
+  REQUIRE(eventually([&] { return in_flight() == 3; }));
+  latch->open();
+
+  REQUIRE(eventually([&] {
+    const auto c = consumer(*transport, "UNIT", "twin");
+    return c.pending == 0 && c.ack_pending == 0 && in_flight() == 0;
+  }));
+  CHECK(first_runs->load() == 1);
+  CHECK(sample(*metrics, R"(fleet_inbox_hits_total{role="twin"})") == 1);
+  running.request_stop();
+  running.join();
+}

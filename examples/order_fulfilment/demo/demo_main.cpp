@@ -293,6 +293,7 @@ std::vector<std::string> worker_environment(const Options& o) {
     env.push_back("FLEET_DEMO_STEP_TIMEOUT_MS=" +
                   std::to_string(kafka_step_timeout(kafka.session_timeout).count()));
   }
+  if (nats.send_asap) env.push_back("FLEET_NATS_SEND_ASAP=1");
   return env;
 }
 

@@ -4,7 +4,11 @@ namespace fleet::runtime {
 namespace {
 
 std::string key_for(std::string_view prefix, std::string_view event_id) {
-  return std::string(prefix) + broker::key_token(event_id);
+  std::string key;
+  key.reserve(prefix.size() + event_id.size());
+  key.append(prefix);
+  broker::append_key_token(key, event_id);
+  return key;
 }
 
 }  // namespace
@@ -23,7 +27,7 @@ Result<bool> Inbox::seen(std::string_view event_id) {
   return entry->has_value();
 }
 
-std::vector<Result<bool>> Inbox::seen_many(const std::vector<std::string>& event_ids) {
+std::vector<Result<bool>> Inbox::seen_many(const std::vector<std::string_view>& event_ids) {
   std::vector<std::string> keys;
   keys.reserve(event_ids.size());
   for (const auto& id : event_ids) keys.push_back(key_for("handled.", id));
@@ -40,12 +44,14 @@ std::vector<Result<bool>> Inbox::seen_many(const std::vector<std::string>& event
   return seen;
 }
 
-void Inbox::remember_async(std::string_view event_id, std::function<void(const Status&)> done) {
-  auto started = kv_->put_async(key_for("handled.", event_id), "",
-                                [done](const Result<std::uint64_t>& revision) {
-                                  done(revision ? Status{} : Status{fail(revision.error())});
-                                });
-  if (!started) done(started);
+void Inbox::remember_async(std::string_view event_id, broker::KeyValue::WriteCallback done) {
+  // One write per handled event: the key is built in this thread's buffer.
+  thread_local std::string key;
+  key.assign("handled.");
+  broker::append_key_token(key, event_id);
+  // put_async drops `done` uncalled when it fails to start, so it gets a copy: a ticket or a
+  // small lambda, which std::function keeps without allocating.
+  if (auto started = kv_->put_async(key, "", done); !started) done(fail(started.error()));
 }
 
 std::string Inbox::first_failure(std::string_view event_id) {

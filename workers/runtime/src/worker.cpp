@@ -88,6 +88,9 @@ class Worker::Runner {
       stopping_ = true;
     }
     room_.notify_all();
+    // Ends a long-poll fetch now rather than after fetch_wait: the stop waits for in-flight work,
+    // not for the broker.
+    subscription_->close();
     if (fetcher_.joinable()) fetcher_.join();
     // Messages held for a broker that did not answer are handed back now, not after their delay.
     if (confirmations_) confirmations_->hurry();
@@ -451,7 +454,9 @@ class Worker::Runner {
                           [&](const Pending& started, const auto& expect) {
                             inbox_->remember_async(
                                 started.delivery.header(schemas::header::id).value_or(""),
-                                expect());
+                                [ticket = expect()](const Result<std::uint64_t>& revision) {
+                                  ticket(revision ? Status{} : Status{fail(revision.error())});
+                                });
                           });
   }
   void remembered(broker::Delivery& delivery, const Status& remembered) {
@@ -469,17 +474,32 @@ class Worker::Runner {
 
   // The inbox answers for a fetched batch, read in one lookup before the batch goes to the
   // lanes; process() takes each event's answer (or asks the inbox itself when it has none).
+  //
+  // An answer is a snapshot: "not seen" stops being true once this process stores the event's
+  // entry. A twin of an event (its redelivery, or a duplicate publish) looked up while the event
+  // was being handled could otherwise run the handler again after the entry was written and the
+  // event left settling_. So when an event leaves settling_ (stop_settling), answers for its id
+  // are dropped, and a lookup running meanwhile keeps none for it: its twin asks the inbox again.
   void look_up(const std::vector<broker::Delivery>& batch) {
-    std::vector<std::string> ids;
+    std::vector<std::string_view> ids;
     ids.reserve(batch.size());
     for (const auto& delivery : batch) {
-      ids.emplace_back(delivery.header(schemas::header::id).value_or(""));
+      ids.push_back(delivery.header(schemas::header::id).value_or(std::string_view{}));
+    }
+    {
+      std::lock_guard lock(looked_up_mutex_);
+      lookup_running_ = true;
     }
     auto seen = inbox_->seen_many(ids);
     std::lock_guard lock(looked_up_mutex_);
     for (std::size_t i = 0; i < ids.size() && i < seen.size(); ++i) {
-      if (!ids[i].empty() && seen[i]) looked_up_[ids[i]] = *seen[i];
+      if (ids[i].empty() || !seen[i]) continue;
+      std::string id(ids[i]);
+      if (settled_meanwhile_.contains(id)) continue;
+      looked_up_.insert_or_assign(std::move(id), *seen[i]);
     }
+    lookup_running_ = false;
+    settled_meanwhile_.clear();
   }
   std::optional<Result<bool>> looked_up(const std::string& id) {
     std::lock_guard lock(looked_up_mutex_);
@@ -488,6 +508,12 @@ class Worker::Runner {
     const bool seen = it->second;
     looked_up_.erase(it);
     return Result<bool>(seen);
+  }
+  // Answers for `id` taken before now may predate its inbox entry (see look_up).
+  void forget_answers(const std::string& id) {
+    std::lock_guard lock(looked_up_mutex_);
+    looked_up_.erase(id);
+    if (lookup_running_) settled_meanwhile_.insert(id);
   }
 
   // Ids handled successfully whose inbox entry is not written yet: a twin arriving meanwhile
@@ -502,6 +528,7 @@ class Worker::Runner {
   }
   void stop_settling(const broker::Delivery& delivery) {
     const std::string id(delivery.header(schemas::header::id).value_or(""));
+    forget_answers(id);
     std::lock_guard lock(settling_mutex_);
     settling_.erase(id);
   }
@@ -614,8 +641,10 @@ class Worker::Runner {
   std::unique_ptr<Lanes> lanes_;
   std::thread fetcher_;
 
-  std::mutex looked_up_mutex_;
+  std::mutex looked_up_mutex_;  // the three below
   std::unordered_map<std::string, bool> looked_up_;
+  bool lookup_running_ = false;
+  std::unordered_set<std::string> settled_meanwhile_;  // left settling_ while a lookup ran
 
   std::mutex settling_mutex_;
   std::unordered_set<std::string> settling_;

@@ -31,11 +31,10 @@ struct Entry {
 };
 
 // `text` made safe as one key token: letters, digits, - and _ kept, every other byte escaped
-// as =XX (hex), so ids from any producer map to distinct valid keys.
-inline std::string key_token(std::string_view text) {
+// as =XX (hex), so ids from any producer map to distinct valid keys. Appended to `token`.
+inline void append_key_token(std::string& token, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string token;
-  token.reserve(text.size());
+  token.reserve(token.size() + text.size());
   for (unsigned char c : text) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
         c == '_') {
@@ -46,6 +45,11 @@ inline std::string key_token(std::string_view text) {
       token += hex[c & 15];
     }
   }
+}
+
+inline std::string key_token(std::string_view text) {
+  std::string token;
+  append_key_token(token, text);
   return token;
 }
 

@@ -41,13 +41,19 @@ struct StreamInfo {
 };
 
 // A durable pull subscription. Many processes may subscribe to one durable; each message goes
-// to one of them. Not safe for concurrent fetch calls; settle deliveries from any thread.
+// to one of them. Not safe for concurrent fetch calls; settle deliveries from any thread; close
+// from any thread, also while a fetch waits.
 class Subscription {
  public:
   virtual ~Subscription() = default;
   // Up to `max` deliveries, waiting at most `wait` for the first. An empty vector means nothing
   // arrived in time (a normal outcome, not an error).
   virtual Result<std::vector<Delivery>> fetch(std::size_t max, std::chrono::milliseconds wait) = 0;
+  // Stops fetching for good, so a stopping worker need not wait out a long-poll: a fetch waiting
+  // on another thread returns at once with what it has, and later fetches return empty at once.
+  // Deliveries already handed out can still be settled. JetStream closes its pull inbox; the
+  // default does nothing (a fetch then ends after its own `wait`).
+  virtual void close() {}
 };
 
 // Called once per async publish, on a transport thread, with the broker's answer.

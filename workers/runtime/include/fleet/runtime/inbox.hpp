@@ -30,10 +30,11 @@ class Inbox {
   Result<bool> seen(std::string_view event_id);
   // seen() for a whole fetched batch in one lookup (one round trip on JetStream); the i-th
   // answer is for event_ids[i].
-  std::vector<Result<bool>> seen_many(const std::vector<std::string>& event_ids);
-  // Records the event as handled without waiting: `done` runs once with the outcome, on a
-  // broker thread (it must not block), or at once if the write could not be started.
-  void remember_async(std::string_view event_id, std::function<void(const Status&)> done);
+  std::vector<Result<bool>> seen_many(const std::vector<std::string_view>& event_ids);
+  // Records the event as handled without waiting: `done` runs once with the entry's revision or
+  // the error, on a broker thread (it must not block), or at once if the write could not be
+  // started. (The KeyValue's own callback type, so nothing is wrapped per write.)
+  void remember_async(std::string_view event_id, broker::KeyValue::WriteCallback done);
 
   // When the event first failed, kept beside the inbox entries ("" if it never failed here).
   std::string first_failure(std::string_view event_id);
