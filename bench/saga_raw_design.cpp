@@ -1,88 +1,43 @@
-// saga, raw design side: the broker operations of fleet's saga design written by hand in cnats,
-// one thread, no framework (issue 15, item 3). Per saga, as fleet does them:
-//   publishes    12: the start; "started", the first command and the watchdog timer; 3 replies;
+// saga, raw design side: the broker operations of fleet's saga design written
+// by hand in cnats, one thread, no framework (issue 15, item 3). Per saga, as
+// fleet does them:
+//   publishes    12: the start; "started", the first command and the watchdog
+//   timer; 3 replies;
 //                    twice "step.completed" and the next command; "completed"
-//   deliveries    8: the start, 3 commands, 3 replies, and the timer, handed back until it is
+//   deliveries    8: the start, 3 commands, 3 replies, and the timer, handed
+//   back until it is
 //                    due as fleet's orchestrator defers it
 //   state writes  4: compare-and-set publishes to the KV bucket's subject
-//                    (Nats-Expected-Last-Subject-Sequence), confirmed before the outputs they
-//                    decide are published
-// One push consumer over the inputs. Per fetched batch: decide every message, publish the state
-// writes, wait for their acks, publish the outputs, wait for their acks, then ack the inputs (the
-// timer: a nak with its delay). Like fleet's orchestrator with its state cache, the loop knows
-// each saga's last revision (from the write's ack) and never reads state back. Lifecycle events
+//                    (Nats-Expected-Last-Subject-Sequence), confirmed before
+//                    the outputs they decide are published
+// One push consumer over the inputs. Per fetched batch: decide every message,
+// publish the state writes, wait for their acks, publish the outputs, wait for
+// their acks, then ack the inputs (the timer: a nak with its delay). Like
+// fleet's orchestrator with its state cache, the loop knows each saga's last
+// revision (from the write's ack) and never reads state back. Lifecycle events
 // are published and not consumed, as in fleet's side of this bench.
-#include <cstdio>
 #include <map>
-#include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include <msgpack.hpp>
-
 #include "order_fulfilment/orders.hpp"
-#include "raw_nats.hpp"
-#include "saga_drive.hpp"
+#include "saga_raw.hpp"
 
 namespace fleet::bench::saga_bench {
 namespace {
 
-class RawDesignSaga {
+class RawDesignSaga : RawSagaLoop {
  public:
   RawDesignSaga(const Options& options, const std::string& tag, Tracker& tracker)
-      : tag_(tag),
-        bucket_("bench_saga_" + tag),
-        tracker_(tracker),
-        headers_(make_workload(options).headers) {
-    nc_ = raw::connect(options.url);
-    jsOptions js_options;
-    jsOptions_Init(&js_options);
-    js_options.PublishAsync.MaxPending = options.max_in_flight;
-    js_options.PublishAsync.AckHandler = &RawDesignSaga::on_ack;
-    js_options.PublishAsync.AckHandlerClosure = this;
-    js_ = raw::jetstream(nc_.get(), &js_options);
-    kvConfig kv_config;
-    kvConfig_Init(&kv_config);
-    kv_config.Bucket = bucket_.c_str();
-    kv_config.History = 1;
-    kvStore* kv = nullptr;
-    raw::check(js_CreateKeyValue(&kv, js_.get(), &kv_config), "kv");
-    kv_.reset(kv);
-    jsSubOptions sub_options;
-    jsSubOptions_Init(&sub_options);
-    const std::string stream = "BSAGA_" + tag, durable = tag + "-raw";
-    sub_options.Stream = stream.c_str();
-    sub_options.ManualAck = true;
-    sub_options.Config.Durable = durable.c_str();
-    sub_options.Config.AckPolicy = js_AckExplicit;
-    sub_options.Config.MaxAckPending = 100'000;
-    natsSubscription* sub = nullptr;
-    jsErrCode code{};
-    const std::string inputs = tag + ".in.>";
-    raw::check(js_SubscribeSync(&sub, js_.get(), inputs.c_str(), nullptr, &sub_options, &code),
-               "subscribe");
-    sub_.reset(sub);
-  }
+      : RawSagaLoop(options, tag, tracker, &RawDesignSaga::on_ack, this) {}
 
   void run() {
-    std::vector<natsMsg*> batch;
-    while (tracker_.completed() < tracker_.count()) {
-      natsMsg* first = nullptr;
-      natsStatus s = natsSubscription_NextMsg(&first, sub_.get(), 200);
-      if (s == NATS_TIMEOUT) continue;
-      raw::check(s, "next");
-      batch.assign(1, first);
-      int queued = 0, bytes = 0;
-      natsSubscription_GetPending(sub_.get(), &queued, &bytes);
-      for (int i = 0; i < std::min(queued, 255); ++i) {
-        natsMsg* more = nullptr;
-        if (natsSubscription_NextMsg(&more, sub_.get(), 1'000) != NATS_OK) break;
-        batch.push_back(more);
-      }
-      // 1. Decide; 2. write the states; 3. publish what they decided; 4. settle the inputs.
+    while (running()) {
+      auto batch = next_batch();
+      // 1. Decide; 2. write the states; 3. publish what they decided; 4. settle
+      // the inputs.
       std::vector<Decision> decisions;
       decisions.reserve(batch.size());
       for (natsMsg* msg : batch) decisions.push_back(decide(msg));
@@ -107,8 +62,6 @@ class RawDesignSaga {
   }
 
  private:
-  using Kv = std::unique_ptr<kvStore, raw::Deleter<kvStore, kvStore_Destroy>>;
-
   struct Decision {
     std::string saga_id;                                       // "" = no state write
     std::string state;                                         // the new state
@@ -123,7 +76,7 @@ class RawDesignSaga {
 
   Decision decide(natsMsg* msg) {
     const std::string subject = natsMsg_GetSubject(msg);
-    const std::string_view kind = std::string_view(subject).substr(tag_.size() + 4);
+    const std::string_view kind = kind_of(subject);
     const char* body = natsMsg_GetData(msg);
     const auto size = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
     auto unpacked = msgpack::unpack(body, size);
@@ -147,7 +100,8 @@ class RawDesignSaga {
       return d;
     }
     if (kind == "timer") {
-      // Not due within a run (step_timeout): handed back, as fleet's orchestrator defers it.
+      // Not due within a run (step_timeout): handed back, as fleet's
+      // orchestrator defers it.
       d.defer_ms = step_timeout.count();
       return d;
     }
@@ -167,10 +121,11 @@ class RawDesignSaga {
     return d;
   }
 
-  // Compare-and-set: stored only if the key's last revision is the one this loop wrote (0 for a
-  // new key). A refused write fails the run (confirm throws): nobody else writes these keys.
+  // Compare-and-set: stored only if the key's last revision is the one this
+  // loop wrote (0 for a new key). A refused write fails the run (confirm
+  // throws): nobody else writes these keys.
   void write_state(const Decision& d) {
-    const std::string subject = "$KV." + bucket_ + ".saga." + d.saga_id;
+    const std::string subject = state_subject(d.saga_id);
     natsMsg* out = nullptr;
     raw::check(natsMsg_Create(&out, subject.c_str(), nullptr, d.state.data(),
                               static_cast<int>(d.state.size())),
@@ -185,33 +140,15 @@ class RawDesignSaga {
   }
 
   std::string saga_of(const std::string& kv_subject) const {
-    return kv_subject.substr(("$KV." + bucket_ + ".saga.").size());
+    return kv_subject.substr(state_subject("").size());
   }
 
-  void publish(const std::string& subject, const std::string& body) {
-    natsMsg* out = nullptr;
-    raw::check(
-        natsMsg_Create(&out, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())),
-        "msg");
-    for (const auto& [name, value] : headers_) natsMsgHeader_Set(out, name.c_str(), value.c_str());
-    const std::string id = tag_ + "-" + std::to_string(++published_);
-    jsPubOptions pub;
-    jsPubOptions_Init(&pub);
-    pub.MsgId = id.c_str();
-    if (js_PublishMsgAsync(js_.get(), &out, &pub) != NATS_OK) {
-      natsMsg_Destroy(out);
-      throw std::runtime_error("publish: " + std::string(nats_GetLastError(nullptr)));
-    }
-  }
-
-  // Waits for every outstanding publish; hands each ack to `take`; throws on any refusal. The
-  // acked messages are destroyed here, on this thread, once no publish call can still read them.
+  // Waits for every outstanding publish; hands each ack to `take`; throws on
+  // any refusal. The acked messages are destroyed here, on this thread, once no
+  // publish call can still read them.
   template <class Take>
   void confirm(Take&& take) {
-    jsPubOptions wait;
-    jsPubOptions_Init(&wait);
-    wait.MaxWait = 60'000;
-    raw::check(js_PublishAsyncComplete(js_.get(), &wait), "complete");
+    complete_publishes();
     std::vector<std::pair<natsMsg*, Acked>> acked;
     std::string refused;
     {
@@ -237,39 +174,6 @@ class RawDesignSaga {
         {msg, Acked{natsMsg_GetSubject(msg), ack != nullptr ? ack->Sequence : 0}});
   }
 
-  static std::string pack_state(const std::string& id, std::uint32_t step,
-                                const std::string& status, const std::string& data) {
-    msgpack::sbuffer buffer;
-    msgpack::packer packer(buffer);
-    packer.pack_map(4);
-    packer.pack(std::string("saga_id")).pack(id);
-    packer.pack(std::string("step")).pack(step);
-    packer.pack(std::string("status")).pack(status);
-    packer.pack(std::string("data")).pack_bin(static_cast<std::uint32_t>(data.size()));
-    packer.pack_bin_body(data.data(), static_cast<std::uint32_t>(data.size()));
-    return {buffer.data(), buffer.size()};
-  }
-  static std::string pack_event(const std::string& id, std::uint32_t step,
-                                const std::string& data) {
-    msgpack::sbuffer buffer;
-    msgpack::packer packer(buffer);
-    packer.pack_map(3);
-    packer.pack(std::string("saga_id")).pack(id);
-    packer.pack(std::string("step")).pack(step);
-    packer.pack(std::string("data")).pack_bin(static_cast<std::uint32_t>(data.size()));
-    packer.pack_bin_body(data.data(), static_cast<std::uint32_t>(data.size()));
-    return {buffer.data(), buffer.size()};
-  }
-
-  std::string tag_;
-  std::string bucket_;
-  Tracker& tracker_;
-  fleet::Headers headers_;
-  raw::Connection nc_;
-  raw::Js js_;
-  Kv kv_;
-  raw::Sub sub_;
-  std::uint64_t published_ = 0;
   std::unordered_map<std::string, std::string> running_;      // saga id -> its input body
   std::unordered_map<std::string, std::uint64_t> revisions_;  // saga id -> last revision
   std::mutex mutex_;  // the two below, shared with the ack handler
