@@ -18,35 +18,35 @@ const RetryPolicy policy{.max_attempts = 3};
 }  // namespace
 
 TEST_CASE("a delivery past max attempts is dead-lettered as poison without running the handler") {
-  auto settled = before_handling(4, policy, InboxAnswer::new_event, 100ms);
+  auto settled = before_handling(4, policy, InboxAnswer::new_event);
   REQUIRE(settled.has_value());
   CHECK(settled->action == Action::dead_letter);
   CHECK(settled->error_class == "poison");
   CHECK(settled->reason ==
         "delivered 4 times (max attempts 3); earlier workers crashed or timed out on it");
-  CHECK_FALSE(before_handling(3, policy, InboxAnswer::none, 100ms).has_value());
+  CHECK_FALSE(before_handling(3, policy, InboxAnswer::none).has_value());
 }
 
 TEST_CASE("an event the inbox knows is acked as a duplicate, even past max attempts") {
   for (std::uint64_t attempt : {1u, 3u, 9u}) {
-    auto settled = before_handling(attempt, policy, InboxAnswer::handled, 100ms);
+    auto settled = before_handling(attempt, policy, InboxAnswer::handled);
     REQUIRE(settled.has_value());
     CHECK(settled->action == Action::ack);
   }
 }
 
-TEST_CASE("an unreadable inbox sends the delivery back after the backoff, unless it is poison") {
-  auto settled = before_handling(1, policy, InboxAnswer::unavailable, 250ms);
+TEST_CASE("an unreadable inbox holds the delivery without spending an attempt, unless poison") {
+  auto settled = before_handling(1, policy, InboxAnswer::unavailable);
   REQUIRE(settled.has_value());
-  CHECK(settled->action == Action::redeliver);
-  CHECK(settled->delay == 250ms);
+  CHECK(settled->action == Action::hold);
   CHECK_FALSE(settled->handler_failed);
-  CHECK(before_handling(4, policy, InboxAnswer::unavailable, 250ms)->action == Action::dead_letter);
+  CHECK(settled->reason == "inbox unavailable");
+  CHECK(before_handling(4, policy, InboxAnswer::unavailable)->action == Action::dead_letter);
 }
 
 TEST_CASE("a new event runs its handler") {
-  CHECK_FALSE(before_handling(1, policy, InboxAnswer::new_event, 100ms).has_value());
-  CHECK_FALSE(before_handling(1, policy, InboxAnswer::none, 100ms).has_value());
+  CHECK_FALSE(before_handling(1, policy, InboxAnswer::new_event).has_value());
+  CHECK_FALSE(before_handling(1, policy, InboxAnswer::none).has_value());
 }
 
 TEST_CASE("success acks at once only when there is nothing to store first") {
@@ -87,4 +87,28 @@ TEST_CASE("defer redelivers after the handler's delay and is not a failure") {
 TEST_CASE("in progress leaves the delivery unsettled with its ack wait restarted") {
   CHECK(after_handling(Outcome::in_progress(), 1, policy, false, false, 100ms).action ==
         Action::extend);
+}
+
+TEST_CASE("an unreachable dependency holds the delivery, even on its last attempt") {
+  for (std::uint64_t attempt : {1u, 3u}) {
+    auto settled = after_handling(Outcome::unavailable("kv: no responders", "store"), attempt,
+                                  policy, false, false, 100ms);
+    CHECK(settled.action == Action::hold);
+    CHECK(settled.error_class == "store");
+    CHECK(settled.reason == "kv: no responders");
+    CHECK_FALSE(settled.handler_failed);
+  }
+}
+
+TEST_CASE("a store error is held when the store was unreachable, retried when it answered") {
+  using fleet::Errc;
+  using fleet::Error;
+  for (Errc code : {Errc::unavailable, Errc::timeout}) {
+    const auto outcome = Outcome::failed(Error{code, "no responders"}, "store");
+    CHECK(outcome.kind == Outcome::Kind::unavailable);
+    CHECK(outcome.error_class == "store");
+  }
+  for (Errc code : {Errc::rejected, Errc::io, Errc::internal, Errc::conflict}) {
+    CHECK(Outcome::failed(Error{code, "x"}, "store").kind == Outcome::Kind::retry);
+  }
 }

@@ -238,6 +238,87 @@ TEST_CASE("follow-ups the broker refuses hold their message without spending its
   CHECK(stream_messages(*transport, "DLQ") == 0);
 }
 
+TEST_CASE(
+    "a handler whose store is unreachable is held, not dead-lettered, and runs on attempt 1") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  // The store comes back once the handler found it unreachable 8 times (max attempts is 2).
+  struct Seen {
+    std::mutex mutex;
+    std::vector<std::uint64_t> attempts;
+  };
+  auto seen = std::make_shared<Seen>();
+  auto metrics = std::make_shared<fleet::runtime::Metrics>();
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms, .metrics = metrics});
+  fleet::runtime::RetryPolicy retry;
+  retry.max_attempts = 2;
+  retry.initial_backoff = 1ms;
+  retry.max_backoff = 5ms;
+  REQUIRE(
+      worker
+          .add({.role = "store",
+                .stream = "UNIT",
+                .subject = "unit.in.>",
+                .handler = fleet::runtime::typed<Payload>([seen](const Payload&, Context& context) {
+                  std::lock_guard lock(seen->mutex);
+                  seen->attempts.push_back(context.attempt());
+                  if (seen->attempts.size() <= 8) {
+                    return Outcome::failed({fleet::Errc::unavailable, "no responders"}, "store");
+                  }
+                  return Outcome::ok();
+                }),
+                .retry = retry,
+                .ack_wait = 200ms})
+          .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  publish_event(*transport, "unit.in.x", 1);
+  const std::string handled = R"(fleet_messages_handled_total{role="store",subject="unit.in.>"})";
+  REQUIRE(eventually([&] {
+    const auto c = consumer(*transport, "UNIT", "store");
+    return sample(*metrics, handled) == 1 && c.pending == 0 && c.ack_pending == 0;
+  }));
+  std::lock_guard lock(seen->mutex);
+  CHECK(seen->attempts == std::vector<std::uint64_t>(9, 1));
+  CHECK(stream_messages(*transport, "DLQ") == 0);
+  CHECK(sample(*metrics, R"(fleet_messages_held_total{role="store",reason="store"})") == 8);
+}
+
+TEST_CASE("a worker holding a message for an unreachable store stops at once and leaves it") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto handler = [calls](const Payload&, Context&) {
+    ++*calls;
+    return Outcome::unavailable("no responders", "store");
+  };
+  fleet::runtime::RetryPolicy retry;
+  retry.initial_backoff = 60s;  // a held round waits far longer than the test
+  retry.max_backoff = 60s;
+  {
+    fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms});
+    REQUIRE(worker
+                .add({.role = "store",
+                      .stream = "UNIT",
+                      .subject = "unit.in.>",
+                      .handler = fleet::runtime::typed<Payload>(handler),
+                      .retry = retry,
+                      .ack_wait = 120s})
+                .has_value());
+    std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+    publish_event(*transport, "unit.in.x", 1);
+    REQUIRE(eventually([&] { return calls->load() >= 1; }));
+    running.request_stop();
+    running.join();  // returns without waiting out the 60 s hold
+  }
+  // Left unsettled, never acked nor dead-lettered: the broker still owes it to the durable.
+  const auto c = consumer(*transport, "UNIT", "store");
+  CHECK(c.ack_pending == 1);
+  CHECK(stream_messages(*transport, "DLQ") == 0);
+  CHECK(calls->load() == 1);
+}
+
 TEST_CASE("an ack the broker refuses is logged and counted, not dropped silently") {
   const auto broker = fleet::broker::memory::make_broker();
   auto transport = fleet::broker::memory::connect(broker);

@@ -156,7 +156,7 @@ runtime::Role inventory_role(const Rules& rules) {
                     write = true;
                     return Change{std::string(saga::outcome::done), {}};
                   });
-              if (!change) return runtime::Outcome::retry(change.error().describe(), "store");
+              if (!change) return runtime::Outcome::failed(change.error(), "store");
               saga::reply(context, command, change->outcome, change->reason);
               return runtime::Outcome::ok();
             })};

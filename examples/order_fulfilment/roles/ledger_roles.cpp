@@ -44,7 +44,7 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
                   const std::string key = "saga." + command.saga_id;
                   if (command.compensate) {
                     auto undone = ledger_undo(*ledger, key);
-                    if (!undone) return runtime::Outcome::retry(undone.error().describe(), "store");
+                    if (!undone) return runtime::Outcome::failed(undone.error(), "store");
                     saga::reply(context, command, saga::outcome::compensated);
                     return runtime::Outcome::ok();
                   }
@@ -56,7 +56,7 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
                     return runtime::Outcome::ok();
                   }
                   auto done = ledger_do(*ledger, key);
-                  if (!done) return runtime::Outcome::retry(done.error().describe(), "store");
+                  if (!done) return runtime::Outcome::failed(done.error(), "store");
                   if (*done == LedgerDo::refused_undone) {
                     saga::reply(context, command, saga::outcome::failed, "already cancelled");
                   } else {

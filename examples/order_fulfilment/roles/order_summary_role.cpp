@@ -23,8 +23,7 @@ runtime::Role order_summary_role() {
                 .handler = runtime::typed<schemas::SagaLifecycle>(
                     [summary](const schemas::SagaLifecycle& event, runtime::Context& context) {
                       auto applied = summary->apply(event, context.event().occurred_at);
-                      if (!applied)
-                        return runtime::Outcome::retry(applied.error().describe(), "store");
+                      if (!applied) return runtime::Outcome::failed(applied.error(), "store");
                       return runtime::Outcome::ok();
                     }),
             });

@@ -102,6 +102,11 @@ void Metrics::dead_letter_failed(const std::string& role) {
   ++dead_letter_failures_[{{"role", role}}];
 }
 
+void Metrics::held(const std::string& role, const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  ++held_[{{"role", role}, {"reason", reason}}];
+}
+
 void Metrics::lane_replaced(const std::string& role) {
   std::lock_guard lock(mutex_);
   ++lanes_replaced_[{{"role", role}}];
@@ -160,6 +165,9 @@ std::string Metrics::render(broker::Transport* transport, const std::string& dlq
   samples(out, "fleet_dead_letter_failures_total",
           "Dead-letter publishes that failed; the message is held unsettled and retried.",
           dead_letter_failures_);
+  samples(out, "fleet_messages_held_total",
+          "Tries that found a broker or store unreachable; the message was held, no attempt spent.",
+          held_);
   samples(out, "fleet_lanes_replaced_total",
           "Lanes replaced because their handler ran far past its timeout.", lanes_replaced_);
   samples(out, "fleet_settle_failures_total",

@@ -5,7 +5,7 @@ namespace fleet::runtime {
 using Action = Settlement::Action;
 
 std::optional<Settlement> before_handling(std::uint64_t attempt, const RetryPolicy& policy,
-                                          InboxAnswer inbox, std::chrono::milliseconds backoff) {
+                                          InboxAnswer inbox) {
   // A copy of an event handled before is a duplicate, however often it was delivered.
   if (inbox == InboxAnswer::handled) {
     return Settlement{.action = Action::ack, .reason = "already handled"};
@@ -18,7 +18,8 @@ std::optional<Settlement> before_handling(std::uint64_t attempt, const RetryPoli
                                 "); earlier workers crashed or timed out on it"};
   }
   if (inbox == InboxAnswer::unavailable) {
-    return Settlement{.action = Action::redeliver, .delay = backoff, .reason = "inbox unavailable"};
+    return Settlement{
+        .action = Action::hold, .error_class = "inbox", .reason = "inbox unavailable"};
   }
   return std::nullopt;
 }
@@ -32,6 +33,9 @@ Settlement after_handling(const Outcome& outcome, std::uint64_t attempt, const R
       return {.action = Action::redeliver, .delay = outcome.delay, .reason = "deferred"};
     case Outcome::Kind::in_progress:
       return {.action = Action::extend};
+    case Outcome::Kind::unavailable:
+      return {
+          .action = Action::hold, .error_class = outcome.error_class, .reason = outcome.message};
     case Outcome::Kind::permanent:
       return {.action = Action::dead_letter,
               .error_class = outcome.error_class,

@@ -243,7 +243,9 @@ class Worker::Runner {
     return binding_.retry.backoff(delivery.attempt(), random_);
   }
 
-  // Decides (settlement.hpp) and carries the decision out.
+  // Decides (settlement.hpp) and carries the decision out. A broker or store the event needs
+  // being unreachable is not the event's fault: the delivery is held here, in progress, and
+  // tried again after a pause, without spending an attempt (see hold()).
   Settled process(broker::Delivery& delivery) {
     auto meta = schemas::metadata_from(
         [&delivery](std::string_view name) { return delivery.header(name); });
@@ -257,40 +259,80 @@ class Worker::Runner {
     const auto fields = [&] {
       return log::event_fields(event, delivery.subject(), delivery.attempt(), binding_.role);
     };
-    if (auto early = before_handling(delivery.attempt(), binding_.retry, inbox_answer(event.id),
-                                     backoff(delivery))) {
-      return carry_out(delivery, event, *early, fields, nullptr);
+    auto last_alert = Clock::time_point{};
+    for (std::uint64_t round = 1;; ++round) {
+      std::string inbox_error;
+      std::optional<Settlement> settlement =
+          before_handling(delivery.attempt(), binding_.retry, inbox_answer(event.id, inbox_error));
+      if (settlement && settlement->action != Settlement::Action::hold) {
+        return carry_out(delivery, event, *settlement, fields, nullptr);
+      }
+      if (settlement && !inbox_error.empty()) settlement->reason += ": " + inbox_error;
+      std::optional<Context> context;
+      if (!settlement) {
+        if (envelope.body.empty()) envelope.body.assign(delivery.body());
+        context.emplace(envelope.meta, delivery.attempt(), binding_.role,
+                        [this, &delivery] { settle(delivery, Settlement::Action::extend); });
+        settlement = handle(envelope, delivery, *context);
+        if (settlement->action != Settlement::Action::hold) {
+          return carry_out(delivery, event, *settlement, fields, &*context);
+        }
+      }
+      if (!hold(delivery, *settlement, round, last_alert, fields)) return Settled::now;
     }
+  }
 
-    envelope.body.assign(delivery.body());
-    Context context(envelope.meta, delivery.attempt(), binding_.role,
-                    [this, &delivery] { settle(delivery, Settlement::Action::extend); });
+  // Runs the handler once and decides what its outcome means for the delivery.
+  Settlement handle(const schemas::Envelope& envelope, broker::Delivery& delivery,
+                    Context& context) {
     const auto started = Clock::now();
     const Outcome outcome = handler_(envelope, context);
     if (metrics_) {
       if (outcome.succeeded()) {
         metrics_->handled(binding_.role, binding_.subject,
                           std::chrono::duration<double>(Clock::now() - started).count());
-      } else if (outcome.kind == Outcome::Kind::retry || outcome.kind == Outcome::Kind::permanent) {
+      } else if (outcome.kind == Outcome::Kind::retry || outcome.kind == Outcome::Kind::permanent ||
+                 outcome.kind == Outcome::Kind::unavailable) {
         metrics_->failed(binding_.role, binding_.subject, outcome.error_class);
       }
     }
-    const Settlement settlement =
-        after_handling(outcome, delivery.attempt(), binding_.retry, !context.follow_ups().empty(),
-                       inbox_.has_value(), backoff(delivery));
-    return carry_out(delivery, event, settlement, fields, &context);
+    return after_handling(outcome, delivery.attempt(), binding_.retry,
+                          !context.follow_ups().empty(), inbox_.has_value(), backoff(delivery));
   }
 
-  // What the inbox knows of `id` before its handler would run.
-  InboxAnswer inbox_answer(const std::string& id) {
+  // One round of holding a delivery whose broker or store was unreachable: it is kept in
+  // progress (the broker does not redeliver it meanwhile) and waits hold_delay(round). Reported
+  // at most every 5 s per message. False when the worker is stopping: the delivery is then left
+  // unsettled and the broker redelivers it after the ack wait.
+  template <class Fields>
+  bool hold(broker::Delivery& delivery, const Settlement& settlement, std::uint64_t round,
+            Clock::time_point& last_alert, const Fields& fields) {
+    if (metrics_) metrics_->held(binding_.role, settlement.error_class);
+    if (Clock::now() - last_alert > std::chrono::seconds(5)) {
+      log::write(level_enum::warn, "dependency unreachable; holding the message",
+                 merged(fields(), {{"error_class", settlement.error_class},
+                                   {"error", settlement.reason},
+                                   {"round", round}}));
+      last_alert = Clock::now();
+    }
+    settle(delivery, Settlement::Action::extend);
+    if (wait_unless_stopping(hold_delay(round))) {
+      log::write(level_enum::info, "stopping: a held message is left for redelivery", fields());
+      return false;
+    }
+    return true;
+  }
+
+  // What the inbox knows of `id` before its handler would run; `error` says why it could not
+  // answer (InboxAnswer::unavailable).
+  InboxAnswer inbox_answer(const std::string& id, std::string& error) {
     if (!inbox_) return InboxAnswer::none;
     // Its twin was handled moments ago here and is waiting for its inbox write.
     if (settling(id)) return InboxAnswer::handled;
     auto cached = looked_up(id);
     auto seen = cached ? std::move(*cached) : inbox_->seen(id);
     if (!seen) {
-      log::write(level_enum::warn, "inbox unavailable; redelivering later",
-                 {{"event_id", id}, {"role", binding_.role}, {"error", seen.error().describe()}});
+      error = seen.error().describe();
       return InboxAnswer::unavailable;
     }
     return *seen ? InboxAnswer::handled : InboxAnswer::new_event;
@@ -327,6 +369,7 @@ class Worker::Runner {
         settle(delivery, Action::redeliver, settlement.delay);
         return Settled::now;
       case Action::extend:
+      case Action::hold:  // process() holds; anything else leaves it to the broker
         // Left unsettled: the broker redelivers after the ack wait.
         settle(delivery, Action::extend);
         return Settled::now;
@@ -354,6 +397,7 @@ class Worker::Runner {
         done = delivery.retry_after(delay);
         break;
       case Action::extend:
+      case Action::hold:
         what = "in-progress";
         done = delivery.in_progress();
         break;

@@ -82,7 +82,7 @@ class Orchestrator {
       }
       if (read && !cached) {
         auto entry = bucket_->get(state_key(saga_id));
-        if (!entry) return Outcome::retry(entry.error().describe(), "store");
+        if (!entry) return Outcome::failed(entry.error(), "store");
         if (*entry) {
           auto state = schemas::decode<SagaState>((*entry)->value);
           if (!state) return Outcome::permanent("saga state: " + state.error().message, "store");
@@ -115,7 +115,7 @@ class Orchestrator {
               if (cached) cache_.forget(saga_id);
               continue;
             }
-            return Outcome::retry(written.error().describe(), "store");
+            return Outcome::failed(written.error(), "store");
           }
           if (!current && began != nullptr) *began = true;
           if (decision.state.terminal()) {

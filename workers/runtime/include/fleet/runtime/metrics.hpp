@@ -34,6 +34,9 @@ class Metrics {
   void publish_error(const std::string& role);
   // A dead-letter publish failed: the message is held unsettled and the publish retried.
   void dead_letter_failed(const std::string& role);
+  // A try found a broker or store unreachable (`reason`: the outcome's error class, or "inbox"):
+  // the message is held and handled again after a pause, costing no attempt.
+  void held(const std::string& role, const std::string& reason);
   // A handler ran far past its timeout: its lane thread was abandoned and replaced.
   void lane_replaced(const std::string& role);
   // The broker refused a settle (`settle`: ack, redeliver, in-progress, terminate).
@@ -66,7 +69,7 @@ class Metrics {
 
   mutable std::mutex mutex_;
   std::map<Labels, std::uint64_t> handled_, failed_, retried_, dead_, inbox_hits_, publish_errors_,
-      dead_letter_failures_, lanes_replaced_, settle_failures_, sagas_started_, sagas_ended_;
+      dead_letter_failures_, held_, lanes_replaced_, settle_failures_, sagas_started_, sagas_ended_;
   std::map<std::string, std::int64_t> in_flight_;
   std::map<Labels, int> circuits_;
   std::map<Labels, std::size_t> sagas_active_;

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "fleet/error.hpp"
+
 namespace fleet::runtime {
 
 struct Outcome {
@@ -13,6 +15,9 @@ struct Outcome {
     permanent,    // failed, will never succeed: dead-lettered at once
     in_progress,  // still working elsewhere: the ack-wait clock restarts, nothing is settled
     defer,        // not yet due: the broker redelivers it after `delay` (not a failure; timers)
+    unavailable,  // a broker or store it needs is unreachable (an outage, a leader election): the
+                  // message is held in progress and handled again here after a backoff, without
+                  // spending an attempt, until it gets another outcome or the worker stops
   };
   Kind kind = Kind::success;
   std::string error_class;  // short machine-readable class, e.g. "exception", "decode", "timeout"
@@ -25,6 +30,17 @@ struct Outcome {
   }
   static Outcome permanent(std::string message, std::string error_class = "permanent") {
     return {Kind::permanent, std::move(error_class), std::move(message)};
+  }
+  static Outcome unavailable(std::string message, std::string error_class = "unavailable") {
+    return {Kind::unavailable, std::move(error_class), std::move(message)};
+  }
+  // A call the handler depends on failed with `error`: unavailable when the broker or store was
+  // unreachable or did not answer in time (nothing is wrong with the event), retry otherwise.
+  static Outcome failed(const Error& error, std::string error_class) {
+    if (error.code == Errc::unavailable || error.code == Errc::timeout) {
+      return unavailable(error.describe(), std::move(error_class));
+    }
+    return retry(error.describe(), std::move(error_class));
   }
   static Outcome in_progress() { return {Kind::in_progress, {}, {}}; }
   // Each defer uses one broker delivery: bindings that defer should allow enough attempts.

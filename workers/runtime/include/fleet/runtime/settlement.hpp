@@ -20,6 +20,7 @@ struct Settlement {
     redeliver,    // hand back to the broker; deliver again after `delay`
     dead_letter,  // failed for good: copy to the dead-letter stream, then terminate
     extend,       // leave unsettled and restart the ack-wait clock (work continues elsewhere)
+    hold,         // a dependency is unreachable: keep it in progress, try again here after a pause
   };
   Action action = Action::ack;
   std::chrono::milliseconds delay{0};  // redeliver
@@ -44,9 +45,10 @@ enum class InboxAnswer {
 // Before the handler runs. An answer means the handler must not run, in this order: an event
 // the inbox knows is acked as a duplicate (however often it was delivered); a delivery past the
 // policy's attempts is poison (its earlier workers crashed or timed out on it); one whose inbox
-// could not be read goes back to the broker after `backoff`. No answer: run the handler.
+// could not be read is held and asked about again after a pause (an unreachable store is not the
+// event's fault: it costs no attempt). No answer: run the handler.
 std::optional<Settlement> before_handling(std::uint64_t attempt, const RetryPolicy& policy,
-                                          InboxAnswer inbox, std::chrono::milliseconds backoff);
+                                          InboxAnswer inbox);
 
 // After the handler returned `outcome` on delivery `attempt`. `has_follow_ups` and `inbox` tell
 // whether a success has anything to store before its ack; `backoff` is the delay for a
