@@ -338,9 +338,26 @@ struct Core {
     auto* core = static_cast<Core*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       core->assign(list);
+      core->tell(list, true, false);
     } else {
-      core->revoke(list, rd_kafka_assignment_lost(core->handle.get()) != 0);
+      const bool lost = rd_kafka_assignment_lost(core->handle.get()) != 0;
+      core->revoke(list, lost);
+      core->tell(list, false, lost);
     }
+  }
+
+  // Config::on_rebalance, after the change was carried out.
+  void tell(const rd_kafka_topic_partition_list_t* list, bool assigned, bool lost) const {
+    if (!config.on_rebalance) return;
+    Rebalance change{.durable = consumer.durable,
+                     .stream = consumer.stream,
+                     .assigned = assigned,
+                     .lost = lost,
+                     .partitions = {}};
+    for (int i = 0; list != nullptr && i < list->cnt; ++i) {
+      change.partitions.push_back(list->elems[i].partition);
+    }
+    config.on_rebalance(change);
   }
 };
 

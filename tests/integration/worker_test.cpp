@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -727,6 +728,46 @@ TEST_CASE("on Kafka, two worker processes of one group split 10,000 events, each
   CHECK_MESSAGE(per_pid[b.pid()] > 0, f.logs());
   MESSAGE("split: " << per_pid[a.pid()] << " / " << per_pid[b.pid()] << " (" << sent
                     << " published before both had some)");
+}
+
+// Whether one line of `log` contains every one of `parts`.
+bool has_line(const std::string& log, std::initializer_list<std::string_view> parts) {
+  std::size_t begin = 0;
+  while (begin < log.size()) {
+    std::size_t end = log.find('\n', begin);
+    if (end == std::string::npos) end = log.size();
+    const std::string_view line(log.data() + begin, end - begin);
+    if (std::ranges::all_of(parts, [&](std::string_view part) {
+          return line.find(part) != std::string_view::npos;
+        })) {
+      return true;
+    }
+    begin = end + 1;
+  }
+  return false;
+}
+
+TEST_CASE("on Kafka, a worker logs each partition assignment and revocation with its durable") {
+  Fixture f(Fixture::Broker::kafka);
+  auto& a = f.start("record");
+  REQUIRE_MESSAGE(eventually([&] {
+                    return has_line(
+                        a.log(), {R"("msg":"kafka partitions assigned")", R"("durable":"record")",
+                                  R"("partitions":[0,1,2,3])"});
+                  }),
+                  f.logs());
+  // A second member: the eager assignor takes every partition back, then splits them.
+  auto& b = f.start("record");
+  CHECK_MESSAGE(eventually([&] {
+                  return has_line(a.log(), {R"("msg":"kafka partitions revoked")",
+                                            R"("durable":"record")", R"("lost":false)"}) &&
+                         std::ranges::any_of(std::array{"[0", "[1", "[2", "[3"}, [&](auto first) {
+                           return has_line(b.log(), {R"("msg":"kafka partitions assigned")",
+                                                     R"("durable":"record")",
+                                                     std::string(R"("partitions":)") + first});
+                         });
+                }),
+                f.logs());
 }
 
 // ---- Failure paths: what fleet promises when things fail (docs/operations.md) ----

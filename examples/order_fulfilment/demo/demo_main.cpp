@@ -27,6 +27,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "assignments.hpp"
 #include "fleet/broker/jetstream.hpp"
 #include "fleet/dlq/time.hpp"
 #include "fleet/flags/transport.hpp"
@@ -429,6 +430,17 @@ int main(int argc, char** argv) {
              60s)) {
     std::cerr << "fleet-demo: workers did not start; see " << log_dir << "\n";
     return 1;
+  }
+  if (o.broker.transport == "kafka") {
+    const auto unassigned =
+        demo::wait_for_assignments(log_dir,
+                                   {"orders-start", "orders-replies", "orders-timers", "inventory",
+                                    "payment", "shipping", "order_summary"},
+                                   60s);
+    for (const auto& durable : unassigned) {
+      std::cerr << "fleet-demo: " << durable
+                << " has no partitions after 60 s; placing orders anyway\n";
+    }
   }
   Endings endings("o-" + run + "-");  // plan_orders' ids
   std::atomic<bool> stop_following = false;

@@ -322,6 +322,16 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       log::write(spdlog::level::info, "nats reconnected", {{"role", role}, {"server", server}});
     }
   };
+  // Every assignment and revocation, so a rebalance (and what it paused) is visible in the log.
+  flags.broker.kafka.on_rebalance = [role = role->name](const broker::kafka::Rebalance& change) {
+    log::write(change.lost ? spdlog::level::warn : spdlog::level::info,
+               change.assigned ? "kafka partitions assigned" : "kafka partitions revoked",
+               {{"role", role},
+                {"durable", change.durable},
+                {"stream", change.stream},
+                {"partitions", change.partitions},
+                {"lost", change.lost}});
+  };
   auto transport = broker::connect(flags.broker);
   if (!transport) {
     std::cerr << program << ": cannot connect to " << servers << ": " << transport.error().message

@@ -26,10 +26,25 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace fleet::broker::kafka {
+
+// A subscription's partitions changed hands (Config::on_rebalance).
+struct Rebalance {
+  // The subscription's durable: its consumer group is "fleet.<stream>.<durable>".
+  std::string durable;
+  std::string stream;
+  bool assigned = false;  // true: these partitions are now this process's; false: revoked
+  bool lost = false;      // revoked without a clean hand-over (the session ended)
+  // May be empty: in a group with more members than partitions some get none.
+  std::vector<std::int32_t> partitions;
+};
+using RebalanceListener = std::function<void(const Rebalance&)>;
 
 struct Config {
   std::string brokers = "127.0.0.1:9092";  // bootstrap.servers, comma-separated
@@ -81,6 +96,10 @@ struct Config {
   std::string instance_id;
   // Further librdkafka properties, e.g. {"security.protocol", "SASL_SSL"}.
   std::map<std::string, std::string> properties;
+  // Told whenever a subscription's partitions are assigned or revoked (fleet-worker logs it:
+  // "kafka partitions assigned" / "kafka partitions revoked"). Runs on the subscription's
+  // poller thread inside librdkafka's rebalance callback: keep it short. Empty: not told.
+  RebalanceListener on_rebalance;
 };
 
 }  // namespace fleet::broker::kafka
