@@ -90,14 +90,14 @@ double pipeline(const Pipeline& p) {
   // Set-up, not timed: the output topic's metadata (the producer's first produce waits for it).
   (void)partition_count(producer.get(), p.output_topic);
 
-  Kafka consumer =
-      client(RD_KAFKA_CONSUMER, conf({{"bootstrap.servers", p.brokers},
-                                      {"client.id", "raw-bench"},
-                                      {"group.id", p.group},
-                                      {"partition.assignment.strategy", "cooperative-sticky"},
-                                      {"enable.auto.commit", "false"},
-                                      {"enable.auto.offset.store", "false"},
-                                      {"auto.offset.reset", "earliest"}}));
+  Kafka consumer = client(RD_KAFKA_CONSUMER, conf({{"bootstrap.servers", p.brokers},
+                                                   {"client.id", "raw-bench"},
+                                                   {"group.id", p.group},
+                                                   // fleet's default assignor (kafka_config.hpp)
+                                                   {"partition.assignment.strategy", "range"},
+                                                   {"enable.auto.commit", "false"},
+                                                   {"enable.auto.offset.store", "false"},
+                                                   {"auto.offset.reset", "earliest"}}));
   rd_kafka_poll_set_consumer(consumer.get());
   {
     List topics(rd_kafka_topic_partition_list_new(1));
