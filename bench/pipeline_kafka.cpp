@@ -119,11 +119,28 @@ double fleet_pipeline(const Options& options, int round, bool inbox) {
   return static_cast<double>(options.count) / std::chrono::duration<double>(end - start).count();
 }
 
+// librdkafka's mock cluster keeps at most 5 MB of records per partition and deletes the oldest
+// beyond that (retention), so a longer run loses inputs before the consumers read them and then
+// waits for them forever. A record takes the body plus up to about 800 bytes of envelope headers
+// and framing, and records spread unevenly over the partitions: keep a fifth in reserve.
+void check_fits_mock(const Options& options) {
+  constexpr std::uint64_t per_partition = 5ull * 1024 * 1024 * 4 / 5;
+  const std::uint64_t partitions = broker::kafka::Config{}.partitions;
+  const std::uint64_t record = options.size + 800;
+  const std::uint64_t most = partitions * per_partition / record;
+  if (options.count > most) {
+    throw std::runtime_error("the in-process mock cluster keeps 5 MB per partition: at --size " +
+                             std::to_string(options.size) + " use --count " + std::to_string(most) +
+                             " or less, or a real broker (--kafka)");
+  }
+}
+
 }  // namespace
 
 void bench_pipeline_kafka(Options options) {
   std::unique_ptr<broker::kafka::MockCluster> mock;
   if (options.kafka.empty()) {
+    check_fits_mock(options);
     auto started = broker::kafka::MockCluster::start(1);
     if (!started) throw std::runtime_error(started.error().describe());
     mock = std::move(*started);
