@@ -300,27 +300,37 @@ class Worker::Runner {
                           !context.follow_ups().empty(), inbox_.has_value(), backoff(delivery));
   }
 
-  // One round of holding a delivery whose broker or store was unreachable: it is kept in
-  // progress (the broker does not redeliver it meanwhile) and waits hold_delay(round). Reported
-  // at most every 5 s per message. False when the worker is stopping: the delivery is then left
-  // unsettled and the broker redelivers it after the ack wait.
+  // One round of holding a delivery whose broker or store was unreachable (hold_round()).
   template <class Fields>
   bool hold(broker::Delivery& delivery, const Settlement& settlement, std::uint64_t round,
             Clock::time_point& last_alert, const Fields& fields) {
     if (metrics_) metrics_->held(binding_.role, settlement.error_class);
-    if (Clock::now() - last_alert > std::chrono::seconds(5)) {
+    const bool held = hold_round(delivery, round, last_alert, [&] {
       log::write(level_enum::warn, "dependency unreachable; holding the message",
                  merged(fields(), {{"error_class", settlement.error_class},
                                    {"error", settlement.reason},
                                    {"round", round}}));
+    });
+    if (!held) {
+      log::write(level_enum::info, "stopping: a held message is left for redelivery", fields());
+    }
+    return held;
+  }
+
+  // One round of keeping `delivery` here instead of handing it back to the broker (which would
+  // cost it an attempt, or lose its failure reason): `alert` runs at most every 5 s per message,
+  // the delivery is kept in progress (the broker does not redeliver it meanwhile) and waits
+  // hold_delay(round). False when the worker is stopping: the delivery is then left unsettled
+  // and the broker redelivers it after the ack wait.
+  template <class Alert>
+  bool hold_round(broker::Delivery& delivery, std::uint64_t round, Clock::time_point& last_alert,
+                  Alert&& alert) {
+    if (Clock::now() - last_alert > std::chrono::seconds(5)) {
+      alert();
       last_alert = Clock::now();
     }
     settle(delivery, Settlement::Action::extend);
-    if (wait_unless_stopping(hold_delay(round))) {
-      log::write(level_enum::info, "stopping: a held message is left for redelivery", fields());
-      return false;
-    }
-    return true;
+    return !wait_unless_stopping(hold_delay(round));
   }
 
   // What the inbox knows of `id` before its handler would run; `error` says why it could not
@@ -618,14 +628,11 @@ class Worker::Runner {
         return;
       }
       if (metrics_) metrics_->dead_letter_failed(binding_.role);
-      // An alert, not noise: at most one line every 5 s per held message.
-      if (Clock::now() - last_alert > std::chrono::seconds(5)) {
+      const bool held = hold_round(delivery, round, last_alert, [&] {
         fields["dlq_error"] = stored.error().describe();
         log::write(level_enum::err, "dead-letter publish failed; holding the message", fields);
-        last_alert = Clock::now();
-      }
-      settle(delivery, Settlement::Action::extend);
-      if (wait_unless_stopping(hold_delay(round))) {
+      });
+      if (!held) {
         log::write(level_enum::warn,
                    "stopping: a message waiting for its dead-letter copy is left for redelivery",
                    fields);
