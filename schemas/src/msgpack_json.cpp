@@ -1,6 +1,7 @@
 #include "msgpack_json.hpp"
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,13 @@ std::string key_text(const msgpack::object& key) {
   if (key.type == msgpack::type::STR) {
     std::string_view text(key.via.str.ptr, key.via.str.size);
     if (valid_utf8(text)) return std::string(text);
+  }
+  // A key holding a map or array would be rendered as the dump of its own keys, each escaped
+  // again one level up: the text doubles per level, so 30 nested levels in 100 bytes of input
+  // would take gigabytes. JSON has no such keys; refuse them.
+  if (key.type == msgpack::type::MAP || key.type == msgpack::type::ARRAY) {
+    throw std::invalid_argument("a map key is a " + std::string(kind_name(key)) +
+                                "; only scalar keys have a JSON form");
   }
   return to_json(key).dump();
 }

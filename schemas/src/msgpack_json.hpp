@@ -16,7 +16,9 @@ std::string_view kind_name(const msgpack::object& object);
 //   binary value whose subtype is the ext type;
 // - a str that is not valid UTF-8 is rendered like bin, so no byte is lost and dump() never throws;
 // - map keys that are not strings are rendered as the dump of their JSON value ("1", "true");
-//   on duplicate keys the first wins, as in decode.
+//   on duplicate keys the first wins, as in decode;
+// - a map key that is itself a map or array throws std::invalid_argument (JSON has no such key,
+//   and rendering nested ones as text grows exponentially with depth).
 nlohmann::json to_json(const msgpack::object& object);
 
 }  // namespace fleet::schemas::detail

@@ -179,6 +179,24 @@ TEST_CASE("a failing upcaster is a decode error naming the upcaster, never an ex
   CHECK(garbage.error().message == "test.Shipment: malformed msgpack");
 }
 
+TEST_CASE("an old event whose map keys are maps, nested deep, is a decode error at once") {
+  // {{{...{1: 1}: 1}...: 1}: 1}: 30 levels, each map the key of the one around it. Rendering
+  // such keys as JSON text doubles the text per level; it is refused instead.
+  std::string bytes;
+  for (int level = 0; level < 30; ++level) bytes += '\x81';  // fixmap of one pair: the key next
+  bytes += "\x01\x01";                                         // the innermost pair 1: 1
+  for (int level = 1; level < 30; ++level) bytes += '\x01';    // each outer pair's value
+  auto decoded = sch::decode<Shipment>(1, bytes);
+  REQUIRE_FALSE(decoded.has_value());
+  CHECK(decoded.error().code == fleet::Errc::decode);
+  CHECK(contains(decoded.error().message, "a map key is a map; only scalar keys have a JSON form"));
+
+  const auto registry = registry_of<Shipment>();
+  auto shown = registry.to_json("test.Parcel", bytes, 1);
+  REQUIRE_FALSE(shown.has_value());
+  CHECK(contains(shown.error().message, "a map key is a map"));
+}
+
 TEST_CASE("the registry describes how a stored body decodes: version, upcasters, or why not") {
   const auto registry = registry_of<Shipment>();
   const auto v1 = sch::encode(ShipmentV1{.order_id = "o-1", .courier = "ups", .weight_kg = 3});
