@@ -184,8 +184,8 @@ TEST_CASE("an old event whose map keys are maps, nested deep, is a decode error 
   // such keys as JSON text doubles the text per level; it is refused instead.
   std::string bytes;
   for (int level = 0; level < 30; ++level) bytes += '\x81';  // fixmap of one pair: the key next
-  bytes += "\x01\x01";                                         // the innermost pair 1: 1
-  for (int level = 1; level < 30; ++level) bytes += '\x01';    // each outer pair's value
+  bytes += "\x01\x01";                                       // the innermost pair 1: 1
+  for (int level = 1; level < 30; ++level) bytes += '\x01';  // each outer pair's value
   auto decoded = sch::decode<Shipment>(1, bytes);
   REQUIRE_FALSE(decoded.has_value());
   CHECK(decoded.error().code == fleet::Errc::decode);
