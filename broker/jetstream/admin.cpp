@@ -130,6 +130,31 @@ Result<std::vector<ConsumerInfo>> list_consumers(jsCtx* js, const char* stream) 
 
 }  // namespace
 
+Result<DeliveryProgress> delivery_progress(jsCtx* js, const std::string& stream,
+                                           const std::string& durable) {
+  const std::string name = stream + "/" + durable;
+  jsConsumerInfo* raw = nullptr;
+  jsErrCode code{};
+  natsStatus s = js_GetConsumerInfo(&raw, js, stream.c_str(), durable.c_str(), nullptr, &code);
+  ConsumerInfoPtr info(raw);
+  if (code == JSConsumerNotFoundErr) return DeliveryProgress{};  // no process ever took any
+  if (s != NATS_OK) return fail(s, code, "delivery progress of " + name);
+  if (info->NumPending == 0) return DeliveryProgress{.caught_up = true};
+  // The message after the last one delivered is of any subject, so published no later than the
+  // oldest one of the filter still waiting.
+  const std::uint64_t next = info->Delivered.Stream + 1;
+  natsMsg* raw_msg = nullptr;
+  code = {};
+  s = js_GetMsg(&raw_msg, js, stream.c_str(), next, nullptr, &code);
+  MsgPtr msg(raw_msg);
+  if (s != NATS_OK) {
+    // Removed (max age, an operator): which message waits longest is not known.
+    return fail(s, code,
+                "delivery progress of " + name + " (message " + std::to_string(next) + ")");
+  }
+  return DeliveryProgress{.waiting_since_ms = natsMsg_GetTime(msg.get()) / 1'000'000};
+}
+
 Result<std::vector<StreamInfo>> list_streams(jsCtx* js) {
   jsStreamInfoList* raw = nullptr;
   jsErrCode code{};

@@ -19,6 +19,9 @@ Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& 
 Status remove_stream(jsCtx* js, const std::string& name);
 
 Result<std::vector<StreamInfo>> list_streams(jsCtx* js);
+// Consumer info, and the stream message after the last one delivered for its time.
+Result<DeliveryProgress> delivery_progress(jsCtx* js, const std::string& stream,
+                                           const std::string& durable);
 Result<std::map<std::string, std::uint64_t>> subject_counts(jsCtx* js, const std::string& stream,
                                                             const std::string& filter);
 

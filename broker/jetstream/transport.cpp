@@ -52,6 +52,11 @@ class JetStreamTransport final : public Transport {
 
   bool connected() const override { return connection_->connected(); }
 
+  Result<DeliveryProgress> delivery_progress(const std::string& stream,
+                                             const std::string& durable) override {
+    return jetstream::delivery_progress(connection_->js(), stream, durable);
+  }
+
   Status remove_consumer(const std::string& stream, const std::string& durable) override {
     return jetstream::remove_consumer(connection_->js(), stream, durable);
   }

@@ -526,3 +526,54 @@ TEST_CASE("without_secrets drops user:password@ from every URL of a list") {
         "nats://a:4222,nats://b:4222,tls://c:1");
   CHECK(jetstream::without_secrets("nats://a:4222") == "nats://a:4222");
 }
+
+TEST_CASE("delivery progress says which messages of a durable's filter wait, by publish time") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_PROGRESS", {"js.progress.>"})));
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  // No durable yet: no process ever took anything.
+  auto none = transport->delivery_progress("JS_PROGRESS", "steps");
+  REQUIRE_MESSAGE(none.has_value(), none.error().message);
+  CHECK_FALSE(none->caught_up);
+  CHECK(none->waiting_since_ms == 0);
+
+  const auto consumer = consumer_config("JS_PROGRESS", "steps", "js.progress.a");
+  REQUIRE(transport->ensure_consumer(consumer));
+  const std::int64_t first_sent = now_ms();
+  REQUIRE(transport->publish(message("js.progress.a", "a1"), 5s));
+  std::this_thread::sleep_for(50ms);
+  const std::int64_t second_sent = now_ms();
+  REQUIRE(transport->publish(message("js.progress.b", "b1"), 5s));  // not the durable's
+  REQUIRE(transport->publish(message("js.progress.a", "a2"), 5s));
+
+  auto before = transport->delivery_progress("JS_PROGRESS", "steps");
+  REQUIRE_MESSAGE(before.has_value(), before.error().message);
+  CHECK_FALSE(before->caught_up);
+  CHECK(before->waiting_since_ms >= first_sent - 1);
+  CHECK(before->waiting_since_ms < second_sent);
+
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE(subscription.has_value());
+  auto first = (*subscription)->fetch(1, 2s);
+  REQUIRE(first.has_value());
+  REQUIRE(first->size() == 1);
+  // a1 is delivered (not yet acked): what waits was published after the pause.
+  auto after_one = transport->delivery_progress("JS_PROGRESS", "steps");
+  REQUIRE(after_one.has_value());
+  CHECK_FALSE(after_one->caught_up);
+  CHECK(after_one->waiting_since_ms >= second_sent - 1);
+
+  auto rest = (*subscription)->fetch(10, 2s);
+  REQUIRE(rest.has_value());
+  REQUIRE(rest->size() == 1);
+  auto all = transport->delivery_progress("JS_PROGRESS", "steps");
+  REQUIRE(all.has_value());
+  CHECK(all->caught_up);
+
+  auto no_stream = transport->delivery_progress("JS_NO_SUCH_STREAM", "steps");
+  CHECK_FALSE(no_stream.has_value());
+}

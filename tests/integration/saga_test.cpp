@@ -66,11 +66,14 @@ class Fixture {
     std::filesystem::remove_all(dir_, ignored);
   }
 
-  void start(const std::string& role, int count = 1) {
+  // `extra_env` for these processes only, after the fixture's.
+  void start(const std::string& role, int count = 1, std::vector<std::string> extra_env = {}) {
+    auto env = env_;
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
     for (int i = 0; i < count; ++i) {
       const auto log = dir_ / (role + std::to_string(workers_.size()) + ".log");
       workers_.push_back(std::make_unique<WorkerProcess>(
-          std::vector<std::string>{FLEET_WORKER, "--role", role, "--nats", server_.url()}, env_,
+          std::vector<std::string>{FLEET_WORKER, "--role", role, "--nats", server_.url()}, env,
           log));
     }
   }
@@ -226,7 +229,9 @@ TEST_CASE("orders end as the demo rules say, failed ones compensated in reverse 
 
 TEST_CASE("a step that times out is compensated, and its late effect is undone too") {
   Fixture f({"FLEET_DEMO_STEP_TIMEOUT_MS=1500"});
-  for (const char* role : {"orders", "inventory", "payment"}) f.start(role);  // no shipping yet
+  for (const char* role : {"orders", "inventory", "payment"}) f.start(role);
+  // Shipping takes its command at once and works on it for 3 s: longer than the step may take.
+  f.start("shipping", 1, {"FLEET_DEMO_STEP_WORK_MS=3000"});
   f.place(order("slow-ship"));
   REQUIRE_MESSAGE(eventually([&] {
                     auto s = f.state("slow-ship");
@@ -235,8 +240,7 @@ TEST_CASE("a step that times out is compensated, and its late effect is undone t
                   f.logs());
   CHECK(f.state("slow-ship")->reason == "shipping: timed out");
 
-  // Shipping comes up late: it schedules (its "done" reply is ignored), then cancels.
-  f.start("shipping");
+  // Shipping finishes late (its "done" reply is ignored), then cancels.
   f.wait_ended({"slow-ship"});
   CHECK(f.status("slow-ship") == "failed");
   CHECK(f.ledger("shipping", "slow-ship") == "undone");
@@ -244,6 +248,47 @@ TEST_CASE("a step that times out is compensated, and its late effect is undone t
   CHECK(kinds(f.lifecycle().at("slow-ship")) ==
         std::vector<std::string>{"started", "step.completed", "step.completed", "step.failed",
                                  "compensating", "compensated", "failed"});
+}
+
+TEST_CASE("a step whose command waits for a participant does not time out; the saga completes") {
+  // The step may take 1.5 s once shipping has the command; no shipping process runs for 4 s.
+  Fixture f({"FLEET_DEMO_STEP_TIMEOUT_MS=1500"});
+  for (const char* role : {"orders", "inventory", "payment"}) f.start(role);
+  f.place(order("queued-ship"));
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto s = f.state("queued-ship");
+                    return s && s->step == 2;
+                  }),
+                  f.logs());
+  std::this_thread::sleep_for(4s);
+  CHECK(f.status("queued-ship") == "running");
+
+  f.start("shipping");
+  f.wait_ended({"queued-ship"});
+  CHECK(f.status("queued-ship") == "completed");
+  CHECK(f.state("queued-ship")->reason == "");
+  CHECK(f.ledger("shipping", "queued-ship") == "done");
+  CHECK(kinds(f.lifecycle().at("queued-ship")) ==
+        std::vector<std::string>{"started", "step.completed", "step.completed", "completed"});
+}
+
+TEST_CASE("a step whose command no participant takes within its start timeout is compensated") {
+  Fixture f({"FLEET_DEMO_STEP_TIMEOUT_MS=1000", "FLEET_DEMO_STEP_START_TIMEOUT_MS=3000"});
+  for (const char* role : {"orders", "inventory", "payment"}) f.start(role);  // no shipping
+  f.place(order("unshipped"));
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto s = f.state("unshipped");
+                    return s && s->status == "compensating";
+                  }),
+                  f.logs());
+  CHECK(f.state("unshipped")->reason == "shipping: not taken by a participant within 3000 ms");
+
+  // Shipping comes up late: it schedules (its "done" reply is ignored), then cancels.
+  f.start("shipping");
+  f.wait_ended({"unshipped"});
+  CHECK(f.status("unshipped") == "failed");
+  CHECK(f.ledger("shipping", "unshipped") == "undone");
+  CHECK(f.ledger("payment", "unshipped") == "undone");
 }
 
 TEST_CASE("two orchestrator processes on the same sagas never corrupt state") {

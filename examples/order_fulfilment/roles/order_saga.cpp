@@ -7,21 +7,25 @@ namespace fleet::demo {
 
 saga::Definition order_saga(const Rules& rules) {
   const std::chrono::milliseconds timeout(rules.step_timeout_ms);
+  const std::chrono::milliseconds start_timeout(rules.step_start_timeout_ms);
   return {.name = "order_fulfilment",
           .subject_prefix = "saga.orders",
           .steps = {
               {.name = "inventory",
                .command_subject = "inventory.reserve",
                .compensation_subject = "inventory.release",
-               .timeout = timeout},
+               .timeout = timeout,
+               .start_timeout = start_timeout},
               {.name = "payment",
                .command_subject = "payment.charge",
                .compensation_subject = "payment.refund",
-               .timeout = timeout},
+               .timeout = timeout,
+               .start_timeout = start_timeout},
               {.name = "shipping",
                .command_subject = "shipping.schedule",
                .compensation_subject = "shipping.cancel",
-               .timeout = timeout},
+               .timeout = timeout,
+               .start_timeout = start_timeout},
           }};
 }
 
@@ -42,6 +46,7 @@ runtime::Role orders_role(const Rules& rules) {
                      .start_stream = orders_stream,
                      .start_subject = placed_subject,
                      .saga_stream = saga_stream,
+                     .steps_stream = steps_stream,
                      .start = [](const schemas::Envelope& envelope) -> Result<saga::Start> {
                        if (envelope.meta.type != schemas::OrderPlaced::type_name) {
                          return fail(Errc::decode,

@@ -32,6 +32,7 @@ Rules Rules::from_env() {
   read("FLEET_DEMO_STOCK", rules.stock_per_sku);
   read("FLEET_DEMO_FAULT_RATE", rules.fault_rate);
   read("FLEET_DEMO_STEP_TIMEOUT_MS", rules.step_timeout_ms);
+  read("FLEET_DEMO_STEP_START_TIMEOUT_MS", rules.step_start_timeout_ms);
   read("FLEET_DEMO_STEP_WORK_MS", rules.step_work_ms);
   read("FLEET_DEMO_OUTAGE_FILE", rules.outage_file);
   read("FLEET_DEMO_OUTAGE_ROLES", rules.outage_roles);

@@ -116,7 +116,7 @@ int previous(const Definition& definition, std::uint32_t step) {
 }  // namespace
 
 Decision decide(const Definition& definition, const SagaState* current, const std::string& event_id,
-                const Input& input, std::int64_t now_ms) {
+                const Input& input, std::int64_t now_ms, std::string_view timed_out) {
   if (current) {
     const auto& recent = current->recent;
     auto seen = std::find_if(recent.begin(), recent.end(),
@@ -200,7 +200,7 @@ Decision decide(const Definition& definition, const SagaState* current, const st
             }
             const std::uint32_t step = current->step;
             Transition t(definition, *current, now_ms);
-            t.state().reason = definition.steps[step].name + ": timed out";
+            t.state().reason = definition.steps[step].name + ": " + std::string(timed_out);
             t.lifecycle("step.failed", t.state().reason);
             // The step may have taken effect without its reply arriving: undo it too
             // (undo is idempotent and a participant refuses a "do" that arrives after

@@ -5,6 +5,7 @@
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/saga/state_cache.hpp"
+#include "fleet/saga/step_starts.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "saga_metrics.hpp"
 
@@ -29,13 +30,14 @@ class Orchestrator {
  public:
   Orchestrator(Definition definition, std::shared_ptr<broker::KeyValue> bucket, int max_conflicts,
                std::size_t max_active, std::size_t cached_states,
-               std::function<std::int64_t()> now_ms)
+               std::function<std::int64_t()> now_ms, std::unique_ptr<StepStarts> starts)
       : definition_(std::move(definition)),
         bucket_(std::move(bucket)),
         max_conflicts_(max_conflicts),
         active_(max_active),
         cache_(cached_states),
-        now_ms_(std::move(now_ms)) {}
+        now_ms_(std::move(now_ms)),
+        starts_(std::move(starts)) {}
 
   std::int64_t now_ms() const { return now_ms_(); }
   ActiveSagas& active() { return active_; }
@@ -91,7 +93,21 @@ class Orchestrator {
           if (current->terminal()) cache_.written(current, revision);
         }
       }
-      Decision decision = decide(definition_, current.get(), context.event().id, input, now_ms_());
+      const std::int64_t now = now_ms_();
+      Decision decision = decide(definition_, current.get(), context.event().id, input, now);
+      // A timer that would time a step out: first, was the command taken, and when?
+      if (decision.kind == Decision::Kind::apply &&
+          std::holds_alternative<schemas::StepTimer>(input)) {
+        const auto timing = timing_of(*current, now);
+        if (!timing) return Outcome::failed(timing.error(), "broker");
+        if (timing->kind == StepStarts::Verdict::Kind::wait) return Outcome::defer(timing->wait);
+        if (timing->kind == StepStarts::Verdict::Kind::not_started) {
+          decision = decide(
+              definition_, current.get(), context.event().id, input, now,
+              "not taken by a participant within " +
+                  std::to_string(definition_.steps[current->step].start_timeout.count()) + " ms");
+        }
+      }
       // Only a write checks a cached state against the store: anything else decided on it
       // (a reply taken for late, a replay) is decided again on the stored state.
       if (cached && decision.kind != Decision::Kind::apply &&
@@ -134,6 +150,17 @@ class Orchestrator {
   }
 
  private:
+  // For a running saga whose pending step's deadline has passed: time it out, or wait because
+  // its command was taken late or not yet.
+  Result<StepStarts::Verdict> timing_of(const SagaState& state, std::int64_t now) {
+    if (!starts_ || state.due_ms == 0 || state.step >= definition_.steps.size()) {
+      return StepStarts::Verdict{};
+    }
+    const Step& step = definition_.steps[state.step];
+    return starts_->check(step.name, state.due_ms - step.timeout.count(), step.timeout,
+                          step.start_timeout, now);
+  }
+
   // A watchdog timer retiring after its saga ended is the normal path, once per saga: debug.
   // Other ignored events are late or stale: info.
   static Outcome ignored(const std::string& saga_id, const Input& input, Context& context,
@@ -159,6 +186,7 @@ class Orchestrator {
   ActiveSagas active_;
   StateCache cache_;
   std::function<std::int64_t()> now_ms_;
+  std::unique_ptr<StepStarts> starts_;  // null: step timeouts count from sending
 };
 
 }  // namespace
@@ -187,7 +215,13 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
   auto orchestrator = std::make_shared<Orchestrator>(
       definition, std::shared_ptr<broker::KeyValue>(std::move(*bucket)), config.max_conflicts,
       static_cast<std::size_t>(std::max(0, settings.max_active_sagas)), config.cached_states,
-      now_ms ? std::move(now_ms) : system_now_ms);
+      now_ms ? std::move(now_ms) : system_now_ms,
+      config.steps_stream.empty()
+          ? nullptr
+          : std::make_unique<StepStarts>(
+                [&transport, stream = config.steps_stream](const std::string& durable) {
+                  return transport.delivery_progress(stream, durable);
+                }));
   orchestrator->counted = SagaMetrics(settings.metrics, config.role, definition.name);
 
   auto binding = [&](std::string suffix, std::string stream, std::string subject,
@@ -235,8 +269,10 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
                     }
                     return orchestrator->handle(timer.saga_id, timer, context);
                   }));
-  // Each deferral of a timer uses one broker delivery; timers are cheap to hand back.
-  timers.retry.max_attempts = std::max(timers.retry.max_attempts, 20);
+  // Each deferral of a timer uses one broker delivery; timers are cheap to hand back. A step
+  // whose command waits for a participant defers its timer every few seconds, up to the
+  // step's start_timeout.
+  timers.retry.max_attempts = std::max(timers.retry.max_attempts, 200);
   // A deferred timer stays unacked on the durable until it comes due: one per saga of the last
   // step timeout, also of sagas that already ended. The durable's cap must not hold new timers
   // back behind them, or a stuck step would time out late.

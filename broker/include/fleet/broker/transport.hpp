@@ -40,6 +40,15 @@ struct StreamInfo {
   std::vector<ConsumerInfo> consumers;
 };
 
+// How far a durable's deliveries have come (Transport::delivery_progress): every message of its
+// filter published before `waiting_since_ms` has been handed to one of its processes at least
+// once. Saga step timeouts count from there (workers/saga/step_starts.hpp).
+struct DeliveryProgress {
+  bool caught_up = false;             // nothing of the filter is waiting to be delivered
+  std::int64_t waiting_since_ms = 0;  // else: Unix ms of the oldest message not yet delivered
+                                      // (or one published before it); 0 = nothing delivered yet
+};
+
 // A durable pull subscription. Many processes may subscribe to one durable; each message goes
 // to one of them. Not safe for concurrent fetch calls; settle deliveries from any thread; close
 // from any thread, also while a fetch waits.
@@ -99,6 +108,14 @@ class Transport {
 
   // Opens the bucket, creating it (or updating its TTL / history) if needed.
   virtual Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) = 0;
+
+  // How far `durable` of `stream` has been delivered. A durable that does not exist yet has
+  // been delivered nothing. Transports that cannot tell keep the default, Errc::rejected.
+  virtual Result<DeliveryProgress> delivery_progress(const std::string& stream,
+                                                     const std::string& durable) {
+    return fail(Errc::rejected, "this transport cannot tell how far " + stream + "/" + durable +
+                                    " has been delivered");
+  }
 
   // Reads and prunes `stream` by sequence (dead-letter tooling). Errc::not_found if the stream
   // does not exist; transports that cannot do this keep the default, Errc::rejected.

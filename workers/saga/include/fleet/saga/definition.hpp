@@ -17,10 +17,17 @@
 namespace fleet::saga {
 
 struct Step {
-  std::string name;                           // e.g. "payment"
-  std::string command_subject;                // e.g. "payment.charge"
-  std::string compensation_subject;           // e.g. "payment.refund"; "" = nothing to undo
-  std::chrono::milliseconds timeout{10'000};  // no reply by then: the saga compensates
+  std::string name;                  // e.g. "payment"
+  std::string command_subject;       // e.g. "payment.charge"
+  std::string compensation_subject;  // e.g. "payment.refund"; "" = nothing to undo
+  // No reply this long after a participant took the command: the saga compensates. Counted
+  // from the command's delivery where the orchestrator knows the steps' stream
+  // (OrchestratorConfig::steps_stream, step_starts.hpp), else from its publish.
+  std::chrono::milliseconds timeout{10'000};
+  // How long the command may wait for a participant to take it (queued behind others, on
+  // partitions being rebalanced, no participant running); then the saga compensates as for a
+  // timeout. 0 = the wait counts toward `timeout`, as when the steps' stream is not known.
+  std::chrono::milliseconds start_timeout{300'000};
   // For the participant handling the step's commands; unset = the worker's own policy
   // (--max-attempts, --backoff-ms, ... of fleet-worker).
   std::optional<runtime::RetryPolicy> retry;

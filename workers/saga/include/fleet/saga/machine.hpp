@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -43,12 +44,14 @@ struct Decision {
   std::chrono::milliseconds delay{0};
 };
 
-// `current`: the saga's stored state, null for a saga not in the store.
+// `current`: the saga's stored state, null for a saga not in the store. A step that times out
+// fails with "<step name>: <timed_out>".
 Decision decide(const Definition& definition, const SagaState* current, const std::string& event_id,
-                const Input& input, std::int64_t now_ms);
+                const Input& input, std::int64_t now_ms, std::string_view timed_out = "timed out");
 inline Decision decide(const Definition& definition, const std::optional<SagaState>& current,
-                       const std::string& event_id, const Input& input, std::int64_t now_ms) {
-  return decide(definition, current ? &*current : nullptr, event_id, input, now_ms);
+                       const std::string& event_id, const Input& input, std::int64_t now_ms,
+                       std::string_view timed_out = "timed out") {
+  return decide(definition, current ? &*current : nullptr, event_id, input, now_ms, timed_out);
 }
 
 }  // namespace fleet::saga

@@ -8,6 +8,8 @@
 // last is decided on that remembered state without a read; the compare-and-set still guards
 // it (state_cache.hpp).
 //
+// Step timeouts: see Step::timeout and Step::start_timeout (definition.hpp).
+//
 // Admission: each process keeps at most RoleSettings::max_active_sagas sagas active
 // (active_sagas.hpp); start events beyond it wait in the stream, unconsumed, so the queue in
 // front of every step stays bounded and step timeouts measure the step, not a backlog.
@@ -32,6 +34,10 @@ struct OrchestratorConfig {
   std::string start_stream;   // stream of the start event, e.g. "ORDERS"
   std::string start_subject;  // e.g. "orders.placed"
   std::string saga_stream;    // stream holding the definition's subject_prefix, e.g. "SAGA"
+  // Stream of the steps' commands, whose participant durables are named after the steps (as
+  // participant_binding names them), e.g. "STEPS": step timeouts then count from when a
+  // participant took the command (step_starts.hpp). "" = from the command's publish.
+  std::string steps_stream;
   // Turns the start event into the saga's id and input; an error is a permanent failure.
   std::function<Result<Start>(const schemas::Envelope&)> start;
   int max_conflicts = 32;  // compare-and-set retries per event before giving up (retryable)
