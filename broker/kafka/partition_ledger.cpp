@@ -72,6 +72,12 @@ std::int64_t PartitionLedger::commit_offset() const {
   return entries_.empty() ? base_ : entries_.begin()->first;
 }
 
+std::int64_t PartitionLedger::delivered_end() const {
+  std::int64_t end = base_;
+  for (const auto& run : prior_) end = std::max(end, run.last + 1);
+  return end;
+}
+
 std::string PartitionLedger::metadata(std::size_t max_bytes) const {
   const std::int64_t from = commit_offset();
   // Counts per offset: this owner's, and the previous owner's for offsets not fetched again yet.

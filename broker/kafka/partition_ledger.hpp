@@ -34,6 +34,10 @@ class PartitionLedger {
 
   // The offset to commit (the next record a new owner should read); < 0 when unknown.
   std::int64_t commit_offset() const;
+  // For a ledger made from a group's commit, read by another process: the offset after the
+  // last record the commit says was delivered (unsettled records are counted in the metadata;
+  // ones settled past an unsettled one are not, so this may fall short, never overshoot).
+  std::int64_t delivered_end() const;
   // Delivery counts of the records at or after commit_offset(), as commit metadata (at most
   // `max_bytes`; runs are merged, keeping the higher count, to fit).
   std::string metadata(std::size_t max_bytes = 3'000) const;

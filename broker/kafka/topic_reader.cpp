@@ -1,5 +1,7 @@
 #include "kafka/topic_reader.hpp"
 
+#include <optional>
+
 namespace fleet::broker::kafka {
 
 Result<std::vector<std::int32_t>> topic_partitions(rd_kafka_t* handle, const std::string& topic,
@@ -150,6 +152,26 @@ Status TopicReader::read(const std::string& topic, const std::map<std::int32_t, 
     if (stop) break;
   }
   return {};
+}
+
+Result<std::int64_t> TopicReader::timestamp_at(const std::string& topic, std::int32_t partition,
+                                               std::int64_t offset) {
+  std::optional<std::int64_t> stamp;
+  auto marks = watermarks(topic);
+  if (!marks) return fail(marks.error());
+  std::map<std::int32_t, std::int64_t> only = {{partition, offset}};
+  for (const auto& [p, mark] : *marks) only.emplace(p, mark.high);  // nothing to read elsewhere
+  auto read_one = read(topic, only, [&](const rd_kafka_message_t& record) {
+    rd_kafka_timestamp_type_t type{};
+    stamp = rd_kafka_message_timestamp(&record, &type);
+    return false;
+  });
+  if (!read_one) return fail(read_one.error());
+  if (!stamp || *stamp < 0) {
+    return fail(Errc::not_found, topic + " has no record at " + std::to_string(partition) + "/" +
+                                     std::to_string(offset));
+  }
+  return *stamp;
 }
 
 }  // namespace fleet::broker::kafka

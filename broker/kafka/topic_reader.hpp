@@ -32,6 +32,10 @@ class TopicReader {
   Status read(const std::string& topic, const std::map<std::int32_t, std::int64_t>& from,
               const std::function<bool(const rd_kafka_message_t&)>& visit);
 
+  // The timestamp (Unix ms) of the record at `offset` of one partition.
+  Result<std::int64_t> timestamp_at(const std::string& topic, std::int32_t partition,
+                                    std::int64_t offset);
+
   rd_kafka_t* handle() const { return handle_.get(); }
 
  private:

@@ -6,6 +6,7 @@
 #include "fleet/broker/kafka.hpp"
 #include "fleet/broker/state_store.hpp"
 #include "fleet/broker/subject.hpp"
+#include "kafka/delivery_progress.hpp"
 #include "kafka/producer.hpp"
 #include "kafka/records.hpp"
 #include "kafka/registry.hpp"
@@ -117,6 +118,14 @@ class KafkaTransport final : public Transport {
     });
     if (!read) return fail(read.error());
     return counts;
+  }
+
+  Result<DeliveryProgress> delivery_progress(const std::string& stream,
+                                             const std::string& durable) override {
+    auto groups = registry_.groups(stream);
+    if (!groups) return fail(groups.error());
+    const auto group = groups->find(durable);
+    return kafka::delivery_progress(config_, stream, group == groups->end() ? "" : group->second);
   }
 
   bool connected() const override {

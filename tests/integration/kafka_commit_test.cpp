@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "eventually.hpp"
@@ -157,4 +158,85 @@ TEST_CASE(
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   }
+}
+
+TEST_CASE("on Kafka, delivery progress tells another process which records of a durable wait") {
+  auto cluster = kafka::MockCluster::start(1);
+  REQUIRE(cluster.has_value());
+  const auto dir = fleet::test::make_temp_dir("fleet-kafka-progress");
+  kafka::Config config;
+  config.brokers = (*cluster)->bootstrap_servers();
+  config.state_url = "sqlite:" + (dir / "state.db").string();
+  auto transport = kafka::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  auto& broker = **transport;
+  REQUIRE(broker.ensure_stream({.name = "PROGRESS", .subjects = {"progress.>"}}).has_value());
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto publish = [&](int i) {
+    fleet::broker::Message message;
+    message.subject = "progress.x";
+    message.body = std::to_string(i);
+    message.key = "one-partition";  // so the first five handed out are the first five sent
+    REQUIRE(broker.publish(message, 10s).has_value());
+  };
+  // No durable yet: nothing was delivered.
+  auto none = broker.delivery_progress("PROGRESS", "steps");
+  REQUIRE_MESSAGE(none.has_value(), none.error().message);
+  CHECK_FALSE(none->caught_up);
+  CHECK(none->waiting_since_ms == 0);
+
+  const fleet::broker::ConsumerConfig consumer{.stream = "PROGRESS", .durable = "steps"};
+  REQUIRE(broker.ensure_consumer(consumer).has_value());
+  const std::int64_t first_sent = now_ms();
+  for (int i = 0; i < 5; ++i) publish(i);
+  std::this_thread::sleep_for(50ms);
+  const std::int64_t second_sent = now_ms();
+  for (int i = 5; i < 10; ++i) publish(i);
+
+  auto before = broker.delivery_progress("PROGRESS", "steps");
+  REQUIRE_MESSAGE(before.has_value(), before.error().message);
+  CHECK_FALSE(before->caught_up);
+  CHECK(before->waiting_since_ms >= first_sent - 1);
+  CHECK(before->waiting_since_ms < second_sent);
+
+  // The first five are handed out (not settled): what waits was published after the pause.
+  auto subscription = broker.subscribe(consumer);
+  REQUIRE(subscription.has_value());
+  std::vector<fleet::broker::Delivery> held;
+  REQUIRE(fleet::test::eventually([&] {
+    auto batch = (*subscription)->fetch(5 - held.size(), 200ms);
+    REQUIRE(batch.has_value());
+    for (auto& delivery : *batch) held.push_back(std::move(delivery));
+    return held.size() == 5;
+  }));
+  // The counts reach the coordinator before the hand-out, or (just after the group formed,
+  // when it may refuse commits) soon after.
+  fleet::broker::DeliveryProgress after_five;
+  CHECK(fleet::test::eventually([&] {
+    auto progress = broker.delivery_progress("PROGRESS", "steps");
+    REQUIRE_MESSAGE(progress.has_value(), progress.error().message);
+    after_five = *progress;
+    return after_five.waiting_since_ms >= second_sent - 1;
+  }));
+  CHECK_FALSE(after_five.caught_up);
+
+  REQUIRE(fleet::test::eventually([&] {
+    auto batch = (*subscription)->fetch(10, 200ms);
+    REQUIRE(batch.has_value());
+    for (auto& delivery : *batch) held.push_back(std::move(delivery));
+    return held.size() == 10;
+  }));
+  CHECK(fleet::test::eventually([&] {
+    auto progress = broker.delivery_progress("PROGRESS", "steps");
+    REQUIRE_MESSAGE(progress.has_value(), progress.error().message);
+    return progress->caught_up;
+  }));
+  for (auto& delivery : held) REQUIRE(delivery.ack().has_value());
+  subscription->reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
