@@ -249,16 +249,6 @@ Chaos chaos_for(const broker::TransportConfig& broker) {
   return {.interval = 2 * session, .restart_delay = session + 1s};
 }
 
-// The demo's step timeout on Kafka under --chaos: a step's command may wait for the
-// participant's group to finish a rebalance (a killed member's partitions idle for up to its
-// session timeout, the mock's 1 s eviction tick and one round of the session timeout less a
-// second: about 2 x session + 1 s) and its reply for the orchestrator's replies group to
-// finish the next one, plus the queue of admitted commands: 4 x session + 2 s of rebalances,
-// doubled for a loaded machine. 30 s at the dev cluster's 3 s session timeout.
-std::chrono::milliseconds kafka_step_timeout(std::chrono::milliseconds session) {
-  return std::max<std::chrono::milliseconds>(10s, 2 * (4 * session + 2s) + 2s);
-}
-
 // The workers connect the way the demo did: the same servers, replicas and credentials.
 std::vector<std::string> worker_environment(const Options& o) {
   const auto& nats = o.broker.nats;
@@ -287,13 +277,6 @@ std::vector<std::string> worker_environment(const Options& o) {
     if (!value->empty()) env.push_back(std::string(name) + "=" + *value);
   }
   if (c.tls) env.push_back("FLEET_NATS_TLS=1");
-  // On Kafka a saga step may wait out a rebalance of the participant's group and then one of
-  // the orchestrator's replies group (see Chaos); the step timeout allows for both, unless the
-  // caller set one.
-  if (o.broker.transport == "kafka" && std::getenv("FLEET_DEMO_STEP_TIMEOUT_MS") == nullptr) {
-    env.push_back("FLEET_DEMO_STEP_TIMEOUT_MS=" +
-                  std::to_string(kafka_step_timeout(kafka.session_timeout).count()));
-  }
   if (nats.send_asap) env.push_back("FLEET_NATS_SEND_ASAP=1");
   return env;
 }
