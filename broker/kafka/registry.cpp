@@ -108,6 +108,18 @@ Status Registry::remove_stream(const std::string& stream) {
   return {};
 }
 
+Result<std::string> Registry::group_of(const std::string& stream, const std::string& durable) {
+  auto known = [&]() -> std::optional<std::string> {
+    std::lock_guard lock(mutex_);
+    auto it = durables_.find({stream, durable});
+    if (it == durables_.end() || it->second.removed) return std::nullopt;
+    return group_name(stream, durable, it->second.generation);
+  };
+  if (auto group = known()) return *group;
+  if (auto loaded = reload(); !loaded) return fail(loaded.error());
+  return known().value_or("");
+}
+
 Result<std::string> Registry::ensure_group(const std::string& stream, const std::string& durable) {
   if (auto loaded = reload(); !loaded) return fail(loaded.error());
   Durable current;

@@ -39,6 +39,9 @@ class Registry {
   // The consumer group for a durable, recording it (generation after a removal) when needed.
   Result<std::string> ensure_group(const std::string& stream, const std::string& durable);
   Status remove(const std::string& stream, const std::string& durable);
+  // The group of a durable that exists, reloading once when this process does not know it
+  // (another process may have made it since); "" when there is none.
+  Result<std::string> group_of(const std::string& stream, const std::string& durable);
   // Groups of the durables of `stream` that are not removed: durable -> group. As of the last
   // reload (streams() reloads).
   Result<std::map<std::string, std::string>> groups(const std::string& stream);

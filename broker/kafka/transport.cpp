@@ -122,10 +122,9 @@ class KafkaTransport final : public Transport {
 
   Result<DeliveryProgress> delivery_progress(const std::string& stream,
                                              const std::string& durable) override {
-    auto groups = registry_.groups(stream);
-    if (!groups) return fail(groups.error());
-    const auto group = groups->find(durable);
-    return kafka::delivery_progress(config_, stream, group == groups->end() ? "" : group->second);
+    auto group = registry_.group_of(stream, durable);
+    if (!group) return fail(group.error());
+    return kafka::delivery_progress(config_, stream, *group);
   }
 
   bool connected() const override {

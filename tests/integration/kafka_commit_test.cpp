@@ -171,6 +171,9 @@ TEST_CASE("on Kafka, delivery progress tells another process which records of a 
   REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
   auto& broker = **transport;
   REQUIRE(broker.ensure_stream({.name = "PROGRESS", .subjects = {"progress.>"}}).has_value());
+  // Another process (the orchestrator, say), started before the durable existed.
+  auto observer = kafka::connect(config);
+  REQUIRE_MESSAGE(observer.has_value(), observer.error().message);
   const auto now_ms = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -184,7 +187,7 @@ TEST_CASE("on Kafka, delivery progress tells another process which records of a 
     REQUIRE(broker.publish(message, 10s).has_value());
   };
   // No durable yet: nothing was delivered.
-  auto none = broker.delivery_progress("PROGRESS", "steps");
+  auto none = (*observer)->delivery_progress("PROGRESS", "steps");
   REQUIRE_MESSAGE(none.has_value(), none.error().message);
   CHECK_FALSE(none->caught_up);
   CHECK(none->waiting_since_ms == 0);
@@ -197,7 +200,7 @@ TEST_CASE("on Kafka, delivery progress tells another process which records of a 
   const std::int64_t second_sent = now_ms();
   for (int i = 5; i < 10; ++i) publish(i);
 
-  auto before = broker.delivery_progress("PROGRESS", "steps");
+  auto before = (*observer)->delivery_progress("PROGRESS", "steps");
   REQUIRE_MESSAGE(before.has_value(), before.error().message);
   CHECK_FALSE(before->caught_up);
   CHECK(before->waiting_since_ms >= first_sent - 1);
@@ -217,7 +220,7 @@ TEST_CASE("on Kafka, delivery progress tells another process which records of a 
   // when it may refuse commits) soon after.
   fleet::broker::DeliveryProgress after_five;
   CHECK(fleet::test::eventually([&] {
-    auto progress = broker.delivery_progress("PROGRESS", "steps");
+    auto progress = (*observer)->delivery_progress("PROGRESS", "steps");
     REQUIRE_MESSAGE(progress.has_value(), progress.error().message);
     after_five = *progress;
     return after_five.waiting_since_ms >= second_sent - 1;
@@ -231,7 +234,7 @@ TEST_CASE("on Kafka, delivery progress tells another process which records of a 
     return held.size() == 10;
   }));
   CHECK(fleet::test::eventually([&] {
-    auto progress = broker.delivery_progress("PROGRESS", "steps");
+    auto progress = (*observer)->delivery_progress("PROGRESS", "steps");
     REQUIRE_MESSAGE(progress.has_value(), progress.error().message);
     return progress->caught_up;
   }));
