@@ -105,7 +105,10 @@ TEST_CASE("an unreachable broker is an error, so the timer is held instead of de
   auto unreachable = starts.check("payment", sent, timeout, start_timeout, sent + 1'000);
   REQUIRE_FALSE(unreachable.has_value());
   CHECK(unreachable.error().code == fleet::Errc::unavailable);
-  CHECK(starts.check("payment", sent, timeout, start_timeout, sent + 1'100)->kind == Kind::wait);
+  // Not asked again within the refresh interval: the same answer, without a question.
+  CHECK_FALSE(starts.check("payment", sent, timeout, start_timeout, sent + 1'100).has_value());
+  CHECK(script.asked.size() == 1);
+  CHECK(starts.check("payment", sent, timeout, start_timeout, sent + 1'300)->kind == Kind::wait);
 }
 
 TEST_CASE("without an answer from the broker, a step times out counted from sending") {

@@ -24,10 +24,19 @@ bool StepStarts::taken(const Sample& sample, std::int64_t sent_ms) const {
 Result<bool> StepStarts::sample(const std::string& durable, std::int64_t now_ms) {
   auto& samples = samples_[durable];
   if (!samples.empty() && now_ms - samples.back().at_ms < refresh_.count()) return true;
+  // A failed question is not asked again within refresh_ either: its answer stands.
+  auto& failed = failures_[durable];
+  if (failed && now_ms - failed->at_ms < refresh_.count()) {
+    if (failed->transient) return fail(failed->error);
+    return false;
+  }
+  failed.reset();
   auto progress = probe_(durable);
   if (!progress) {
     const Errc code = progress.error().code;
-    if (code == Errc::unavailable || code == Errc::timeout) return fail(progress.error());
+    const bool transient = code == Errc::unavailable || code == Errc::timeout;
+    failed = Failure{now_ms, progress.error(), transient};
+    if (transient) return fail(progress.error());
     if (code == Errc::rejected) {
       unsupported_ = true;  // for good: step timeouts count from sending
     } else {

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,8 +68,14 @@ class StepStarts {
   std::chrono::milliseconds refresh_;
   std::chrono::milliseconds margin_;
   std::mutex mutex_;
-  std::map<std::string, std::vector<Sample>> samples_;  // per durable, oldest first
-  bool unsupported_ = false;                            // the transport said Errc::rejected
+  struct Failure {
+    std::int64_t at_ms = 0;
+    Error error;
+    bool transient = false;  // unavailable or timeout
+  };
+  std::map<std::string, std::vector<Sample>> samples_;      // per durable, oldest first
+  std::map<std::string, std::optional<Failure>> failures_;  // per durable, the last question's
+  bool unsupported_ = false;                                // the transport said Errc::rejected
 };
 
 }  // namespace fleet::saga
