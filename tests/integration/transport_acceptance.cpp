@@ -223,7 +223,7 @@ TEST_CASE_TEMPLATE_DEFINE("two subscriptions on one durable split the work", Env
   std::mutex mutex;
   std::map<std::string, int> times_seen;
   std::string errors;
-  std::atomic<int> handled{0};
+  std::atomic<int> handled{0};  // distinct bodies seen
   std::atomic<int> handled_by[2] = {0, 0};
   auto worker = [&](int me) {
     const auto deadline = Clock::now() + 30s;
@@ -235,16 +235,17 @@ TEST_CASE_TEMPLATE_DEFINE("two subscriptions on one durable split the work", Env
         return;
       }
       for (auto& d : *batch) {
+        bool first_time = false;
         {
           std::lock_guard lock(mutex);
-          ++times_seen[d.message().body];
+          first_time = ++times_seen[d.message().body] == 1;
         }
         if (!d.ack()) {
           std::lock_guard lock(mutex);
           errors += "ack failed;";
         }
         ++handled_by[me];
-        ++handled;
+        if (first_time) ++handled;
       }
       // Once this worker has had some, let the other catch up, so "both get some" does not
       // depend on how the scheduler happens to order the two threads.
@@ -264,7 +265,11 @@ TEST_CASE_TEMPLATE_DEFINE("two subscriptions on one durable split the work", Env
   for (const auto& [body, times] : times_seen) {
     if (times != 1) twice.push_back(body);
   }
-  CHECK_MESSAGE(twice.empty(), "handled more than once: " << join(twice));
+  if (Env::features.no_redelivery_on_join) {
+    CHECK_MESSAGE(twice.empty(), "handled more than once: " << join(twice));
+  } else if (!twice.empty()) {
+    MESSAGE("handed out again after the group rebalanced (at-least-once): " << join(twice));
+  }
   CHECK(handled_by[0] > 0);
   CHECK(handled_by[1] > 0);
 }

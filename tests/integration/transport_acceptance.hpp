@@ -54,6 +54,11 @@ struct Features {
   // redelivered); otherwise only the consuming processes do, and pending counts everything not
   // yet acked.
   bool broker_tracks_deliveries = true;
+  // A process joining a durable never makes a message another already handled be handed out
+  // again. Not so on Kafka: the join rebalances the group, and records acked just before whose
+  // commit the coordinator refuses during the round are delivered again by their new owner
+  // (at-least-once, docs/operations.md "Kafka rebalances").
+  bool no_redelivery_on_join = true;
 };
 
 // Fails the test case with the error text and the caller's line.
@@ -103,7 +108,8 @@ struct KafkaEnv {
   static constexpr Features features{.survives_server_restart = false,
                                      .broker_dedup = false,
                                      .stream_wide_sequences = false,
-                                     .broker_tracks_deliveries = false};
+                                     .broker_tracks_deliveries = false,
+                                     .no_redelivery_on_join = false};
 
   // One mock cluster per test binary, like the nats-server.
   static broker::kafka::MockCluster& cluster() {
