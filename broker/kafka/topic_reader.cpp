@@ -154,6 +154,29 @@ Status TopicReader::read(const std::string& topic, const std::map<std::int32_t, 
   return {};
 }
 
+Result<PartitionListPtr> committed_offsets(const Config& config, const std::string& topic,
+                                           const std::string& group,
+                                           const std::map<std::int32_t, Watermarks>& marks) {
+  std::map<std::string, std::string> properties = {
+      {"bootstrap.servers", config.brokers}, {"group.id", group}, {"enable.auto.commit", "false"}};
+  for (const auto& [name, value] : config.properties) properties[name] = value;
+  auto conf = make_conf(properties);
+  if (!conf) return fail(conf.error());
+  auto handle = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!handle) return fail(handle.error());
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(marks.size())));
+  for (const auto& [partition, mark] : marks) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  }
+  const auto err = rd_kafka_committed(handle->get(), list.get(),
+                                      static_cast<int>(config.request_timeout.count()));
+  rd_kafka_consumer_close(handle->get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return fail(kafka_error(err, "committed offsets of " + group));
+  }
+  return list;
+}
+
 Result<std::int64_t> TopicReader::timestamp_at(const std::string& topic, std::int32_t partition,
                                                std::int64_t offset) {
   std::optional<std::int64_t> stamp;

@@ -45,6 +45,12 @@ class TopicReader {
   std::chrono::milliseconds timeout_;
 };
 
+// The committed offset and metadata of `group` for each partition in `marks`, read through a
+// handle of that group that never joins it (the client settings of `config` apply).
+Result<PartitionListPtr> committed_offsets(const Config& config, const std::string& topic,
+                                           const std::string& group,
+                                           const std::map<std::int32_t, Watermarks>& marks);
+
 // Partition ids of `topic` from the brokers' metadata; Errc::not_found if it does not exist.
 // Asking may make a broker that allows it create the topic.
 Result<std::vector<std::int32_t>> topic_partitions(rd_kafka_t* handle, const std::string& topic,

@@ -171,23 +171,13 @@ class KafkaTransport final : public Transport {
                              const std::string& topic,
                              const std::map<std::int32_t, Watermarks>& marks) {
     ConsumerInfo info{.name = durable};
-    auto conf = make_conf({{"bootstrap.servers", config_.brokers}, {"group.id", group}});
-    if (!conf) return info;
-    auto handle = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
-    if (!handle) return info;
-    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(marks.size())));
-    for (const auto& [partition, mark] : marks) {
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-    }
-    if (rd_kafka_committed(handle->get(), list.get(),
-                           static_cast<int>(config_.request_timeout.count())) ==
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      for (int i = 0; i < list->cnt; ++i) {
-        const auto& entry = list->elems[i];
-        const auto& mark = marks.at(entry.partition);
-        const std::int64_t from = entry.offset >= 0 ? std::max(entry.offset, mark.low) : mark.low;
-        info.pending += static_cast<std::uint64_t>(std::max<std::int64_t>(0, mark.high - from));
-      }
+    auto list = committed_offsets(config_, topic, group, marks);
+    if (!list) return info;
+    for (int i = 0; i < (*list)->cnt; ++i) {
+      const auto& entry = (*list)->elems[i];
+      const auto& mark = marks.at(entry.partition);
+      const std::int64_t from = entry.offset >= 0 ? std::max(entry.offset, mark.low) : mark.low;
+      info.pending += static_cast<std::uint64_t>(std::max<std::int64_t>(0, mark.high - from));
     }
     return info;
   }
