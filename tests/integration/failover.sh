@@ -57,7 +57,7 @@ if [ "$mode" = cluster ]; then
   replicas=3
 else
   while :; do
-    single_port=$((20000 + RANDOM % 40000))
+    single_port=$((10000 + RANDOM % 22000)) # below the ephemeral range (32768-)
     (exec 3<>"/dev/tcp/127.0.0.1/$single_port") 2>/dev/null || break
   done
   start_single

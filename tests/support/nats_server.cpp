@@ -8,8 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -28,23 +31,41 @@ bool port_accepts(int port) {
   return ok;
 }
 
-}  // namespace
+// The first port of the kernel's ephemeral range (32768 unless configured otherwise).
+int ephemeral_low() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  range >> low;
+  return low;
+}
 
-int free_port() {
+bool can_bind(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("could not find a free port");
-  }
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+// Below the ephemeral range: a port there cannot be taken as the source port of some outgoing
+// connection between this check and the server's bind (a port the kernel hands out for port 0
+// can).
+int free_port() {
+  thread_local std::mt19937 random{std::random_device{}()};
+  const int low = 10000;
+  const int high = std::max(low + 1000, ephemeral_low());
+  std::uniform_int_distribution<int> pick(low, high - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int port = pick(random);
+    if (can_bind(port)) return port;
+  }
+  throw std::runtime_error("could not find a free port");
 }
 
 std::filesystem::path make_temp_dir(const std::string& prefix) {
@@ -55,7 +76,17 @@ std::filesystem::path make_temp_dir(const std::string& prefix) {
 }
 
 NatsServer::NatsServer() : port_(free_port()), dir_(make_temp_dir("fleet-nats")) {
-  start();
+  // A port found free can be taken by another process before the server binds it: the first
+  // start gets two more ports if the server exits at once.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error&) {
+      if (running() || attempt == 3) throw;
+      port_ = free_port();
+    }
+  }
 }
 
 NatsServer::~NatsServer() {
