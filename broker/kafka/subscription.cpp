@@ -59,8 +59,7 @@ struct Core {
   // buffer is full.
   std::deque<RecordPtr> buffer;
   // Pausing makes librdkafka drop its prefetched records and fetch them again on resume, so
-  // pause late and resume only once the buffer is mostly drained.
-  std::size_t buffer_limit = 10'000;
+  // pause late (Config::buffer_limit) and resume only once the buffer is mostly drained.
   bool paused = false;
   std::atomic<bool> stopping{false};
   std::condition_variable arrived;  // records buffered, or a delivery settled or held
@@ -303,20 +302,29 @@ struct Core {
 
   // The poller thread: keeps the consumer polled (serving rebalances), buffering what arrives.
   void poll_loop() {
-    std::vector<rd_kafka_message_t*> batch(500);
+    // One record per call (rd_kafka_consume_queue), never librdkafka 2.0's batch call: in 2.0
+    // `rd_kafka_consume_batch_queue` moves the position a resume starts from past records it
+    // then drops, so a pause and resume skipped records for good (librdkafka #4208, fixed in
+    // 2.1.0; seen here as records never delivered while their offsets were committed past).
+    constexpr std::size_t most = 500;
+    std::vector<RecordPtr> got;
+    got.reserve(most);
     while (!stopping.load()) {
-      // consume_batch_queue waits for a full batch or the timeout: take what is there, and
-      // only when nothing is, wait (up to 100 ms) for one record.
-      ssize_t got = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
-      if (got == 0) got = rd_kafka_consume_batch_queue(queue.get(), 100, batch.data(), 1);
-      if (got < 0) got = 0;
+      // Take what is there; only when nothing is, wait (up to 100 ms) for one record.
+      while (got.size() < most) {
+        rd_kafka_message_t* raw = rd_kafka_consume_queue(queue.get(), got.empty() ? 100 : 0);
+        if (raw == nullptr) break;
+        got.emplace_back(raw, rd_kafka_message_destroy);
+      }
       std::lock_guard lock(mutex);
-      for (ssize_t i = 0; i < got; ++i) {
-        RecordPtr record(batch[i], rd_kafka_message_destroy);
+      const bool arrived_any = !got.empty();
+      for (auto& record : got) {
         if (record->err == RD_KAFKA_RESP_ERR_NO_ERROR) buffer.push_back(std::move(record));
       }
-      if (got > 0) arrived.notify_all();
-      const bool full = paused ? buffer.size() > buffer_limit / 4 : buffer.size() >= buffer_limit;
+      got.clear();
+      if (arrived_any) arrived.notify_all();
+      const std::size_t limit = std::max<std::size_t>(config.buffer_limit, 1);
+      const bool full = paused ? buffer.size() > limit / 4 : buffer.size() >= limit;
       if (full != paused) {
         PartitionListPtr assigned;
         rd_kafka_topic_partition_list_t* raw = nullptr;

@@ -1,6 +1,7 @@
 // How the Kafka subscription commits offsets and delivery counts, against librdkafka's mock
-// cluster: with the coordinator refusing commits on purpose, and when a durable is handed from
-// one process to the next under each rebalance protocol (eager and cooperative assignors).
+// cluster: with the coordinator refusing commits on purpose, when a durable is handed from one
+// process to the next under each rebalance protocol (eager and cooperative assignors), and when
+// a backlog overflows the subscription's buffer (its partitions paused and resumed).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -78,6 +79,57 @@ TEST_CASE(
   const bool committed =
       fleet::test::eventually([&] { return uncommitted(broker, "COMMITS", "reader") == 0; }, 20s);
   CHECK_MESSAGE(committed, uncommitted(broker, "COMMITS", "reader") << " records uncommitted");
+  subscription->reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
+TEST_CASE(
+    "on Kafka, a backlog many times the subscription's buffer is delivered whole, every record "
+    "before its offset is committed past") {
+  auto cluster = kafka::MockCluster::start(1);
+  REQUIRE(cluster.has_value());
+  const auto dir = fleet::test::make_temp_dir("fleet-kafka-backlog");
+  kafka::Config config;
+  config.brokers = (*cluster)->bootstrap_servers();
+  config.state_url = "sqlite:" + (dir / "state.db").string();
+  config.buffer_limit = 300;  // the partitions are paused and resumed about ten times
+  auto transport = kafka::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  auto& broker = **transport;
+  REQUIRE(broker.ensure_stream({.name = "BACKLOG", .subjects = {"backlog.>"}}).has_value());
+  const fleet::broker::ConsumerConfig consumer{.stream = "BACKLOG", .durable = "reader"};
+  REQUIRE(broker.ensure_consumer(consumer).has_value());
+  constexpr int records = 3000;
+  for (int i = 0; i < records; ++i) {
+    fleet::broker::Message message;
+    message.subject = "backlog.x";
+    message.key = std::to_string(i % 16);  // spread over the partitions
+    message.body = std::to_string(i);
+    REQUIRE(broker.publish(message, 10s).has_value());
+  }
+  auto subscription = broker.subscribe(consumer);
+  REQUIRE(subscription.has_value());
+  std::vector<int> seen(records, 0);
+  int distinct = 0;
+  const bool all = fleet::test::eventually(
+      [&] {
+        auto batch = (*subscription)->fetch(100, 200ms);
+        REQUIRE(batch.has_value());
+        for (auto& delivery : *batch) {
+          const int body = std::stoi(std::string(delivery.body()));
+          REQUIRE(body >= 0);
+          REQUIRE(body < records);
+          if (seen[body]++ == 0) ++distinct;
+          REQUIRE(delivery.ack().has_value());
+        }
+        return distinct == records;
+      },
+      60s);
+  CHECK_MESSAGE(all, distinct << " of " << records << " records delivered");
+  // Nothing is delivered twice (no crash, no rebalance), and nothing is left uncommitted.
+  CHECK(std::count_if(seen.begin(), seen.end(), [](int n) { return n > 1; }) == 0);
+  CHECK(fleet::test::eventually([&] { return uncommitted(broker, "BACKLOG", "reader") == 0; }));
   subscription->reset();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -77,6 +78,11 @@ struct Config {
   // when records arrive meanwhile, so every hop to an idle partition cost up to this much:
   // scripts/demo uses 10 ms there.
   std::chrono::milliseconds fetch_wait{500};
+  // Records a subscription holds polled from librdkafka and not yet fetched by its worker. At
+  // the limit it pauses its partitions (they stay assigned and the group keeps its heartbeats);
+  // at a quarter of it they are resumed. librdkafka drops what it prefetched on a pause and
+  // fetches it again on the resume, so a low limit costs throughput on a backlog, not records.
+  std::size_t buffer_limit = 10'000;
   // partition.assignment.strategy: "range" (default) or "roundrobin" (eager: a rebalance stops
   // the whole group for one round), or "cooperative-sticky" (incremental: members keep their
   // partitions, but a partition that moves needs a second round). Eager is the default because
