@@ -18,7 +18,7 @@ bool parse_int(std::string_view& text, std::int64_t& value, char stop) {
 }  // namespace
 
 PartitionLedger::PartitionLedger(std::int64_t committed, std::string_view metadata)
-    : base_(committed), saved_offset_(committed) {
+    : base_(committed), end_(committed), saved_offset_(committed) {
   // Malformed metadata (another client's) is ignored: counting restarts at 1.
   while (!metadata.empty()) {
     std::int64_t first = 0, last = 0, count = 0;
@@ -39,7 +39,8 @@ std::uint32_t PartitionLedger::prior_count(std::int64_t offset) const {
 }
 
 std::uint32_t PartitionLedger::fetched(std::int64_t offset) {
-  if (base_ < 0) base_ = saved_offset_ = offset;
+  if (base_ < 0) base_ = saved_offset_ = end_ = offset;
+  end_ = std::max(end_, offset + 1);
   if (offset < base_) return 0;  // settled and committed past already
   if (auto it = entries_.find(offset); it != entries_.end() && it->second.settled) return 0;
   auto& entry = entries_[offset];
@@ -66,6 +67,21 @@ void PartitionLedger::settle(std::int64_t offset) {
     entries_.erase(entries_.begin());
   }
   std::erase_if(prior_, [this](const Run& run) { return run.last < base_; });
+}
+
+PartitionLedger::Arrival PartitionLedger::arrived(std::int64_t offset) {
+  if (end_ < 0 || offset <= end_) return Arrival::take;
+  if (rewind_pending_) return Arrival::drop;
+  if (rewind_from_ != end_) {
+    rewind_from_ = end_;
+    rewind_pending_ = true;
+    return Arrival::rewind;
+  }
+  // Nothing between end_ and offset is in the log. With nothing outstanding before the hole,
+  // the commit offset moves over it at once; otherwise settle() passes it later.
+  if (entries_.empty() && base_ == end_) base_ = offset;
+  end_ = offset;
+  return Arrival::take;
 }
 
 std::int64_t PartitionLedger::commit_offset() const {

@@ -32,6 +32,25 @@ class PartitionLedger {
   // Handled, dead-lettered, terminated or filtered out: may be committed past.
   void settle(std::int64_t offset);
 
+  // Where this owner's fetching has got to: the offset after the highest record fetched (the
+  // committed offset before the first); < 0 when unknown.
+  std::int64_t fetched_end() const { return end_; }
+
+  // What to do with a record read from the broker, asked before fetched(). The commit offset
+  // must never pass a record this owner was not handed (librdkafka 2.0 could skip some around
+  // a pause), so a record past fetched_end() leaves a hole:
+  //   take    in sequence, or a repeat (fetched() sorts those out);
+  //   rewind  past a hole seen for the first time: drop what is buffered for the partition and
+  //           read it again from fetched_end(), then call rewound();
+  //   drop    read before that rewind took effect: it comes again.
+  // A hole seen again right after its rewind is not in the log (retention, compaction, a
+  // transaction marker): it is passed over (the commit offset may pass it) and the record
+  // taken.
+  enum class Arrival { take, rewind, drop };
+  Arrival arrived(std::int64_t offset);
+  bool rewind_pending() const { return rewind_pending_; }
+  void rewound() { rewind_pending_ = false; }
+
   // The offset to commit (the next record a new owner should read); < 0 when unknown.
   std::int64_t commit_offset() const;
   // For a ledger made from a group's commit, read by another process: the offset after the
@@ -73,6 +92,9 @@ class PartitionLedger {
   std::uint32_t prior_count(std::int64_t offset) const;
 
   std::int64_t base_;                      // everything below is settled (or not ours)
+  std::int64_t end_;                       // after the highest fetched offset
+  std::int64_t rewind_from_ = -1;          // the last hole's start that was read again
+  bool rewind_pending_ = false;            // a rewind asked for and not yet done
   std::map<std::int64_t, Entry> entries_;  // fetched by this owner, at or above base_
   std::vector<Run> prior_;                 // counts the previous owner committed
   std::uint64_t counts_version_ = 0;       // bumped by every delivery counted

@@ -41,6 +41,8 @@ struct Partition {
   std::uint64_t generation = 0;  // this assignment; settles of an earlier one are ignored
 };
 
+std::atomic<int> records_to_lose{0};  // lose_polled_records
+
 // State shared by the subscription and its deliveries' handles (which may outlive it).
 struct Core {
   Config config;
@@ -300,6 +302,27 @@ struct Core {
     }
   }
 
+  // Under `mutex`: forgets the buffered records of one partition.
+  void drop_buffered(std::int32_t partition) {
+    std::erase_if(buffer, [partition](const RecordPtr& r) { return r->partition == partition; });
+  }
+
+  // Under `mutex`, on the poller thread: seeks each partition with a hole in what its ledger
+  // fetched back to where the hole starts (PartitionLedger::arrived). What is buffered for it
+  // was read before the seek and is dropped; what is read after it comes from the seek
+  // (librdkafka drops fetched records of a partition's older version when they are polled).
+  void rewind_holes() {
+    for (auto& [id, partition] : partitions) {
+      if (!partition.ledger.rewind_pending()) continue;
+      PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(list.get(), consumer.stream.c_str(), id)->offset =
+          partition.ledger.fetched_end();
+      ErrorPtr error(rd_kafka_seek_partitions(handle.get(), list.get(), 0));
+      drop_buffered(id);
+      partition.ledger.rewound();
+    }
+  }
+
   // The poller thread: keeps the consumer polled (serving rebalances), buffering what arrives.
   void poll_loop() {
     // One record per call (rd_kafka_consume_queue), never librdkafka 2.0's batch call: in 2.0
@@ -319,9 +342,15 @@ struct Core {
       std::lock_guard lock(mutex);
       const bool arrived_any = !got.empty();
       for (auto& record : got) {
-        if (record->err == RD_KAFKA_RESP_ERR_NO_ERROR) buffer.push_back(std::move(record));
+        if (record->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+        if (records_to_lose.load(std::memory_order_relaxed) > 0 &&
+            records_to_lose.fetch_sub(1, std::memory_order_relaxed) > 0) {
+          continue;  // a fault injected by a test
+        }
+        buffer.push_back(std::move(record));
       }
       got.clear();
+      rewind_holes();
       if (arrived_any) arrived.notify_all();
       const std::size_t limit = std::max<std::size_t>(config.buffer_limit, 1);
       const bool full = paused ? buffer.size() > limit / 4 : buffer.size() >= limit;
@@ -523,6 +552,15 @@ class KafkaSubscription final : public Subscription {
       if (p == core_->partitions.end()) continue;  // revoked meanwhile
       Partition& partition = p->second;
       const std::int64_t offset = record->offset;
+      switch (partition.ledger.arrived(offset)) {
+        case PartitionLedger::Arrival::take:
+          break;
+        case PartitionLedger::Arrival::rewind:
+          core_->drop_buffered(record->partition);  // the poller reads them again
+          continue;
+        case PartitionLedger::Arrival::drop:
+          continue;
+      }
       if (partition.outstanding.contains(offset)) continue;  // fetched again after a resume
       const std::uint32_t attempt = partition.ledger.fetched(offset);
       if (attempt == 0) continue;  // settled already
@@ -589,6 +627,10 @@ std::int64_t heartbeat_interval(milliseconds session_timeout) {
 }
 
 }  // namespace
+
+void lose_polled_records(int count) {
+  records_to_lose = count;
+}
 
 Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
                                                 const ConsumerConfig& consumer,

@@ -15,6 +15,9 @@
 //   and was evicted, its partitions then handled by two owners.
 // - A record is handed out only if its partition is still assigned once its count is committed;
 //   a rebalance waits only for records already handed out.
+// - The commit offset never passes a record that was not handed out: a record read past the end
+//   of what its partition fetched so far makes the poller seek back there once
+//   (PartitionLedger::arrived).
 // - On a rebalance, revoked partitions wait (up to revoke_wait) for their deliveries to be
 //   settled, commit, and are handed over; later settles of them are ignored. Records still held
 //   for a retry are left to the new owner, which delivers them again from the committed offset.
@@ -30,5 +33,10 @@ namespace fleet::broker::kafka {
 Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
                                                 const ConsumerConfig& consumer,
                                                 const std::string& group);
+
+// Fault injection, for tests only: every subscription of this process loses the next `count`
+// records it polls, as librdkafka 2.0's batch poll could around a pause (the client's position
+// moves past them, and they are never handed over).
+void lose_polled_records(int count);
 
 }  // namespace fleet::broker::kafka

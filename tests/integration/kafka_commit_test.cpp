@@ -1,7 +1,8 @@
 // How the Kafka subscription commits offsets and delivery counts, against librdkafka's mock
 // cluster: with the coordinator refusing commits on purpose, when a durable is handed from one
-// process to the next under each rebalance protocol (eager and cooperative assignors), and when
-// a backlog overflows the subscription's buffer (its partitions paused and resumed).
+// process to the next under each rebalance protocol (eager and cooperative assignors), when a
+// backlog overflows the subscription's buffer (its partitions paused and resumed), and when the
+// client skips records.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "eventually.hpp"
 #include "fleet/broker/kafka.hpp"
 #include "kafka/mock_cluster.hpp"
+#include "kafka/subscription.hpp"
 #include "nats_server.hpp"
 
 namespace {
@@ -130,6 +132,75 @@ TEST_CASE(
   // Nothing is delivered twice (no crash, no rebalance), and nothing is left uncommitted.
   CHECK(std::count_if(seen.begin(), seen.end(), [](int n) { return n > 1; }) == 0);
   CHECK(fleet::test::eventually([&] { return uncommitted(broker, "BACKLOG", "reader") == 0; }));
+  subscription->reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
+TEST_CASE(
+    "on Kafka, records the client skipped are read again: the commit never passes a record "
+    "that was not delivered") {
+  auto cluster = kafka::MockCluster::start(1);
+  REQUIRE(cluster.has_value());
+  const auto dir = fleet::test::make_temp_dir("fleet-kafka-skip");
+  kafka::Config config;
+  config.brokers = (*cluster)->bootstrap_servers();
+  config.state_url = "sqlite:" + (dir / "state.db").string();
+  config.partitions = 1;  // one offset sequence
+  auto transport = kafka::connect(config);
+  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
+  auto& broker = **transport;
+  REQUIRE(broker.ensure_stream({.name = "SKIPS", .subjects = {"skips.>"}}).has_value());
+  const fleet::broker::ConsumerConfig consumer{.stream = "SKIPS", .durable = "reader"};
+  REQUIRE(broker.ensure_consumer(consumer).has_value());
+  auto publish = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      fleet::broker::Message message;
+      message.subject = "skips.x";
+      message.body = std::to_string(i);
+      REQUIRE(broker.publish(message, 10s).has_value());
+    }
+  };
+  constexpr int first = 10, records = 40;
+  std::vector<int> seen(records, 0);
+  int distinct = 0;
+  auto take = [&](fleet::broker::Subscription& subscription) {
+    auto batch = subscription.fetch(records, 200ms);
+    REQUIRE(batch.has_value());
+    for (auto& delivery : *batch) {
+      const int body = std::stoi(std::string(delivery.body()));
+      REQUIRE(body >= 0);
+      REQUIRE(body < records);
+      if (seen[body]++ == 0) ++distinct;
+      REQUIRE(delivery.ack().has_value());
+    }
+  };
+  // A first process handles the first records, so the group has a committed offset.
+  publish(0, first);
+  {
+    auto subscription = broker.subscribe(consumer);
+    REQUIRE(subscription.has_value());
+    REQUIRE(fleet::test::eventually([&] {
+      take(**subscription);
+      return distinct == first;
+    }));
+    REQUIRE(fleet::test::eventually([&] { return uncommitted(broker, "SKIPS", "reader") == 0; }));
+  }
+  // The next one's client skips three records as it polls them (its position moves past them).
+  publish(first, records);
+  kafka::lose_polled_records(3);
+  auto subscription = broker.subscribe(consumer);
+  REQUIRE(subscription.has_value());
+  const bool all = fleet::test::eventually(
+      [&] {
+        take(**subscription);
+        return distinct == records;
+      },
+      30s);
+  kafka::lose_polled_records(0);
+  CHECK_MESSAGE(all, distinct << " of " << records << " records delivered");
+  CHECK(std::count_if(seen.begin(), seen.end(), [](int n) { return n > 1; }) == 0);
+  CHECK(fleet::test::eventually([&] { return uncommitted(broker, "SKIPS", "reader") == 0; }));
   subscription->reset();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);

@@ -126,3 +126,75 @@ TEST_CASE("ledger: oversized metadata is merged, keeping the higher count") {
   CHECK(next.fetched(0) >= 3);  // counts may only be overcounted, never lost
   CHECK(next.fetched(2) >= 2);
 }
+
+TEST_CASE("ledger: fetching ends after the highest record fetched, from the committed offset on") {
+  PartitionLedger ledger(10, "");
+  CHECK(ledger.fetched_end() == 10);
+  ledger.fetched(10);
+  ledger.fetched(11);
+  CHECK(ledger.fetched_end() == 12);
+  ledger.fetched(10);  // fetched again (a resume): the end stays
+  CHECK(ledger.fetched_end() == 12);
+  PartitionLedger fresh(-1, "");
+  CHECK(fresh.fetched_end() < 0);
+  fresh.fetched(7);
+  CHECK(fresh.fetched_end() == 8);
+}
+
+TEST_CASE("ledger: a record past a hole is read again from the hole, before anything is taken") {
+  using Arrival = PartitionLedger::Arrival;
+  PartitionLedger ledger(0, "");
+  CHECK(ledger.arrived(0) == Arrival::take);
+  ledger.fetched(0);
+  CHECK(ledger.arrived(3) == Arrival::rewind);  // 1 and 2 were never handed over
+  CHECK(ledger.rewind_pending());
+  CHECK(ledger.arrived(4) == Arrival::drop);  // read before the rewind took effect
+  CHECK(ledger.arrived(0) == Arrival::take);  // a repeat is left to fetched()
+  ledger.rewound();
+  CHECK(ledger.arrived(1) == Arrival::take);  // the partition read again from the hole
+  ledger.fetched(1);
+  CHECK(ledger.fetched_end() == 2);
+  ledger.settle(0);
+  ledger.settle(1);
+  CHECK(ledger.commit_offset() == 2);  // never past a record that was not handed over
+}
+
+TEST_CASE("ledger: a hole seen again after its rewind is passed over, and the commit with it") {
+  using Arrival = PartitionLedger::Arrival;
+  PartitionLedger ledger(0, "");
+  ledger.fetched(0);
+  ledger.fetched(1);
+  ledger.settle(0);
+  ledger.settle(1);
+  CHECK(ledger.arrived(5) == Arrival::rewind);
+  ledger.rewound();
+  CHECK(ledger.arrived(5) == Arrival::take);  // 2..4 are not in the log (a marker, compaction)
+  CHECK(ledger.fetched_end() == 5);
+  CHECK(ledger.commit_offset() == 5);
+  CHECK(ledger.fetched(5) == 1);
+  CHECK(ledger.commit_offset() == 5);  // 5 is in a handler's hands
+  ledger.settle(5);
+  CHECK(ledger.commit_offset() == 6);
+  CHECK(ledger.arrived(9) == Arrival::rewind);  // a new hole is read again too
+}
+
+TEST_CASE("ledger: a hole behind an unsettled record keeps the commit offset on that record") {
+  using Arrival = PartitionLedger::Arrival;
+  PartitionLedger ledger(0, "");
+  ledger.fetched(0);
+  CHECK(ledger.arrived(3) == Arrival::rewind);
+  ledger.rewound();
+  CHECK(ledger.arrived(3) == Arrival::take);
+  CHECK(ledger.fetched(3) == 1);
+  ledger.settle(3);
+  CHECK(ledger.commit_offset() == 0);  // 0 is still in a handler's hands
+  ledger.settle(0);
+  CHECK(ledger.commit_offset() == 4);
+}
+
+TEST_CASE("ledger: an owner without a committed offset takes its first record as the start") {
+  PartitionLedger ledger(-1, "");
+  CHECK(ledger.arrived(42) == PartitionLedger::Arrival::take);
+  ledger.fetched(42);
+  CHECK(ledger.arrived(43) == PartitionLedger::Arrival::take);
+}
