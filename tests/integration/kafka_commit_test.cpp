@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,32 +40,88 @@ std::uint64_t uncommitted(fleet::broker::Transport& transport, const std::string
   return 0;
 }
 
+// librdkafka's mock cluster and a Kafka transport on it (its state in a temp dir), with the
+// stream `stream` taking "<subject>.>"; `consumer` names its durable (not created here).
+struct MockKafka {
+  MockKafka(const std::string& stream, const std::string& subject, const std::string& durable,
+            const std::function<void(kafka::Config&)>& tune = {})
+      : subject(subject), consumer{.stream = stream, .durable = durable} {
+    auto started = kafka::MockCluster::start(1);
+    REQUIRE(started.has_value());
+    cluster = std::move(*started);
+    dir = fleet::test::make_temp_dir("fleet-kafka-" + subject);
+    config.brokers = cluster->bootstrap_servers();
+    config.state_url = "sqlite:" + (dir / "state.db").string();
+    if (tune) tune(config);
+    auto connected = kafka::connect(config);
+    REQUIRE_MESSAGE(connected.has_value(), connected.error().message);
+    transport = std::move(*connected);
+    REQUIRE(transport->ensure_stream({.name = stream, .subjects = {subject + ".>"}}).has_value());
+  }
+  ~MockKafka() {
+    transport.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  MockKafka(const MockKafka&) = delete;
+  MockKafka& operator=(const MockKafka&) = delete;
+
+  // Publishes the bodies from..to-1 on "<subject>.x", keyed by `key(i)` when given.
+  void publish(int from, int to, const std::function<std::string(int)>& key = {}) {
+    for (int i = from; i < to; ++i) {
+      fleet::broker::Message message;
+      message.subject = subject + ".x";
+      message.body = std::to_string(i);
+      if (key) message.key = key(i);
+      REQUIRE(transport->publish(message, 10s).has_value());
+    }
+  }
+  std::uint64_t uncommitted() {
+    return ::uncommitted(*transport, consumer.stream, consumer.durable);
+  }
+
+  std::string subject;
+  fleet::broker::ConsumerConfig consumer;
+  std::unique_ptr<kafka::MockCluster> cluster;
+  std::filesystem::path dir;
+  kafka::Config config;
+  std::unique_ptr<fleet::broker::Transport> transport;
+};
+
+// Which of the bodies 0..size-1 were delivered, and how often; each delivery is acked as it
+// is counted.
+struct Tally {
+  explicit Tally(int size) : seen(size, 0) {}
+  void take(fleet::broker::Subscription& subscription, std::size_t max) {
+    auto batch = subscription.fetch(max, 200ms);
+    REQUIRE(batch.has_value());
+    for (auto& delivery : *batch) {
+      const int body = std::stoi(std::string(delivery.body()));
+      REQUIRE(body >= 0);
+      REQUIRE(body < static_cast<int>(seen.size()));
+      if (seen[body]++ == 0) ++distinct;
+      REQUIRE(delivery.ack().has_value());
+    }
+  }
+  bool all() const { return distinct == static_cast<int>(seen.size()); }
+  long repeated() const {
+    return std::count_if(seen.begin(), seen.end(), [](int n) { return n > 1; });
+  }
+  std::vector<int> seen;
+  int distinct = 0;
+};
+
 }  // namespace
 
 TEST_CASE(
     "on Kafka, commits the coordinator refused are sent again until the committed offset "
     "passes every settled record") {
-  auto cluster = kafka::MockCluster::start(1);
-  REQUIRE(cluster.has_value());
-  const auto dir = fleet::test::make_temp_dir("fleet-kafka-commit");
-  kafka::Config config;
-  config.brokers = (*cluster)->bootstrap_servers();
-  config.state_url = "sqlite:" + (dir / "state.db").string();
-  config.partitions = 1;
-  auto transport = kafka::connect(config);
-  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
-  auto& broker = **transport;
-  REQUIRE(broker.ensure_stream({.name = "COMMITS", .subjects = {"commits.>"}}).has_value());
-  const fleet::broker::ConsumerConfig consumer{.stream = "COMMITS", .durable = "reader"};
-  REQUIRE(broker.ensure_consumer(consumer).has_value());
+  MockKafka mock("COMMITS", "commits", "reader", [](kafka::Config& c) { c.partitions = 1; });
+  auto& broker = *mock.transport;
+  REQUIRE(broker.ensure_consumer(mock.consumer).has_value());
   constexpr int records = 20;
-  for (int i = 0; i < records; ++i) {
-    fleet::broker::Message message;
-    message.subject = "commits.x";
-    message.body = std::to_string(i);
-    REQUIRE(broker.publish(message, 10s).has_value());
-  }
-  auto subscription = broker.subscribe(consumer);
+  mock.publish(0, records);
+  auto subscription = broker.subscribe(mock.consumer);
   REQUIRE(subscription.has_value());
   std::vector<fleet::broker::Delivery> held;
   REQUIRE(fleet::test::eventually([&] {
@@ -75,135 +133,74 @@ TEST_CASE(
 
   // Every commit from here is refused a few times; the settled records must still be
   // committed past without any further record being settled to trigger a commit.
-  kafka::refuse_requests(**cluster, offset_commit_api, 5,
+  kafka::refuse_requests(*mock.cluster, offset_commit_api, 5,
                          RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
   for (auto& delivery : held) REQUIRE(delivery.ack().has_value());
-  const bool committed =
-      fleet::test::eventually([&] { return uncommitted(broker, "COMMITS", "reader") == 0; }, 20s);
-  CHECK_MESSAGE(committed, uncommitted(broker, "COMMITS", "reader") << " records uncommitted");
-  subscription->reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
+  const bool committed = fleet::test::eventually([&] { return mock.uncommitted() == 0; }, 20s);
+  CHECK_MESSAGE(committed, mock.uncommitted() << " records uncommitted");
 }
 
 TEST_CASE(
     "on Kafka, a backlog many times the subscription's buffer is delivered whole, every record "
     "before its offset is committed past") {
-  auto cluster = kafka::MockCluster::start(1);
-  REQUIRE(cluster.has_value());
-  const auto dir = fleet::test::make_temp_dir("fleet-kafka-backlog");
-  kafka::Config config;
-  config.brokers = (*cluster)->bootstrap_servers();
-  config.state_url = "sqlite:" + (dir / "state.db").string();
-  config.buffer_limit = 300;  // the partitions are paused and resumed about ten times
-  auto transport = kafka::connect(config);
-  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
-  auto& broker = **transport;
-  REQUIRE(broker.ensure_stream({.name = "BACKLOG", .subjects = {"backlog.>"}}).has_value());
-  const fleet::broker::ConsumerConfig consumer{.stream = "BACKLOG", .durable = "reader"};
-  REQUIRE(broker.ensure_consumer(consumer).has_value());
+  MockKafka mock("BACKLOG", "backlog", "reader", [](kafka::Config& c) {
+    c.buffer_limit = 300;  // the partitions are paused and resumed about ten times
+  });
+  auto& broker = *mock.transport;
+  REQUIRE(broker.ensure_consumer(mock.consumer).has_value());
   constexpr int records = 3000;
-  for (int i = 0; i < records; ++i) {
-    fleet::broker::Message message;
-    message.subject = "backlog.x";
-    message.key = std::to_string(i % 16);  // spread over the partitions
-    message.body = std::to_string(i);
-    REQUIRE(broker.publish(message, 10s).has_value());
-  }
-  auto subscription = broker.subscribe(consumer);
+  mock.publish(0, records, [](int i) { return std::to_string(i % 16); });  // all partitions
+  auto subscription = broker.subscribe(mock.consumer);
   REQUIRE(subscription.has_value());
-  std::vector<int> seen(records, 0);
-  int distinct = 0;
+  Tally tally(records);
   const bool all = fleet::test::eventually(
       [&] {
-        auto batch = (*subscription)->fetch(100, 200ms);
-        REQUIRE(batch.has_value());
-        for (auto& delivery : *batch) {
-          const int body = std::stoi(std::string(delivery.body()));
-          REQUIRE(body >= 0);
-          REQUIRE(body < records);
-          if (seen[body]++ == 0) ++distinct;
-          REQUIRE(delivery.ack().has_value());
-        }
-        return distinct == records;
+        tally.take(**subscription, 100);
+        return tally.all();
       },
       60s);
-  CHECK_MESSAGE(all, distinct << " of " << records << " records delivered");
+  CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
   // Nothing is delivered twice (no crash, no rebalance), and nothing is left uncommitted.
-  CHECK(std::count_if(seen.begin(), seen.end(), [](int n) { return n > 1; }) == 0);
-  CHECK(fleet::test::eventually([&] { return uncommitted(broker, "BACKLOG", "reader") == 0; }));
-  subscription->reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
+  CHECK(tally.repeated() == 0);
+  CHECK(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
 }
 
 TEST_CASE(
     "on Kafka, records the client skipped are read again: the commit never passes a record "
     "that was not delivered") {
-  auto cluster = kafka::MockCluster::start(1);
-  REQUIRE(cluster.has_value());
-  const auto dir = fleet::test::make_temp_dir("fleet-kafka-skip");
-  kafka::Config config;
-  config.brokers = (*cluster)->bootstrap_servers();
-  config.state_url = "sqlite:" + (dir / "state.db").string();
-  config.partitions = 1;  // one offset sequence
-  auto transport = kafka::connect(config);
-  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
-  auto& broker = **transport;
-  REQUIRE(broker.ensure_stream({.name = "SKIPS", .subjects = {"skips.>"}}).has_value());
-  const fleet::broker::ConsumerConfig consumer{.stream = "SKIPS", .durable = "reader"};
-  REQUIRE(broker.ensure_consumer(consumer).has_value());
-  auto publish = [&](int from, int to) {
-    for (int i = from; i < to; ++i) {
-      fleet::broker::Message message;
-      message.subject = "skips.x";
-      message.body = std::to_string(i);
-      REQUIRE(broker.publish(message, 10s).has_value());
-    }
-  };
+  MockKafka mock("SKIPS", "skips", "reader", [](kafka::Config& c) {
+    c.partitions = 1;  // one offset sequence
+  });
+  auto& broker = *mock.transport;
+  REQUIRE(broker.ensure_consumer(mock.consumer).has_value());
   constexpr int first = 10, records = 40;
-  std::vector<int> seen(records, 0);
-  int distinct = 0;
-  auto take = [&](fleet::broker::Subscription& subscription) {
-    auto batch = subscription.fetch(records, 200ms);
-    REQUIRE(batch.has_value());
-    for (auto& delivery : *batch) {
-      const int body = std::stoi(std::string(delivery.body()));
-      REQUIRE(body >= 0);
-      REQUIRE(body < records);
-      if (seen[body]++ == 0) ++distinct;
-      REQUIRE(delivery.ack().has_value());
-    }
-  };
+  Tally tally(records);
   // A first process handles the first records, so the group has a committed offset.
-  publish(0, first);
+  mock.publish(0, first);
   {
-    auto subscription = broker.subscribe(consumer);
+    auto subscription = broker.subscribe(mock.consumer);
     REQUIRE(subscription.has_value());
     REQUIRE(fleet::test::eventually([&] {
-      take(**subscription);
-      return distinct == first;
+      tally.take(**subscription, records);
+      return tally.distinct == first;
     }));
-    REQUIRE(fleet::test::eventually([&] { return uncommitted(broker, "SKIPS", "reader") == 0; }));
+    REQUIRE(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
   }
   // The next one's client skips three records as it polls them (its position moves past them).
-  publish(first, records);
+  mock.publish(first, records);
   kafka::lose_polled_records(3);
-  auto subscription = broker.subscribe(consumer);
+  auto subscription = broker.subscribe(mock.consumer);
   REQUIRE(subscription.has_value());
   const bool all = fleet::test::eventually(
       [&] {
-        take(**subscription);
-        return distinct == records;
+        tally.take(**subscription, records);
+        return tally.all();
       },
       30s);
   kafka::lose_polled_records(0);
-  CHECK_MESSAGE(all, distinct << " of " << records << " records delivered");
-  CHECK(std::count_if(seen.begin(), seen.end(), [](int n) { return n > 1; }) == 0);
-  CHECK(fleet::test::eventually([&] { return uncommitted(broker, "SKIPS", "reader") == 0; }));
-  subscription->reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
+  CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
+  CHECK(tally.repeated() == 0);
+  CHECK(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
 }
 
 TEST_CASE(
@@ -211,30 +208,15 @@ TEST_CASE(
     "the next goes on after what the first settled") {
   for (const std::string assignor : {"range", "cooperative-sticky"}) {
     CAPTURE(assignor);
-    auto cluster = kafka::MockCluster::start(1);
-    REQUIRE(cluster.has_value());
-    const auto dir = fleet::test::make_temp_dir("fleet-kafka-handover");
-    kafka::Config config;
-    config.brokers = (*cluster)->bootstrap_servers();
-    config.state_url = "sqlite:" + (dir / "state.db").string();
-    config.assignor = assignor;
-    config.session_timeout = 3s;  // the dev cluster holds each round this long less a second
-    auto transport = kafka::connect(config);
-    REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
-    auto& broker = **transport;
-    REQUIRE(broker.ensure_stream({.name = "HANDOVER", .subjects = {"handover.>"}}).has_value());
-    const fleet::broker::ConsumerConfig consumer{.stream = "HANDOVER", .durable = "worker"};
+    MockKafka mock("HANDOVER", "handover", "worker", [&](kafka::Config& c) {
+      c.assignor = assignor;
+      c.session_timeout = 3s;  // the dev cluster holds each round this long less a second
+    });
+    auto& broker = *mock.transport;
+    const auto& consumer = mock.consumer;
     REQUIRE(broker.ensure_consumer(consumer).has_value());
     constexpr int records = 20;
-    auto publish = [&](int from, int to) {
-      for (int i = from; i < to; ++i) {
-        fleet::broker::Message message;
-        message.subject = "handover.x";
-        message.body = std::to_string(i);
-        REQUIRE(broker.publish(message, 10s).has_value());
-      }
-    };
-    publish(0, records);
+    mock.publish(0, records);
 
     // The first process settles everything it took and stops (revoking its partitions and
     // committing on the way out).
@@ -250,7 +232,7 @@ TEST_CASE(
         return taken == records;
       }));
     }
-    publish(records, 2 * records);
+    mock.publish(records, 2 * records);
 
     // The next one gets the new records and none of the settled ones.
     auto next = broker.subscribe(consumer);
@@ -277,51 +259,35 @@ TEST_CASE(
       return text;
     };
     CHECK(joined(bodies) == joined(expected));
-    next->reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
   }
 }
 
 TEST_CASE("on Kafka, delivery progress tells another process which records of a durable wait") {
-  auto cluster = kafka::MockCluster::start(1);
-  REQUIRE(cluster.has_value());
-  const auto dir = fleet::test::make_temp_dir("fleet-kafka-progress");
-  kafka::Config config;
-  config.brokers = (*cluster)->bootstrap_servers();
-  config.state_url = "sqlite:" + (dir / "state.db").string();
-  auto transport = kafka::connect(config);
-  REQUIRE_MESSAGE(transport.has_value(), transport.error().message);
-  auto& broker = **transport;
-  REQUIRE(broker.ensure_stream({.name = "PROGRESS", .subjects = {"progress.>"}}).has_value());
+  MockKafka mock("PROGRESS", "progress", "steps");
+  auto& broker = *mock.transport;
   // Another process (the orchestrator, say), started before the durable existed.
-  auto observer = kafka::connect(config);
+  auto observer = kafka::connect(mock.config);
   REQUIRE_MESSAGE(observer.has_value(), observer.error().message);
   const auto now_ms = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
-  auto publish = [&](int i) {
-    fleet::broker::Message message;
-    message.subject = "progress.x";
-    message.body = std::to_string(i);
-    message.key = "one-partition";  // so the first five handed out are the first five sent
-    REQUIRE(broker.publish(message, 10s).has_value());
-  };
+  // One key, so the first five handed out are the first five sent.
+  const auto one_partition = [](int) { return std::string("one-partition"); };
   // No durable yet: nothing was delivered.
   auto none = (*observer)->delivery_progress("PROGRESS", "steps");
   REQUIRE_MESSAGE(none.has_value(), none.error().message);
   CHECK_FALSE(none->caught_up);
   CHECK(none->waiting_since_ms == 0);
 
-  const fleet::broker::ConsumerConfig consumer{.stream = "PROGRESS", .durable = "steps"};
+  const auto& consumer = mock.consumer;
   REQUIRE(broker.ensure_consumer(consumer).has_value());
   const std::int64_t first_sent = now_ms();
-  for (int i = 0; i < 5; ++i) publish(i);
+  mock.publish(0, 5, one_partition);
   std::this_thread::sleep_for(50ms);
   const std::int64_t second_sent = now_ms();
-  for (int i = 5; i < 10; ++i) publish(i);
+  mock.publish(5, 10, one_partition);
 
   auto before = (*observer)->delivery_progress("PROGRESS", "steps");
   REQUIRE_MESSAGE(before.has_value(), before.error().message);
@@ -362,7 +328,4 @@ TEST_CASE("on Kafka, delivery progress tells another process which records of a 
     return progress->caught_up;
   }));
   for (auto& delivery : held) REQUIRE(delivery.ack().has_value());
-  subscription->reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
 }
