@@ -103,7 +103,16 @@ struct Tally {
       REQUIRE(delivery.ack().has_value());
     }
   }
-  bool all() const { return distinct == static_cast<int>(seen.size()); }
+  // Takes until `count` distinct bodies were seen; false if that did not happen within `limit`.
+  bool take_until(fleet::broker::Subscription& subscription, std::size_t max, int count,
+                  std::chrono::milliseconds limit = 60s) {
+    return fleet::test::eventually(
+        [&] {
+          take(subscription, max);
+          return distinct >= count;
+        },
+        limit);
+  }
   long repeated() const {
     return std::count_if(seen.begin(), seen.end(), [](int n) { return n > 1; });
   }
@@ -153,12 +162,7 @@ TEST_CASE(
   auto subscription = broker.subscribe(mock.consumer);
   REQUIRE(subscription.has_value());
   Tally tally(records);
-  const bool all = fleet::test::eventually(
-      [&] {
-        tally.take(**subscription, 100);
-        return tally.all();
-      },
-      60s);
+  const bool all = tally.take_until(**subscription, 100, records, 60s);
   CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
   // Nothing is delivered twice (no crash, no rebalance), and nothing is left uncommitted.
   CHECK(tally.repeated() == 0);
@@ -180,10 +184,7 @@ TEST_CASE(
   {
     auto subscription = broker.subscribe(mock.consumer);
     REQUIRE(subscription.has_value());
-    REQUIRE(fleet::test::eventually([&] {
-      tally.take(**subscription, records);
-      return tally.distinct == first;
-    }));
+    REQUIRE(tally.take_until(**subscription, records, first));
     REQUIRE(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
   }
   // The next one's client skips three records as it polls them (its position moves past them).
@@ -191,12 +192,7 @@ TEST_CASE(
   kafka::lose_polled_records(3);
   auto subscription = broker.subscribe(mock.consumer);
   REQUIRE(subscription.has_value());
-  const bool all = fleet::test::eventually(
-      [&] {
-        tally.take(**subscription, records);
-        return tally.all();
-      },
-      30s);
+  const bool all = tally.take_until(**subscription, records, records, 30s);
   kafka::lose_polled_records(0);
   CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
   CHECK(tally.repeated() == 0);

@@ -76,8 +76,8 @@ std::filesystem::path make_temp_dir(const std::string& prefix) {
 }
 
 NatsServer::NatsServer() : port_(free_port()), dir_(make_temp_dir("fleet-nats")) {
-  // A port found free can be taken by another process before the server binds it: the first
-  // start gets two more ports if the server exits at once.
+  // A port found free can be taken by another process before the server binds it: a first
+  // start that fails (the server exited, or did not listen within 15 s) gets two more ports.
   for (int attempt = 1;; ++attempt) {
     try {
       start();
