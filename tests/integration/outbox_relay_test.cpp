@@ -139,7 +139,7 @@ TEST_CASE(
     args.push_back("--die-before-mark-sent");
     fleet::test::WorkerProcess crashing(args, {}, app.dir / "crash.log");
     auto exit = crashing.wait(120s);
-    REQUIRE_MESSAGE(exit.has_value(), crashing.log());
+    REQUIRE_MESSAGE(exit.has_value(), (crashing.log() + crashing.describe()));
     CHECK(exit->signal == SIGKILL);
   }
   auto store = app.store();
@@ -147,7 +147,8 @@ TEST_CASE(
   CHECK_FALSE(stored_ids(*transport, "OUTBOX_CRASH").empty());
 
   fleet::test::WorkerProcess relay(relay_args, {}, app.dir / "relay.log");
-  REQUIRE_MESSAGE(settles([&] { return counts_of(*store).sent == ids.size(); }), relay.log());
+  REQUIRE_MESSAGE(settles([&] { return counts_of(*store).sent == ids.size(); }),
+                  (relay.log() + relay.describe()));
   relay.signal(SIGTERM);
   auto exit = relay.wait(60s);
   REQUIRE(exit.has_value());

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "exec_plan.hpp"
+
 namespace fleet::test {
 namespace {
 
@@ -104,14 +106,14 @@ void NatsServer::start() {
   const std::string port = std::to_string(port_);
   const std::string store = dir_.string();
   const std::string log = (dir_ / "server.log").string();
+  const ExecPlan plan(
+      {"nats-server", "-js", "-a", "127.0.0.1", "-p", port, "-sd", store, "-l", log});
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     // A crashed test binary must not leave its server running (and holding its stdout).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port.c_str(), "-sd",
-             store.c_str(), "-l", log.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
+    plan.exec(nullptr, nullptr, nullptr, 0);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -15,37 +15,30 @@
 
 #include <libpq-fe.h>
 
+#include "exec_plan.hpp"
 #include "nats_server.hpp"
 
 namespace fleet::test {
 namespace {
 
-// In the child: drop to the postgres user when running as root, send output to `log`, exec.
-[[noreturn]] void exec_as_server_user(const std::vector<std::string>& argv,
-                                      const std::filesystem::path& log) {
-  if (::geteuid() == 0) {
-    const passwd* user = ::getpwnam("postgres");
-    if (user == nullptr || ::setgid(user->pw_gid) != 0 || ::setuid(user->pw_uid) != 0) {
-      ::_exit(126);
-    }
-  }
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // after setuid, which clears it
-  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  int in = ::open("/dev/null", O_RDONLY);
-  ::dup2(in, 0);
-  ::dup2(out, 1);
-  ::dup2(out, 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  ::execv(args[0], args.data());
-  ::_exit(127);
-}
-
+// Runs argv as the postgres user when this process is root (initdb and postgres refuse root),
+// output to `log`. The user is looked up before the fork: the child only makes async-signal-safe
+// calls (exec_plan.hpp).
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+  const ExecPlan plan(argv);
+  const passwd* user = ::geteuid() == 0 ? ::getpwnam("postgres") : nullptr;
+  if (::geteuid() == 0 && user == nullptr) {
+    throw std::runtime_error("running as root but no `postgres` user exists");
+  }
+  const uid_t uid = user != nullptr ? user->pw_uid : ::getuid();
+  const gid_t gid = user != nullptr ? user->pw_gid : ::getgid();
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) exec_as_server_user(argv, log);
+  if (pid == 0) {
+    if (user != nullptr && (::setgid(gid) != 0 || ::setuid(uid) != 0)) ::_exit(126);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // after setuid, which clears it
+    plan.exec("/dev/null", log.c_str(), log.c_str(), O_APPEND);
+  }
   return pid;
 }
 

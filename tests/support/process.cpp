@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "exec_plan.hpp"
 #include "nats_server.hpp"
 
 namespace fleet::test {
@@ -32,22 +33,10 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input,
   const auto in_path = dir / "in", out_path = dir / "out", err_path = dir / "err";
   std::ofstream(in_path, std::ios::binary) << input;
 
+  const ExecPlan plan(argv, env);
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int in = ::open(in_path.c_str(), O_RDONLY);
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    for (const auto& entry : env) ::putenv(const_cast<char*>(entry.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
+  if (pid == 0) plan.exec(in_path.c_str(), out_path.c_str(), err_path.c_str(), O_TRUNC);
   int status = 0;
   ::waitpid(pid, &status, 0);
   RunResult result;

@@ -9,32 +9,25 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "eventually.hpp"
+#include "exec_plan.hpp"
 
 namespace fleet::test {
 
 WorkerProcess::WorkerProcess(const std::vector<std::string>& argv,
                              const std::vector<std::string>& env, std::filesystem::path log)
     : log_(std::move(log)) {
+  const ExecPlan plan(argv, env);
   const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the test died before prctl took effect
-    int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int in = ::open("/dev/null", O_RDONLY);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    for (const auto& entry : env) ::putenv(const_cast<char*>(entry.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+    plan.exec("/dev/null", log_.c_str(), log_.c_str(), O_APPEND);
   }
 }
 
@@ -67,6 +60,23 @@ std::string WorkerProcess::log() const {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+std::string WorkerProcess::describe() const {
+  if (exit_) {
+    return "pid " + std::to_string(pid_) + " ended: exit code " + std::to_string(exit_->code) +
+           ", signal " + std::to_string(exit_->signal);
+  }
+  const auto proc = std::filesystem::path("/proc") / std::to_string(pid_);
+  std::error_code error;
+  const auto exe = std::filesystem::read_symlink(proc / "exe", error);
+  std::string stat, wchan;
+  std::getline(std::ifstream(proc / "stat"), stat);
+  std::getline(std::ifstream(proc / "wchan"), wchan);
+  const auto state = stat.rfind(") ");  // after "pid (comm) "
+  return "pid " + std::to_string(pid_) + " running " + exe.string() + ", state " +
+         (state == std::string::npos ? "?" : stat.substr(state + 2, 1)) + ", waiting in " +
+         (wchan.empty() ? "?" : wchan);
 }
 
 }  // namespace fleet::test
