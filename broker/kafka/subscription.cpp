@@ -13,6 +13,7 @@
 
 #include "fleet/broker/subject.hpp"
 #include "kafka/handles.hpp"
+#include "kafka/instance_name.hpp"
 #include "kafka/partition_ledger.hpp"
 #include "kafka/records.hpp"
 
@@ -608,17 +609,6 @@ class KafkaSubscription final : public Subscription {
   std::thread poller_;
 };
 
-// The static member name of this process's next subscription to `group`: the configured one,
-// then "#2", "#3"... for further subscriptions to the same group (names are per group, and two
-// live members of one group must not share one).
-std::string instance_name(const Config& config, const std::string& group) {
-  static std::mutex mutex;
-  static std::map<std::string, int> subscriptions;  // per instance name and group
-  std::lock_guard lock(mutex);
-  const int n = ++subscriptions[config.instance_id + '\n' + group];
-  return n == 1 ? config.instance_id : config.instance_id + "#" + std::to_string(n);
-}
-
 // A third of the session timeout (three heartbeats may be lost before the session ends), at
 // most a second: a member learns that its group rebalances only from a heartbeat's answer, and
 // every member must rejoin within the round the coordinator holds open.
@@ -651,7 +641,8 @@ Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
       {"heartbeat.interval.ms", std::to_string(heartbeat_interval(config.session_timeout))},
       {"fetch.wait.max.ms", std::to_string(config.fetch_wait.count())},
   };
-  if (!config.instance_id.empty()) properties["group.instance.id"] = instance_name(config, group);
+  if (!config.instance_id.empty())
+    properties["group.instance.id"] = instance_name(config.instance_id, group);
   for (const auto& [name, value] : config.properties) properties[name] = value;
   auto conf = make_conf(properties);
   if (!conf) return fail(conf.error());

@@ -43,7 +43,8 @@ void add_transport_flags(CLI::App& app, broker::TransportConfig& config) {
       ->capture_default_str();
   app.add_option("--kafka-instance-id", config.kafka.instance_id,
                  "Kafka static group membership: a name for this process slot that its "
-                 "replacement reuses (group.instance.id); empty = dynamic membership")
+                 "replacement reuses (group.instance.id); {hostname} in it becomes the host "
+                 "name; empty = dynamic membership")
       ->envname("FLEET_KAFKA_INSTANCE_ID");
   app.add_option("--state", config.kafka.state_url,
                  "Kafka: store of inbox and saga state, sqlite:PATH or postgresql://...")

@@ -97,8 +97,11 @@ struct Config {
   // idling until the dead process's session expires. A clean stop then does not leave the group
   // either (the slot is expected back), so scaling down waits for the session timeout. Two live
   // processes must never share a name (the older one is fenced). A process subscribing to one
-  // durable twice adds "#2", "#3"... "" (the default) = dynamic membership. Needs Kafka 2.3 or
-  // later; librdkafka 2.0's mock cluster (the dev cluster) accepts and ignores it.
+  // durable twice adds "#2", "#3"... "{hostname}" in the name is replaced by this machine's
+  // host name: under docker-compose that is the container's id, which a restart of the
+  // container keeps and no other replica shares, so "{hostname}" names every replica's slot.
+  // "" (the default) = dynamic membership. Needs Kafka 2.3 or later; librdkafka 2.0's mock
+  // cluster (the dev cluster) accepts and ignores it.
   std::string instance_id;
   // Further librdkafka properties, e.g. {"security.protocol", "SASL_SSL"}.
   std::map<std::string, std::string> properties;
