@@ -29,6 +29,7 @@
 #include "order_fulfilment/order_summary.hpp"
 #include "order_fulfilment/orders.hpp"
 #include "process.hpp"
+#include "stock.hpp"
 #include "worker_process.hpp"
 
 namespace {
@@ -124,6 +125,18 @@ class Fixture {
                       return true;
                     }),
                     logs());
+  }
+  // The inventory's entry for `sku`, as stored.
+  fleet::demo::Stock stock(const std::string& sku) {
+    auto kv = transport_->key_value({.name = "inventory"});
+    REQUIRE(kv.has_value());
+    auto entry = (*kv)->get("sku." + sku);
+    REQUIRE(entry.has_value());
+    REQUIRE(entry->has_value());
+    auto stock =
+        fleet::schemas::decode<fleet::demo::Stock>((*entry)->value, fleet::demo::stock_limits);
+    REQUIRE(stock.has_value());
+    return *stock;
   }
   std::string ledger(const std::string& bucket, const std::string& id) {
     auto kv = transport_->key_value({.name = bucket});
@@ -570,4 +583,66 @@ TEST_CASE("under overload sagas wait to start, and none times out while queued")
   // The cap holds: at most the cap plus the starts already fetched (the binding keeps that
   // within the cap too) run at once.
   CHECK(f.most_active() <= 6);
+}
+
+// Stock holds, held in two generations (examples/order_fulfilment/roles/stock.hpp).
+std::set<std::string> remembered(const fleet::demo::Stock& stock) {
+  std::set<std::string> ids;
+  for (const auto& [id, quantity] : stock.holds) ids.insert(id);
+  for (const auto& [id, quantity] : stock.older) ids.insert(id);
+  return ids;
+}
+
+TEST_CASE("a stock hold is remembered for at least its retention after its last change") {
+  fleet::demo::Stock stock{.left = 10};
+  stock.age(1'000, 100);  // an entry written before holds aged starts a period
+  stock.set_hold("a", 2);
+  stock.age(1'050, 100);
+  CHECK(stock.hold("a") != nullptr);
+  stock.age(1'100, 100);  // a's period is over: it is the older generation now
+  REQUIRE(stock.hold("a") != nullptr);
+  CHECK(*stock.hold("a") == 2);
+  stock.set_hold("b", 1);
+  stock.set_hold("a", 0);  // a release moves the hold into the current period
+  stock.age(1'200, 100);
+  CHECK(remembered(stock) == std::set<std::string>{"a", "b"});
+  stock.age(1'300, 100);
+  CHECK(remembered(stock).empty());
+  CHECK(stock.left == 10);  // forgetting a hold gives nothing back
+}
+
+TEST_CASE("a stock entry with more holds than an event's decode bound allows still reads") {
+  fleet::demo::Stock stock{.left = 1};
+  for (int i = 0; i < 1'500; ++i) stock.set_hold("order-" + std::to_string(i), 1);
+  const auto bytes = fleet::schemas::encode(stock);
+  CHECK_FALSE(fleet::schemas::decode<fleet::demo::Stock>(bytes).has_value());  // 1,000 pairs
+  auto read = fleet::schemas::decode<fleet::demo::Stock>(bytes, fleet::demo::stock_limits);
+  REQUIRE(read.has_value());
+  CHECK(read->holds.size() == 1'500);
+}
+
+TEST_CASE("inventory forgets old holds, so a SKU's entry stays bounded; sold stock stays sold") {
+  Fixture f({"FLEET_DEMO_HOLD_RETENTION_MS=300", "FLEET_DEMO_STOCK=100"});
+  f.start_all();
+  std::vector<std::string> early;
+  for (int i = 0; i < 5; ++i) {
+    early.push_back("early-" + std::to_string(i));
+    f.place(order(early.back(), "sku-7", 2));
+  }
+  f.wait_ended(early);
+  CHECK(f.stock("sku-7").left == 100 - 5 * 2);
+  // Two later writes, each more than a retention period after the one before: the early holds'
+  // generation ends with the first and is forgotten with the second.
+  std::this_thread::sleep_for(400ms);
+  f.place(order("late-1", "sku-7", 1));
+  f.wait_ended({"late-1"});
+  std::this_thread::sleep_for(400ms);
+  f.place(order("late-2", "sku-7", 1));
+  f.wait_ended({"late-2"});
+
+  const auto stock = f.stock("sku-7");
+  CHECK(remembered(stock) == std::set<std::string>{"late-1", "late-2"});
+  CHECK(stock.left == 100 - 5 * 2 - 2);
+  for (const auto& id : early) CHECK(f.status(id) == "completed");
+  CHECK(f.status("late-2") == "completed");
 }

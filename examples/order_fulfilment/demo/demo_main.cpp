@@ -174,7 +174,6 @@ void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bo
   }
 }
 
-// A bar redrawn in place on a terminal; elsewhere (CI logs) a plain line every few seconds.
 // True once every durable in `names` exists (its worker bound it), within `timeout`.
 bool ready(broker::Transport& transport, const std::vector<std::string>& names,
            std::chrono::milliseconds timeout) {
@@ -408,18 +407,16 @@ int main(int argc, char** argv) {
         "relay", {self().string(), "outbox", "relay", "--db", "sqlite:" + path, "--lease", "3"});
   }
 
-  // Latency counts from the order placed: wait until every role has bound its durable.
-  if (!ready(transport, {"orders-start", "inventory", "payment", "shipping", "order_summary"},
-             60s)) {
+  // Latency counts from the order placed: wait until every role has bound its durables.
+  const std::vector<std::string> durables = {"orders-start", "orders-replies", "orders-timers",
+                                             "inventory",    "payment",        "shipping",
+                                             "order_summary"};
+  if (!ready(transport, durables, 60s)) {
     std::cerr << "fleet-demo: workers did not start; see " << log_dir << "\n";
     return 1;
   }
   if (o.broker.transport == "kafka") {
-    const auto unassigned =
-        demo::wait_for_assignments(log_dir,
-                                   {"orders-start", "orders-replies", "orders-timers", "inventory",
-                                    "payment", "shipping", "order_summary"},
-                                   60s);
+    const auto unassigned = demo::wait_for_assignments(log_dir, durables, 60s);
     for (const auto& durable : unassigned) {
       std::cerr << "fleet-demo: " << durable
                 << " has no partitions after 60 s; placing orders anyway\n";

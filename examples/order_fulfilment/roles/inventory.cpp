@@ -1,8 +1,10 @@
 // inventory: stock per SKU in KV bucket "inventory", one entry per SKU holding the stock left
-// and the quantity each order holds. A reservation and its stock change are one compare-and-set
-// on that entry, so a crash can never apply one without the other, and a redelivered reserve
-// finds its hold and does not reserve twice. A hold of 0 is a release (or a release that came
-// before its reserve, after a timeout): a reserve arriving later is refused.
+// and the quantity each order holds (stock.hpp). A reservation and its stock change are one
+// compare-and-set on that entry, so a crash can never apply one without the other, and a
+// redelivered reserve finds its hold and does not reserve twice. A hold of 0 is a release (or a
+// release that came before its reserve, after a timeout): a reserve arriving later is refused.
+// Holds are forgotten after Rules::hold_retention_ms (two generations; stock.hpp).
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,17 +14,10 @@
 #include "fleet/schemas/codec.hpp"
 #include "order_fulfilment/orders.hpp"
 #include "roles.hpp"
+#include "stock.hpp"
 
 namespace fleet::demo {
 namespace {
-
-struct Stock {
-  static constexpr std::string_view type_name = "inventory.Stock";
-  static constexpr std::uint32_t schema_version = 1;
-  std::int64_t left = 0;
-  std::map<std::string, std::uint32_t> holds;  // order id -> quantity held (0 = released)
-  MSGPACK_DEFINE_MAP(left, holds);
-};
 
 constexpr int max_races = 64;
 
@@ -54,7 +49,7 @@ class StockCache {
         slot.stock = Stock{.left = start_stock};
         slot.revision = 0;
         if (*entry) {
-          auto decoded = schemas::decode<Stock>((*entry)->value);
+          auto decoded = schemas::decode<Stock>((*entry)->value, stock_limits);
           if (!decoded) return fail(decoded.error());
           slot.stock = std::move(*decoded);
           slot.revision = (*entry)->revision;
@@ -130,20 +125,22 @@ runtime::Role inventory_role(const Rules& rules) {
               const std::string& id = order->order_id;
               auto change = cache->update(
                   *bucket, order->sku, rules.stock_per_sku, [&](Stock& stock, bool& write) {
-                    auto hold = stock.holds.find(id);
+                    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count();
+                    stock.age(now_ms, rules.hold_retention_ms);
+                    const std::uint32_t* held = stock.hold(id);
                     if (command.compensate) {
-                      if (hold == stock.holds.end()) {
-                        stock.holds[id] = 0;  // released before reserved: refuse the reserve
-                        write = true;
-                      } else if (hold->second > 0) {
-                        stock.left += hold->second;
-                        hold->second = 0;
+                      if (held == nullptr || *held > 0) {
+                        if (held != nullptr) stock.left += *held;
+                        // 0: released, or released before reserved (a later reserve is refused)
+                        stock.set_hold(id, 0);
                         write = true;
                       }
                       return Change{std::string(saga::outcome::compensated), {}};
                     }
-                    if (hold != stock.holds.end()) {
-                      if (hold->second > 0) return Change{std::string(saga::outcome::done), {}};
+                    if (held != nullptr) {
+                      if (*held > 0) return Change{std::string(saga::outcome::done), {}};
                       return Change{std::string(saga::outcome::failed), "already cancelled"};
                     }
                     if (stock.left < order->quantity) {
@@ -152,7 +149,7 @@ runtime::Role inventory_role(const Rules& rules) {
                                         std::to_string(stock.left) + " left"};
                     }
                     stock.left -= order->quantity;
-                    stock.holds[id] = order->quantity;
+                    stock.set_hold(id, order->quantity);
                     write = true;
                     return Change{std::string(saga::outcome::done), {}};
                   });

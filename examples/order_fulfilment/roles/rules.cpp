@@ -34,6 +34,7 @@ Rules Rules::from_env() {
   read("FLEET_DEMO_STEP_TIMEOUT_MS", rules.step_timeout_ms);
   read("FLEET_DEMO_STEP_START_TIMEOUT_MS", rules.step_start_timeout_ms);
   read("FLEET_DEMO_STEP_WORK_MS", rules.step_work_ms);
+  read("FLEET_DEMO_HOLD_RETENTION_MS", rules.hold_retention_ms);
   read("FLEET_DEMO_OUTAGE_FILE", rules.outage_file);
   read("FLEET_DEMO_OUTAGE_ROLES", rules.outage_roles);
   return rules;
