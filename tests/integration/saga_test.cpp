@@ -85,7 +85,7 @@ class Fixture {
   }
   std::string logs() const {
     std::string all;
-    for (const auto& w : workers_) all += "--- " + std::to_string(w->pid()) + "\n" + w->log();
+    for (const auto& w : workers_) all += "--- " + w->describe() + "\n" + w->log();
     return all;
   }
 
