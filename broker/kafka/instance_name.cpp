@@ -4,15 +4,18 @@
 
 #include <map>
 #include <mutex>
+#include <string>
 
 namespace fleet::broker::kafka {
 namespace {
 
 constexpr std::string_view hostname_token = "{hostname}";
 
+// Without a host name, a name of this process alone: never shared with a live process (a
+// shared name would fence it), though a replacement cannot reuse it either.
 std::string this_hostname() {
   char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "unknown-host";
+  if (::gethostname(name, sizeof name - 1) != 0) return "pid-" + std::to_string(::getpid());
   return name;
 }
 

@@ -641,8 +641,9 @@ Result<std::unique_ptr<Subscription>> subscribe(const Config& config,
       {"heartbeat.interval.ms", std::to_string(heartbeat_interval(config.session_timeout))},
       {"fetch.wait.max.ms", std::to_string(config.fetch_wait.count())},
   };
-  if (!config.instance_id.empty())
+  if (!config.instance_id.empty()) {
     properties["group.instance.id"] = instance_name(config.instance_id, group);
+  }
   for (const auto& [name, value] : config.properties) properties[name] = value;
   auto conf = make_conf(properties);
   if (!conf) return fail(conf.error());

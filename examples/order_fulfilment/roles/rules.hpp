@@ -19,7 +19,8 @@ struct Rules {
                                                  // participant (FLEET_DEMO_STEP_START_TIMEOUT_MS)
   // How long inventory remembers an order's hold, to take a redelivered reserve or a late
   // release once: longer than a saga can run (its steps' start timeouts and timeouts). A hold is
-  // forgotten between one and two of these after its last change (FLEET_DEMO_HOLD_RETENTION_MS).
+  // remembered for at least this long after its last change, and forgotten by twice this while
+  // its SKU keeps being written (FLEET_DEMO_HOLD_RETENTION_MS).
   std::int64_t hold_retention_ms = 3'600'000;
   std::int64_t step_work_ms = 0;  // each participant command takes this long, simulated work
                                   // that lets queues form (FLEET_DEMO_STEP_WORK_MS)

@@ -38,7 +38,7 @@ struct Stock {
   void set_hold(const std::string& order, std::uint32_t quantity);
 };
 
-// Stock entries hold more pairs than an event's default decode bound allows.
+// A stock entry may hold more pairs than an event's default decode bound (1,000) allows.
 inline constexpr schemas::DecodeLimits stock_limits{.max_map = 200'000};
 
 }  // namespace fleet::demo
