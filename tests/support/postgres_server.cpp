@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -21,21 +22,28 @@
 namespace fleet::test {
 namespace {
 
-// Runs argv as the postgres user when this process is root (initdb and postgres refuse root),
-// output to `log`. The user is looked up before the fork: the child only makes async-signal-safe
-// calls (exec_plan.hpp).
+// Who initdb and postgres run as: the postgres user when this process is root (they refuse to
+// run as root), this process's own user (nullopt) otherwise.
+struct ServerUser {
+  uid_t uid;
+  gid_t gid;
+};
+std::optional<ServerUser> server_user() {
+  if (::geteuid() != 0) return std::nullopt;
+  const passwd* user = ::getpwnam("postgres");
+  if (user == nullptr) throw std::runtime_error("running as root but no `postgres` user exists");
+  return ServerUser{user->pw_uid, user->pw_gid};
+}
+
+// Runs argv as server_user(), output to `log`. Everything is looked up before the fork: the
+// child only makes async-signal-safe calls (exec_plan.hpp).
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log) {
   const ExecPlan plan(argv);
-  const passwd* user = ::geteuid() == 0 ? ::getpwnam("postgres") : nullptr;
-  if (::geteuid() == 0 && user == nullptr) {
-    throw std::runtime_error("running as root but no `postgres` user exists");
-  }
-  const uid_t uid = user != nullptr ? user->pw_uid : ::getuid();
-  const gid_t gid = user != nullptr ? user->pw_gid : ::getgid();
+  const auto user = server_user();
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    if (user != nullptr && (::setgid(gid) != 0 || ::setuid(uid) != 0)) ::_exit(126);
+    if (user && (::setgid(user->gid) != 0 || ::setuid(user->uid) != 0)) ::_exit(126);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // after setuid, which clears it
     plan.exec("/dev/null", log.c_str(), log.c_str(), O_APPEND);
   }
@@ -43,10 +51,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& l
 }
 
 void give_to_server_user(const std::filesystem::path& dir) {
-  if (::geteuid() != 0) return;
-  const passwd* user = ::getpwnam("postgres");
-  if (user == nullptr) throw std::runtime_error("running as root but no `postgres` user exists");
-  if (::chown(dir.c_str(), user->pw_uid, user->pw_gid) != 0) {
+  const auto user = server_user();
+  if (user && ::chown(dir.c_str(), user->uid, user->gid) != 0) {
     throw std::runtime_error("cannot chown " + dir.string() + " to postgres");
   }
 }
