@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "connection.hpp"
 #include "status.hpp"
@@ -38,22 +39,35 @@ Status ensure_stream(jsCtx* js, const StreamConfig& config) {
   cfg.Duplicates = nanos(config.duplicate_window);
   cfg.MaxAge = nanos(config.max_age);  // 0 = unlimited
 
-  jsStreamInfo* raw = nullptr;
-  jsErrCode code{};
   // The server answers an add of an identical existing stream with success, and of a different
-  // one with "stream name already in use".
-  natsStatus s = js_AddStream(&raw, js, &cfg, nullptr, &code);
-  StreamInfoPtr info(raw);
-  if (s != NATS_OK && code == JSStreamNameExistErr) {
-    raw = nullptr;
-    code = {};
-    s = js_UpdateStream(&raw, js, &cfg, nullptr, &code);
-    info.reset(raw);
-    if (s != NATS_OK) return fail(s, code, "update stream " + config.name);
-    return {};
+  // one with "stream name already in use". Two processes adding one stream at once (workers
+  // starting together, each ensuring the shared DLQ) can be answered "subjects overlap with an
+  // existing stream": the other add's stream, not yet known by its name. Once a stream of this
+  // name exists, the add is made again and takes one of the paths above.
+  for (int attempt = 1;; ++attempt) {
+    jsStreamInfo* raw = nullptr;
+    jsErrCode code{};
+    natsStatus s = js_AddStream(&raw, js, &cfg, nullptr, &code);
+    StreamInfoPtr info(raw);
+    if (s == NATS_OK) return {};
+    if (code == JSStreamNameExistErr) {
+      raw = nullptr;
+      code = {};
+      s = js_UpdateStream(&raw, js, &cfg, nullptr, &code);
+      info.reset(raw);
+      if (s != NATS_OK) return fail(s, code, "update stream " + config.name);
+      return {};
+    }
+    if (code == JSStreamSubjectOverlapErr && attempt < 3) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      jsStreamInfo* existing = nullptr;
+      const bool named =
+          js_GetStreamInfo(&existing, js, config.name.c_str(), nullptr, nullptr) == NATS_OK;
+      StreamInfoPtr existing_info(existing);
+      if (named) continue;
+    }
+    return fail(s, code, "create stream " + config.name);
   }
-  if (s != NATS_OK) return fail(s, code, "create stream " + config.name);
-  return {};
 }
 
 Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& durable) {

@@ -577,3 +577,31 @@ TEST_CASE("delivery progress says which messages of a durable's filter wait, by 
   auto no_stream = transport->delivery_progress("JS_NO_SUCH_STREAM", "steps");
   CHECK_FALSE(no_stream.has_value());
 }
+
+TEST_CASE("processes ensuring one stream at the same moment all succeed, none is refused") {
+  // Workers that start together each ensure the shared streams (DLQ among them); the server can
+  // answer a concurrent second add with "subjects overlap with an existing stream".
+  constexpr int processes = 4, rounds = 25;
+  std::vector<std::unique_ptr<Transport>> transports;
+  for (int p = 0; p < processes; ++p) transports.push_back(open_transport());
+  std::vector<std::string> refusals;
+  for (int round = 0; round < rounds; ++round) {
+    const auto config =
+        stream_config("RACE" + std::to_string(round), {"race" + std::to_string(round) + ".>"});
+    std::atomic<bool> go = false;
+    std::vector<std::future<fleet::Status>> added;
+    for (auto& transport : transports) {
+      added.push_back(std::async(std::launch::async, [&, t = transport.get()] {
+        while (!go) std::this_thread::yield();
+        return t->ensure_stream(config);
+      }));
+    }
+    go = true;
+    for (auto& result : added) {
+      const auto status = result.get();
+      if (!status) refusals.push_back(status.error().message);
+    }
+  }
+  CHECK_MESSAGE(refusals.empty(), refusals.size() << " refused, first: "
+                                                  << (refusals.empty() ? "" : refusals.front()));
+}
