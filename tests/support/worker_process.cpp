@@ -74,9 +74,9 @@ std::string WorkerProcess::describe() const {
   std::getline(std::ifstream(proc / "stat"), stat);
   std::getline(std::ifstream(proc / "wchan"), wchan);
   const auto state = stat.rfind(") ");  // after "pid (comm) "
-  return "pid " + std::to_string(pid_) + " running " + exe.string() + ", state " +
-         (state == std::string::npos ? "?" : stat.substr(state + 2, 1)) + ", waiting in " +
-         (wchan.empty() ? "?" : wchan);
+  return "pid " + std::to_string(pid_) + ", program " + (exe.empty() ? "?" : exe.string()) +
+         ", state " + (state == std::string::npos ? "?" : stat.substr(state + 2, 1)) +
+         ", waiting in " + (wchan.empty() ? "?" : wchan);
 }
 
 }  // namespace fleet::test

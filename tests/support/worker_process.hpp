@@ -34,8 +34,9 @@ class WorkerProcess {
   bool running() { return !wait(std::chrono::milliseconds(0)); }
   // What it wrote to stderr so far.
   std::string log() const;
-  // For failure messages: how it ended, or which program it runs (whether it got as far as its
-  // exec), its scheduler state and the kernel function it waits in.
+  // For failure messages: how it ended once reaped; before that, which program it runs (whether
+  // it got as far as its exec), its scheduler state (Z: exited) and the kernel function it waits
+  // in.
   std::string describe() const;
 
  private:
