@@ -243,32 +243,15 @@ class JetStreamKeyValue final : public KeyValue {
   // A put is a JetStream publish to the key's subject, so it can ride the async publish path.
   // Many a second (the inbox): the subject is built in a buffer of this thread, not allocated.
   Status put_async(std::string_view key, std::string_view value, WriteCallback done) override {
-    // valid_key also refuses a NUL byte, which would cut the C string short.
-    if (!valid_key(key)) {
-      return fleet::fail(Errc::invalid_argument, "invalid key " + name(std::string(key)));
-    }
-    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
-      return fleet::fail(Errc::invalid_argument, "value too large for " + name(std::string(key)));
-    }
-    thread_local std::string subject;
-    subject.assign("$KV.").append(bucket_).append(1, '.').append(key);
-    natsMsg* raw = nullptr;
-    if (natsStatus s = natsMsg_Create(&raw, subject.c_str(), nullptr, value.data(),
-                                      static_cast<int>(value.size()));
-        s != NATS_OK) {
-      return fail(s, "put " + name(std::string(key)));
-    }
-    jsPubOptions options;
-    jsPubOptions_Init(&options);
-    return connection_->publishes().publish(
-        connection_->js(), MsgPtr(raw), &options,
-        [done = std::move(done)](const Result<PublishAck>& ack) {
-          if (ack) {
-            done(ack->sequence);
-          } else {
-            done(fleet::fail(ack.error()));
-          }
-        });
+    return write_async(key, value, std::nullopt, std::move(done));
+  }
+
+  // The same publish with the header a compare-and-set is checked by: the server refuses it
+  // (JSStreamWrongLastSequenceErr, Errc::conflict) unless the subject's last sequence, the
+  // key's revision, is `expected` (0: no message at all on the subject).
+  Status compare_and_set_async(std::string_view key, std::string_view value, std::uint64_t expected,
+                               WriteCallback done) override {
+    return write_async(key, value, expected, std::move(done));
   }
 
   // kvStore_Create also succeeds over a delete marker, so an erased key can be created again.
@@ -311,6 +294,47 @@ class JetStreamKeyValue final : public KeyValue {
   }
 
   std::string name(const std::string& key) const { return bucket_ + "/" + key; }
+
+  Status write_async(std::string_view key, std::string_view value,
+                     std::optional<std::uint64_t> expected, WriteCallback done) {
+    // valid_key also refuses a NUL byte, which would cut the C string short.
+    if (!valid_key(key)) {
+      return fleet::fail(Errc::invalid_argument, "invalid key " + name(std::string(key)));
+    }
+    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
+      return fleet::fail(Errc::invalid_argument, "value too large for " + name(std::string(key)));
+    }
+    thread_local std::string subject;
+    subject.assign("$KV.").append(bucket_).append(1, '.').append(key);
+    natsMsg* raw = nullptr;
+    if (natsStatus s = natsMsg_Create(&raw, subject.c_str(), nullptr, value.data(),
+                                      static_cast<int>(value.size()));
+        s != NATS_OK) {
+      return fail(s, "write " + name(std::string(key)));
+    }
+    MsgPtr msg(raw);
+    if (expected) {
+      thread_local std::string revision;
+      revision.clear();
+      append_number(revision, *expected);
+      if (natsStatus s =
+              natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Subject-Sequence", revision.c_str());
+          s != NATS_OK) {
+        return fail(s, "write " + name(std::string(key)));
+      }
+    }
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    return connection_->publishes().publish(
+        connection_->js(), std::move(msg), &options,
+        [done = std::move(done)](const Result<PublishAck>& ack) {
+          if (ack) {
+            done(ack->sequence);
+          } else {
+            done(fleet::fail(ack.error()));
+          }
+        });
+  }
 
   // A direct get's answer: the stored message, or a 404 status, or a delete / purge marker.
   Result<std::optional<Entry>> entry_of(natsMsg* msg, const std::string& key) const {

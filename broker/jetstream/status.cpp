@@ -5,6 +5,10 @@
 namespace fleet::broker::jetstream {
 namespace {
 
+// JSStreamWrongLastSequenceErr: a publish's expected last subject sequence (a KV
+// compare-and-set) did not match. Not in cnats 3.4.1's jsErrCode list.
+constexpr int wrong_last_sequence = 10071;
+
 Errc classify(natsStatus status, jsErrCode js_code) {
   switch (status) {
     case NATS_TIMEOUT:
@@ -37,6 +41,7 @@ Errc classify(natsStatus status, jsErrCode js_code) {
     default:
       break;
   }
+  if (static_cast<int>(js_code) == wrong_last_sequence) return Errc::conflict;
   // A JetStream API error: the server understood the request and refused it.
   if (js_code != 0 || status == NATS_NOT_PERMITTED) return Errc::rejected;
   return Errc::internal;

@@ -310,6 +310,69 @@ TEST_CASE_TEMPLATE_DEFINE("kv: async puts are each confirmed once and then reada
 }
 TEST_CASE_TEMPLATE_APPLY(kv_put_async, KeyValueEnvs);
 
+// One asynchronous write's result, waited for.
+class Answer {
+ public:
+  KeyValue::WriteCallback callback() {
+    return [this](const Result<std::uint64_t>& result) {
+      std::lock_guard lock(mutex_);
+      ++calls_;
+      result_ = result;
+      answered_.notify_all();
+    };
+  }
+  Result<std::uint64_t> wait() {
+    std::unique_lock lock(mutex_);
+    REQUIRE(answered_.wait_for(lock, 30s, [&] { return calls_ > 0; }));
+    return result_;
+  }
+  int calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable answered_;
+  int calls_ = 0;
+  Result<std::uint64_t> result_ = fail(Errc::internal, "not answered");
+};
+
+TEST_CASE_TEMPLATE_DEFINE(
+    "kv: an async compare-and-set stores on the expected revision and is refused on any other", Env,
+    kv_cas_async) {
+  Env env;
+  auto transport = env.connect();
+  auto kv = open(*transport, bucket_config("KV_CAS_ASYNC"));
+
+  Answer created;
+  REQUIRE(kv->compare_and_set_async("saga.1", "v1", 0, created.callback()).has_value());
+  const auto first = created.wait();
+  REQUIRE(first.has_value());
+
+  Answer twice;  // 0 = must not exist: it does now
+  REQUIRE(kv->compare_and_set_async("saga.1", "again", 0, twice.callback()).has_value());
+  CHECK(code_of(twice.wait()) == "conflict");
+
+  Answer updated;
+  REQUIRE(kv->compare_and_set_async("saga.1", "v2", *first, updated.callback()).has_value());
+  const auto second = updated.wait();
+  REQUIRE(second.has_value());
+  CHECK(*second > *first);
+
+  Answer stale;  // the revision moved on
+  REQUIRE(kv->compare_and_set_async("saga.1", "v3", *first, stale.callback()).has_value());
+  CHECK(code_of(stale.wait()) == "conflict");
+
+  // Only the writes on the right revision are stored, each answered once.
+  auto stored = ok(kv->get("saga.1"));
+  REQUIRE(stored.has_value());
+  CHECK(stored->value == "v2");
+  CHECK(stored->revision == *second);
+  for (Answer* answer : {&created, &twice, &updated, &stale}) CHECK(answer->calls() == 1);
+}
+TEST_CASE_TEMPLATE_APPLY(kv_cas_async, KeyValueEnvs);
+
 TEST_CASE_TEMPLATE_DEFINE("kv: an invalid key or bucket is invalid_argument", Env, kv_invalid) {
   Env env;
   auto transport = env.connect();

@@ -1,6 +1,7 @@
 // The worker's failure paths on the memory transport: a stop with a handler still running, a
 // handler that never returns, follow-ups the broker does not take, dead-letter copies too large
-// for the broker. Each waits for the outcome it checks; none relies on a duration.
+// for the broker, a state write the store refuses. Each waits for the outcome it checks; none
+// relies on a duration.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -10,12 +11,14 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "eventually.hpp"
 #include "fleet/broker/memory.hpp"
 #include "fleet/runtime/dead_letter.hpp"
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/metrics.hpp"
+#include "fleet/runtime/state_write.hpp"
 #include "fleet/runtime/worker.hpp"
 #include "fleet/schemas/events/bench.hpp"
 
@@ -465,4 +468,74 @@ TEST_CASE("a copy fetched while its event is handled is not handled again after 
   CHECK(sample(*metrics, R"(fleet_inbox_hits_total{role="twin"})") == 1);
   running.request_stop();
   running.join();
+}
+
+TEST_CASE(
+    "a state write refused by the store drops its follow-ups; the message is handled again on "
+    "the stored state without spending an attempt") {
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+  REQUIRE(transport->ensure_stream({.name = "FIRST", .subjects = {"first.>"}}).has_value());
+  REQUIRE(transport->ensure_stream({.name = "SECOND", .subjects = {"second.>"}}).has_value());
+  auto opened = transport->key_value({.name = "counts"});
+  REQUIRE(opened.has_value());
+  std::shared_ptr<fleet::broker::KeyValue> counts(std::move(*opened));
+  // Another process counted to 5 already; this handler's first try does not know.
+  REQUIRE(counts->create("count", "5").has_value());
+
+  struct Seen {
+    std::mutex mutex;
+    std::vector<std::uint64_t> attempts;
+    bool refused = false;  // set by the refused write's answer: read the store next time
+  };
+  auto seen = std::make_shared<Seen>();
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms});
+  REQUIRE(worker
+              .add({.role = "counter",
+                    .stream = "UNIT",
+                    .subject = "unit.in.>",
+                    .handler = fleet::runtime::typed<Payload>(
+                        [seen, counts](const Payload&, Context& context) {
+                          bool read_store = false;
+                          {
+                            std::lock_guard lock(seen->mutex);
+                            seen->attempts.push_back(context.attempt());
+                            read_store = seen->refused;
+                          }
+                          std::uint64_t count = 0, revision = 0;  // first try: "no count yet"
+                          if (read_store) {
+                            auto stored = counts->get("count");
+                            if (!stored || !*stored) return Outcome::retry("count unreadable");
+                            count = std::stoull((*stored)->value);
+                            revision = (*stored)->revision;
+                          }
+                          context.write_first(fleet::runtime::StateWrite(
+                              counts, "count", std::to_string(count + 1), revision,
+                              [seen](const fleet::Result<std::uint64_t>& written) {
+                                std::lock_guard lock(seen->mutex);
+                                seen->refused = !written;
+                              }));
+                          // Decided on the count: must not go out unless the count is stored.
+                          context.publish(read_store ? "second.x" : "first.x",
+                                          Payload{.seq = count + 1});
+                          return Outcome::ok();
+                        }),
+                    .ack_wait = 30s,
+                    .inbox = false})
+              .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  publish_event(*transport, "unit.in.x", 1);
+  REQUIRE(eventually([&] {
+    const auto c = consumer(*transport, "UNIT", "counter");
+    return stream_messages(*transport, "SECOND") == 1 && c.pending == 0 && c.ack_pending == 0;
+  }));
+  CHECK(stream_messages(*transport, "FIRST") == 0);
+  auto stored = counts->get("count");
+  REQUIRE(stored.has_value());
+  REQUIRE(stored->has_value());
+  CHECK((*stored)->value == "6");
+  std::lock_guard lock(seen->mutex);
+  CHECK(seen->attempts == std::vector<std::uint64_t>{1, 1});
+  CHECK(stream_messages(*transport, "DLQ") == 0);
 }

@@ -29,14 +29,16 @@
 
 #include "fleet/broker/delivery.hpp"
 #include "fleet/broker/message.hpp"
+#include "fleet/runtime/state_write.hpp"
 
 namespace fleet::runtime {
 
 // One delivery on its way to being settled, with what the worker carries from stage to stage.
 struct Pending {
-  enum class Stage { follow_ups, inbox, held };
+  enum class Stage { writes, follow_ups, inbox, held };
   broker::Delivery delivery;
   Stage stage = Stage::follow_ups;          // the stage that ends when `next` is called
+  std::vector<StateWrite> writes;           // the handler's state writes, stored first
   std::vector<broker::Message> follow_ups;  // kept until stored: a failed publish is retried
   std::uint64_t round = 1;                  // publish attempts of the follow-ups so far
 };

@@ -12,6 +12,7 @@ struct Current {
   const std::uint64_t* generation = nullptr;
   std::chrono::steady_clock::time_point* watched_since = nullptr;
   std::uint64_t started_for = 0;
+  std::size_t backlog = 0;  // queued behind the delivery this thread runs
 };
 thread_local Current current;
 
@@ -34,10 +35,7 @@ Lanes::~Lanes() {
 void Lanes::push(std::vector<broker::Delivery>& batch, const KeyOf& key_of) {
   sorted_.resize(lanes_.size());
   for (auto& delivery : batch) {
-    const std::string_view key = key_of(delivery);
-    const std::size_t index =
-        key.empty() ? next_++ % lanes_.size() : std::hash<std::string_view>{}(key) % lanes_.size();
-    sorted_[index].push_back(std::move(delivery));
+    sorted_[index_of(key_of(delivery))].push_back(std::move(delivery));
   }
   for (std::size_t i = 0; i < lanes_.size(); ++i) {
     if (sorted_[i].empty()) continue;
@@ -51,6 +49,17 @@ void Lanes::push(std::vector<broker::Delivery>& batch, const KeyOf& key_of) {
     sorted_[i].clear();
     lane.ready.notify_one();
   }
+}
+
+void Lanes::requeue(broker::Delivery delivery, std::string_view key) {
+  // Not index_of: its round-robin cursor belongs to push's thread.
+  Lane& lane = *lanes_[std::hash<std::string_view>{}(key) % lanes_.size()];
+  {
+    std::lock_guard lock(lane.mutex);
+    if (lane.halted) return;  // dropped unsettled, as halt() drops what is queued
+    lane.queue.push_back(std::move(delivery));
+  }
+  lane.ready.notify_one();
 }
 
 void Lanes::halt(bool join) {
@@ -90,6 +99,10 @@ void Lanes::watch_begin() {
   *current.watched_since = Clock::now();
 }
 
+std::size_t Lanes::backlog() {
+  return current.backlog;
+}
+
 bool Lanes::watch_end() {
   if (current.mutex == nullptr) return true;
   std::lock_guard lock(*current.mutex);
@@ -111,6 +124,7 @@ void Lanes::drain(std::shared_ptr<Shared> shared, std::shared_ptr<Lane> lane,
       if (lane->halted || lane->generation != generation) break;
       delivery.emplace(std::move(lane->queue.front()));
       lane->queue.pop_front();
+      current.backlog = lane->queue.size();
     }
     shared->work(*delivery);
     delivery.reset();

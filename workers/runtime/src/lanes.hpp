@@ -41,6 +41,8 @@ class Lanes {
 
   // Queues a fetched batch, each delivery in the lane of its key (one wake-up per lane touched).
   void push(std::vector<broker::Delivery>& batch, const KeyOf& key_of);
+  // Queues one delivery again, in the lane of `key`, from any thread (a delivery handled again).
+  void requeue(broker::Delivery delivery, std::string_view key);
   // Stops taking work; queued deliveries are dropped unsettled (the broker redelivers them).
   // Joins the threads, or detaches those still busy when `join` is false.
   void halt(bool join);
@@ -52,6 +54,9 @@ class Lanes {
   // Both do nothing (watch_end is true) on other threads.
   static void watch_begin();
   static bool watch_end();
+  // On a lane thread: how many deliveries wait in its lane behind the one it runs (0 on other
+  // threads). Above 0 the process is not keeping up, and throughput counts more than latency.
+  static std::size_t backlog();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -76,6 +81,10 @@ class Lanes {
   std::shared_ptr<Shared> shared_;
   std::vector<std::shared_ptr<Lane>> lanes_;
   std::size_t next_ = 0;  // round-robin cursor for keyless work (push is single-threaded)
+  std::size_t index_of(std::string_view key) {
+    return key.empty() ? next_++ % lanes_.size()
+                       : std::hash<std::string_view>{}(key) % lanes_.size();
+  }
   std::vector<std::vector<broker::Delivery>> sorted_;  // push's per-lane scratch, reused
 
   std::chrono::milliseconds stuck_after_;

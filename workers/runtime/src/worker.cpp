@@ -229,14 +229,16 @@ class Worker::Runner {
       }
       if (metrics_) metrics_->in_flight(binding_.role, static_cast<int>(batch->size()));
       if (inbox_) look_up(*batch);
-      // Keyless events are spread by event id, so two copies of one event (a redelivery racing
-      // a duplicate publish) queue in one lane and the inbox sees the first one.
-      lanes_->push(*batch, [](const broker::Delivery& delivery) {
-        auto key = delivery.header(schemas::header::ordering_key);
-        if (!key || key->empty()) key = delivery.header(schemas::header::id);
-        return key.value_or(std::string_view{});
-      });
+      lanes_->push(*batch, lane_key);
     }
+  }
+
+  // Keyless events are spread by event id, so two copies of one event (a redelivery racing
+  // a duplicate publish) queue in one lane and the inbox sees the first one.
+  static std::string_view lane_key(const broker::Delivery& delivery) {
+    auto key = delivery.header(schemas::header::ordering_key);
+    if (!key || key->empty()) key = delivery.header(schemas::header::id);
+    return key.value_or(std::string_view{});
   }
 
   std::chrono::milliseconds backoff(const broker::Delivery& delivery) const {
@@ -273,6 +275,7 @@ class Worker::Runner {
         if (envelope.body.empty()) envelope.body.assign(delivery.body());
         context.emplace(envelope.meta, delivery.attempt(), binding_.role,
                         [this, &delivery] { settle(delivery, Settlement::Action::extend); });
+        context->set_backlog(Lanes::backlog());
         settlement = handle(envelope, delivery, *context);
         if (settlement->action != Settlement::Action::hold) {
           return carry_out(delivery, event, *settlement, fields, &*context);
@@ -297,7 +300,8 @@ class Worker::Runner {
       }
     }
     return after_handling(outcome, delivery.attempt(), binding_.retry,
-                          !context.follow_ups().empty(), inbox_.has_value(), backoff(delivery));
+                          !context.follow_ups().empty() || !context.writes().empty(),
+                          inbox_.has_value(), backoff(delivery));
   }
 
   // One round of holding a delivery whose broker or store was unreachable (hold_round()).
@@ -362,7 +366,9 @@ class Worker::Runner {
         return Settled::now;
       case Action::publish:
         if (inbox_) start_settling(meta.id);
-        publish_follow_ups(std::move(delivery), context->take_follow_ups());
+        publish_follow_ups(Pending{.delivery = std::move(delivery),
+                                   .writes = context->take_writes(),
+                                   .follow_ups = context->take_follow_ups()});
         return Settled::later;
       case Action::redeliver:
         if (settlement.handler_failed) {
@@ -425,13 +431,10 @@ class Worker::Runner {
                 {"error", done.error().describe()}});
   }
 
-  // Success, stage 1: the follow-ups are published; the delivery waits for their confirmation.
-  void publish_follow_ups(broker::Delivery delivery, std::vector<broker::Message> follow_ups) {
-    publish_follow_ups(Pending{.delivery = std::move(delivery),
-                               .stage = Pending::Stage::follow_ups,
-                               .follow_ups = std::move(follow_ups)});
-  }
+  // Success, stage 1: the handler's state writes are stored (store_writes), then its follow-ups
+  // are published; the delivery waits for their confirmation.
   void publish_follow_ups(Pending pending) {
+    if (!pending.writes.empty()) return store_writes(std::move(pending));
     pending.stage = Pending::Stage::follow_ups;
     confirmations_->await(std::move(pending), [&](const Pending& started, const auto& expect) {
       for (const auto& message : started.follow_ups) {
@@ -448,6 +451,8 @@ class Worker::Runner {
   // On the confirmations thread: a stage of `pending` ended with `result`.
   void next_stage(Pending& pending, const Status& result) {
     switch (pending.stage) {
+      case Pending::Stage::writes:
+        return writes_stored(pending, result);
       case Pending::Stage::follow_ups:
         return follow_ups_published(pending, result);
       case Pending::Stage::held:
@@ -456,6 +461,38 @@ class Worker::Runner {
       case Pending::Stage::inbox:
         return remembered(pending.delivery, result);
     }
+  }
+
+  // The state writes go first: nothing decided on a state is published before the state is
+  // stored. Each write's handler hears its result before the stage ends (state_write.hpp).
+  void store_writes(Pending pending) {
+    pending.stage = Pending::Stage::writes;
+    auto writes = std::move(pending.writes);
+    pending.writes.clear();
+    confirmations_->await(std::move(pending), [&](const Pending&, const auto& expect) {
+      for (auto& write : writes) {
+        const Confirmations::Ticket ticket = expect();
+        auto started = write.start([ticket](const Result<std::uint64_t>& stored) {
+          ticket(stored ? Status{} : Status{fail(stored.error())});
+        });
+        if (!started) ticket(started);
+      }
+    });
+  }
+
+  // A refused or failed state write: what the handler decided rests on a state the store does
+  // not hold, so its follow-ups are dropped and the delivery is handled again on its lane,
+  // without spending an attempt (the handler reads the store then; an unreachable store is held
+  // there like any other outage).
+  void writes_stored(Pending& pending, const Status& stored) {
+    if (stored) return publish_follow_ups(std::move(pending));
+    if (metrics_) metrics_->retried(binding_.role, binding_.subject);
+    log::write(stored.error().code == Errc::conflict ? level_enum::debug : level_enum::warn,
+               "state write not stored; handling the message again",
+               settle_fields(pending.delivery, stored));
+    if (inbox_) stop_settling(pending.delivery);
+    const std::string key(lane_key(pending.delivery));
+    lanes_->requeue(std::move(pending.delivery), key);
   }
 
   void follow_ups_published(Pending& pending, const Status& published) {

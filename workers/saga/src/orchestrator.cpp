@@ -8,6 +8,7 @@
 #include "fleet/saga/step_starts.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "saga_metrics.hpp"
+#include "writes_in_flight.hpp"
 
 namespace fleet::saga {
 namespace {
@@ -26,7 +27,16 @@ std::int64_t system_now_ms() {
       .count();
 }
 
-class Orchestrator {
+// How long an event waits for its saga's unanswered state write before it is decided on the
+// store instead (WritesInFlight).
+constexpr std::chrono::seconds write_answer_wait{5};
+
+// The lane backlog from which a state write is staged rather than awaited. A staged write waits
+// for cnats' flusher (about 1 ms) before it goes out; an awaited one holds up each event behind
+// it for a round trip (a few tenths of a millisecond here). Staging pays from about three.
+constexpr std::size_t stage_writes_from_backlog = 3;
+
+class Orchestrator : public std::enable_shared_from_this<Orchestrator> {
  public:
   Orchestrator(Definition definition, std::shared_ptr<broker::KeyValue> bucket, int max_conflicts,
                std::size_t max_active, std::size_t cached_states,
@@ -48,10 +58,9 @@ class Orchestrator {
   // error).
   Outcome start(const Start& start, Context& context) {
     active_.started();
-    bool began = false;
+    bool began = false;  // the place is the new saga's, or its state write's until answered
     Outcome outcome = handle(start.saga_id, start, context, &began);
     if (!began) active_.ended();
-    if (began) counted.started(active_.active());
     return outcome;
   }
 
@@ -62,6 +71,14 @@ class Orchestrator {
     // first try the state this process wrote last (state_cache.hpp).
     bool read = !std::holds_alternative<Start>(input);
     bool try_cache = read;
+    // While events wait in the lane (Context::backlog), the state write is staged on the
+    // context: stored before the outputs, without the lane waiting for it, and sharing its
+    // round trip with other writes. Otherwise it is written at once (stage_writes_from_backlog).
+    // A saga whose staged write was just refused is read and written synchronously.
+    const bool refused = writes_.take_refused(saga_id);
+    const bool stage_write = !refused && context.backlog() >= stage_writes_from_backlog;
+    if (refused) read = true;
+    if (!writes_.wait_until_answered(saga_id, write_answer_wait)) try_cache = false;
     for (int conflicts = 0; conflicts <= max_conflicts_; ++conflicts, read = true) {
       std::shared_ptr<const SagaState> current;
       std::uint64_t revision = 0;
@@ -123,7 +140,14 @@ class Orchestrator {
           stage(context, saga_id, std::move(decision.outputs));
           return Outcome::ok();
         case Decision::Kind::apply: {
-          const std::string value = schemas::encode(decision.state);
+          std::string value = schemas::encode(decision.state);
+          if (stage_write) {
+            write_first(context, saga_id, std::move(value), current ? revision : 0,
+                        std::move(decision.state), !current && began != nullptr);
+            if (!current && began != nullptr) *began = true;
+            stage(context, saga_id, std::move(decision.outputs));
+            return Outcome::ok();
+          }
           auto written = current ? bucket_->update(state_key(saga_id), value, revision)
                                  : bucket_->create(state_key(saga_id), value);
           if (!written) {
@@ -133,7 +157,10 @@ class Orchestrator {
             }
             return Outcome::failed(written.error(), "store");
           }
-          if (!current && began != nullptr) *began = true;
+          if (!current && began != nullptr) {
+            *began = true;
+            counted.started(active_.active());
+          }
           if (decision.state.terminal()) {
             active_.ended();
             counted.ended(decision.state.status, active_.active());
@@ -150,6 +177,37 @@ class Orchestrator {
   }
 
  private:
+  // Stages the saga's new state as a compare-and-set on `revision` (0: create) that the worker
+  // stores before the outputs. Its answer does what a synchronous write does after it: the
+  // cache, the active count and the metrics; a refused write makes the next handling of the
+  // saga read the store. `starts`: the write creates the saga, which holds an active place.
+  void write_first(Context& context, const std::string& saga_id, std::string value,
+                   std::uint64_t revision, SagaState state, bool starts) {
+    writes_.staged(saga_id);
+    auto written = std::make_shared<const SagaState>(std::move(state));
+    context.write_first(runtime::StateWrite(
+        bucket_, state_key(saga_id), std::move(value), revision,
+        [self = shared_from_this(), saga_id, written, starts](const Result<std::uint64_t>& stored) {
+          self->answered(saga_id, written, starts, stored);
+        }));
+  }
+
+  void answered(const std::string& saga_id, const std::shared_ptr<const SagaState>& state,
+                bool starts, const Result<std::uint64_t>& stored) {
+    if (stored) {
+      if (starts) counted.started(active_.active());
+      if (state->terminal()) {
+        active_.ended();
+        counted.ended(state->status, active_.active());
+      }
+      cache_.written(state, *stored);
+    } else {
+      cache_.forget(saga_id);
+      if (starts) active_.ended();  // the start's place, given back; its next handling asks again
+    }
+    writes_.answered(saga_id, !stored);
+  }
+
   // For a running saga whose pending step's deadline has passed: time it out, or wait because
   // its command was taken late or not yet.
   Result<StepStarts::Verdict> timing_of(const SagaState& state, std::int64_t now) {
@@ -187,6 +245,7 @@ class Orchestrator {
   StateCache cache_;
   std::function<std::int64_t()> now_ms_;
   std::unique_ptr<StepStarts> starts_;  // null: step timeouts count from sending
+  WritesInFlight writes_;
 };
 
 }  // namespace

@@ -80,6 +80,16 @@ class KeyValue {
   // the key does not exist). `expected` must be > 0: use create for "must not exist".
   virtual Result<std::uint64_t> update(std::string_view key, std::string_view value,
                                        std::uint64_t expected) = 0;
+  // create (`expected` 0) or update without waiting for the broker: `done` runs once with the
+  // new revision or the error (Errc::conflict as above), on a broker thread; it must not block.
+  // Unlike create(), an `expected` of 0 conflicts with a deleted key's marker (JetStream): read
+  // and use create() / update() then. On an error return the write was not started and `done`
+  // is dropped uncalled. The default writes synchronously and runs `done` before returning.
+  virtual Status compare_and_set_async(std::string_view key, std::string_view value,
+                                       std::uint64_t expected, WriteCallback done) {
+    done(expected == 0 ? create(key, value) : update(key, value, expected));
+    return {};
+  }
   // Erasing a key that does not exist succeeds. Takes a revision (JetStream writes a marker).
   virtual Status erase(std::string_view key) = 0;
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fleet/broker/message.hpp"
+#include "fleet/runtime/state_write.hpp"
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
 
@@ -42,6 +43,12 @@ class Context {
   void stage(std::string subject, std::string type, std::uint32_t schema_version, std::string body,
              std::string ordering_key);
 
+  // Deliveries waiting in this handler's lane behind this one: 0 while the process keeps up.
+  // A handler may trade latency for throughput on it (the saga orchestrator stages its state
+  // writes from a backlog of 3, and writes them at once below it).
+  std::size_t backlog() const { return backlog_; }
+  void set_backlog(std::size_t backlog) { backlog_ = backlog; }
+
   // Restarts the broker's ack-wait clock; call it during long work.
   void heartbeat() const {
     if (heartbeat_) heartbeat_();
@@ -56,8 +63,18 @@ class Context {
   const std::vector<broker::Message>& follow_ups() const { return follow_ups_; }
   // Hands the staged follow-ups over (the worker publishes them), leaving none staged.
   std::vector<broker::Message> take_follow_ups() { return std::exchange(follow_ups_, {}); }
-  // Drops what a failed attempt staged, so a retry starts clean.
-  void discard_follow_ups() { follow_ups_.clear(); }
+  // Stages a compare-and-set of the handler's own state (state_write.hpp). The worker stores the
+  // staged writes first and publishes the follow-ups only once every one is stored.
+  void write_first(StateWrite write) { writes_.push_back(std::move(write)); }
+  const std::vector<StateWrite>& writes() const { return writes_; }
+  std::vector<StateWrite> take_writes() { return std::exchange(writes_, {}); }
+
+  // Drops what a failed attempt staged (follow-ups and writes; each dropped write tells its
+  // handler), so a retry starts clean.
+  void discard_follow_ups() {
+    follow_ups_.clear();
+    writes_.clear();
+  }
 
  private:
   const schemas::Metadata& incoming_;
@@ -65,6 +82,8 @@ class Context {
   std::string role_;
   std::function<void()> heartbeat_;
   std::vector<broker::Message> follow_ups_;
+  std::vector<StateWrite> writes_;
+  std::size_t backlog_ = 0;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 

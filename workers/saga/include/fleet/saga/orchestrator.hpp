@@ -6,7 +6,10 @@
 // these steps neither loses nor duplicates a step. A start event creates the state without
 // reading first (a conflict reads it). The next event of a saga whose state this process wrote
 // last is decided on that remembered state without a read; the compare-and-set still guards
-// it (state_cache.hpp).
+// it (state_cache.hpp). While events wait in the lane, the compare-and-set is staged on the
+// context instead of awaited (runtime/state_write.hpp): the worker stores it before publishing
+// the decided events, and a refused write has the event handled again on the stored state
+// (docs/architecture.md, "Staged state writes under load").
 //
 // Step timeouts: see Step::timeout and Step::start_timeout (definition.hpp).
 //
