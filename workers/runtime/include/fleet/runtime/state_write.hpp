@@ -30,7 +30,12 @@ class StateWrite {
         done_(std::move(done)) {}
   // A write dropped unstarted tells its handler so.
   ~StateWrite() { answer(fail(Errc::unavailable, "state write of " + key_ + " not started")); }
-  StateWrite(StateWrite&& other) noexcept = default;
+  StateWrite(StateWrite&& other) noexcept
+      : bucket_(std::move(other.bucket_)),
+        key_(std::move(other.key_)),
+        value_(std::move(other.value_)),
+        expected_(other.expected_),
+        done_(std::exchange(other.done_, nullptr)) {}  // the moved-from write answers nothing
   StateWrite& operator=(StateWrite&& other) noexcept {
     if (this != &other) {
       answer(fail(Errc::unavailable, "state write of " + key_ + " not started"));
