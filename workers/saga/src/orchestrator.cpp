@@ -142,9 +142,10 @@ class Orchestrator : public std::enable_shared_from_this<Orchestrator> {
         case Decision::Kind::apply: {
           std::string value = schemas::encode(decision.state);
           if (stage_write) {
+            const bool starts = !current && began != nullptr;
             write_first(context, saga_id, std::move(value), current ? revision : 0,
-                        std::move(decision.state), !current && began != nullptr);
-            if (!current && began != nullptr) *began = true;
+                        std::move(decision.state), starts);
+            if (starts) *began = true;
             stage(context, saga_id, std::move(decision.outputs));
             return Outcome::ok();
           }

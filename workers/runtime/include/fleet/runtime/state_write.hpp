@@ -29,7 +29,7 @@ class StateWrite {
         expected_(expected),
         done_(std::move(done)) {}
   // A write dropped unstarted tells its handler so.
-  ~StateWrite() { answer(fail(Errc::unavailable, "state write of " + key_ + " not started")); }
+  ~StateWrite() { drop(); }
   StateWrite(StateWrite&& other) noexcept
       : bucket_(std::move(other.bucket_)),
         key_(std::move(other.key_)),
@@ -38,7 +38,7 @@ class StateWrite {
         done_(std::exchange(other.done_, nullptr)) {}  // the moved-from write answers nothing
   StateWrite& operator=(StateWrite&& other) noexcept {
     if (this != &other) {
-      answer(fail(Errc::unavailable, "state write of " + key_ + " not started"));
+      drop();
       bucket_ = std::move(other.bucket_);
       key_ = std::move(other.key_);
       value_ = std::move(other.value_);
@@ -65,11 +65,11 @@ class StateWrite {
     return started;
   }
 
-  const std::string& key() const { return key_; }
-
  private:
-  void answer(const Result<std::uint64_t>& result) {
-    if (auto done = std::exchange(done_, nullptr)) done(result);
+  void drop() {
+    if (auto done = std::exchange(done_, nullptr)) {
+      done(fail(Errc::unavailable, "state write of " + key_ + " not started"));
+    }
   }
 
   std::shared_ptr<broker::KeyValue> bucket_;
