@@ -158,15 +158,9 @@ class Orchestrator : public std::enable_shared_from_this<Orchestrator> {
             }
             return Outcome::failed(written.error(), "store");
           }
-          if (!current && began != nullptr) {
-            *began = true;
-            counted.started(active_.active());
-          }
-          if (decision.state.terminal()) {
-            active_.ended();
-            counted.ended(decision.state.status, active_.active());
-          }
-          cache_.written(std::make_shared<const SagaState>(std::move(decision.state)), *written);
+          const bool starts = !current && began != nullptr;
+          if (starts) *began = true;
+          stored(std::make_shared<const SagaState>(std::move(decision.state)), *written, starts);
           stage(context, saga_id, std::move(decision.outputs));
           return Outcome::ok();
         }
@@ -193,15 +187,20 @@ class Orchestrator : public std::enable_shared_from_this<Orchestrator> {
         }));
   }
 
+  // After a state write is stored, staged or not: the metrics, the active count, the cache.
+  void stored(const std::shared_ptr<const SagaState>& state, std::uint64_t revision, bool starts) {
+    if (starts) counted.started(active_.active());
+    if (state->terminal()) {
+      active_.ended();
+      counted.ended(state->status, active_.active());
+    }
+    cache_.written(state, revision);
+  }
+
   void answered(const std::string& saga_id, const std::shared_ptr<const SagaState>& state,
                 bool starts, const Result<std::uint64_t>& stored) {
     if (stored) {
-      if (starts) counted.started(active_.active());
-      if (state->terminal()) {
-        active_.ended();
-        counted.ended(state->status, active_.active());
-      }
-      cache_.written(state, *stored);
+      this->stored(state, *stored, starts);
     } else {
       cache_.forget(saga_id);
       if (starts) active_.ended();  // the start's place, given back; its next handling asks again
