@@ -125,10 +125,20 @@ class Endings {
     if (event.kind != "completed" && event.kind != "failed") return;
     last_.erase(event.saga_id);
     const double started = unix_ms(event.started_at), ended = at;
-    endings_.try_emplace(
-        event.saga_id, demo::Ending{.status = event.status,
-                                    .reason = event.reason,
-                                    .latency_ms = started < 0 || ended < 0 ? 0 : ended - started});
+    const bool first = endings_
+                           .try_emplace(event.saga_id,
+                                        demo::Ending{.status = event.status,
+                                                     .reason = event.reason,
+                                                     .latency_ms = started < 0 || ended < 0
+                                                                       ? 0
+                                                                       : ended - started})
+                           .second;
+    if (first) last_ending_ = Clock::now();
+  }
+  // When the latest saga's ending was read (this process's clock); unset before the first.
+  std::optional<Clock::time_point> last_ending() {
+    std::lock_guard lock(mutex_);
+    return last_ending_;
   }
   std::size_t size() {
     std::lock_guard lock(mutex_);
@@ -156,6 +166,7 @@ class Endings {
   std::map<std::string, demo::Ending> endings_;
   std::map<std::string, double> last_;  // saga id -> time of its latest lifecycle event
   std::map<std::string, std::pair<double, std::uint64_t>> steps_;  // step -> (total ms, count)
+  std::optional<Clock::time_point> last_ending_;
 };
 
 void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bool>& stop) {
@@ -529,7 +540,10 @@ int main(int argc, char** argv) {
     }
   }
   placer.join();
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // The run lasts from the first order placed to the last ending read, not to the next tick of
+  // the 200 ms progress loop above.
+  const double seconds =
+      std::chrono::duration<double>(endings.last_ending().value_or(Clock::now()) - start).count();
   progress(placed, orders.size(), endings.size(), kills);
   if (::isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "\n");
   stop_chaos = true;
