@@ -125,14 +125,13 @@ class Endings {
     if (event.kind != "completed" && event.kind != "failed") return;
     last_.erase(event.saga_id);
     const double started = unix_ms(event.started_at), ended = at;
-    const bool first = endings_
-                           .try_emplace(event.saga_id,
-                                        demo::Ending{.status = event.status,
-                                                     .reason = event.reason,
-                                                     .latency_ms = started < 0 || ended < 0
-                                                                       ? 0
-                                                                       : ended - started})
-                           .second;
+    const bool first =
+        endings_
+            .try_emplace(event.saga_id,
+                         demo::Ending{.status = event.status,
+                                      .reason = event.reason,
+                                      .latency_ms = started < 0 || ended < 0 ? 0 : ended - started})
+            .second;
     if (first) last_ending_ = Clock::now();
   }
   // When the latest saga's ending was read (this process's clock); unset before the first.
