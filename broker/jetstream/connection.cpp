@@ -266,8 +266,8 @@ bool Connection::connected() const {
 // cnats 3.4 frees the messages it creates on a garbage-collector thread: natsMsg_Destroy hands
 // each one to natsGC_collect, which queues it and wakes that thread whenever its queue was
 // empty. A worker destroys a message per delivery, publish confirmation and KV answer, and at a
-// moderate rate nearly every one wakes the collector: it was the busiest thread of the saga
-// orchestrator at 200 sagas/s (docs/benchmarks.md). This definition takes the place of cnats'
+// moderate rate nearly every one wakes the collector: in the saga orchestrator at 200 sagas/s
+// only cnats' socket reader used more CPU (docs/benchmarks.md). This definition replaces cnats'
 // own (the library calls it through its PLT, and the executable's definition comes first). It
 // declines every item, so natsMsg_Destroy frees the message in the thread that destroys it, as
 // it does for a message never registered with the collector. In cnats 3.4 natsMsg_Destroy is
