@@ -17,7 +17,7 @@
 #include "fleet/cli/application.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/registry.hpp"
-#include "stream_for_subject.hpp"
+#include "suggested_stream.hpp"
 
 namespace fleet::cli {
 namespace {
@@ -83,9 +83,9 @@ broker::Message to_message(const PublishOptions& options, const std::string& bod
 // with "no stream takes subject". Either way the user needs the command that fixes it. Returns
 // the name of the stream it created, if it did.
 std::string ensure_captured(broker::Transport& transport, const PublishOptions& options) {
-  auto streams = transport.streams();
-  if (!streams) return {};  // cannot list them (permissions?): the publish reports for itself
-  if (capturing_stream(*streams, options.subject)) return {};
+  auto captured = transport.stream_for_subject(options.subject);
+  if (!captured) return {};  // cannot ask (permissions?): the publish reports for itself
+  if (*captured) return {};
   const auto stream = suggested_stream(options.subject);
   if (!options.create_stream) {
     throw CommandError("no stream captures subject " + options.subject + "; create one: " +

@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "connection.hpp"
 #include "status.hpp"
 
@@ -186,6 +188,7 @@ Result<std::vector<StreamInfo>> list_streams(jsCtx* js) {
         info.subjects.emplace_back(si.Config->Subjects[j]);
       }
     }
+    if (si.Cluster != nullptr && si.Cluster->Leader != nullptr) info.leader = si.Cluster->Leader;
     info.messages = si.State.Msgs;
     info.bytes = si.State.Bytes;
     info.first_sequence = si.State.FirstSeq;
@@ -200,6 +203,37 @@ Result<std::vector<StreamInfo>> list_streams(jsCtx* js) {
     streams.push_back(std::move(info));
   }
   return streams;
+}
+
+Result<std::optional<std::string>> stream_for_subject(natsConnection* nc,
+                                                      const std::string& subject,
+                                                      std::chrono::milliseconds timeout) {
+  const std::string what = "stream for subject " + subject;
+  const std::string request = nlohmann::json{{"subject", subject}}.dump();
+  natsMsg* raw = nullptr;
+  const natsStatus s = natsConnection_Request(&raw, nc, "$JS.API.STREAM.NAMES", request.data(),
+                                              static_cast<int>(request.size()),
+                                              static_cast<std::int64_t>(timeout.count()));
+  MsgPtr reply(raw);
+  if (s != NATS_OK) return fail(s, what);  // no responders: JetStream is down
+  const char* data = natsMsg_GetData(reply.get());
+  const auto answer = nlohmann::json::parse(
+      std::string_view(data != nullptr ? data : "",
+                       static_cast<std::size_t>(natsMsg_GetDataLength(reply.get()))),
+      nullptr, false);
+  if (!answer.is_object()) return fleet::fail(Errc::internal, what + ": unreadable answer");
+  if (const auto error = answer.find("error"); error != answer.end() && error->is_object()) {
+    // 503: the cluster has no meta leader right now.
+    const bool leaderless = error->value("code", 0) == 503;
+    return fleet::fail(leaderless ? Errc::unavailable : Errc::rejected,
+                       what + ": " + error->value("description", std::string("refused")));
+  }
+  const auto streams = answer.find("streams");
+  if (streams == answer.end() || !streams->is_array() || streams->empty() ||
+      !streams->front().is_string()) {
+    return std::optional<std::string>{};
+  }
+  return streams->front().get<std::string>();
 }
 
 Result<std::map<std::string, std::uint64_t>> subject_counts(jsCtx* js, const std::string& stream,

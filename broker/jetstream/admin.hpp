@@ -3,6 +3,9 @@
 
 #include <nats/nats.h>
 
+#include <chrono>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "fleet/broker/transport.hpp"
@@ -19,6 +22,11 @@ Status remove_consumer(jsCtx* js, const std::string& stream, const std::string& 
 Status remove_stream(jsCtx* js, const std::string& name);
 
 Result<std::vector<StreamInfo>> list_streams(jsCtx* js);
+// The stream capturing `subject`, from $JS.API.STREAM.NAMES with a subject filter: in a cluster
+// the meta leader answers from its stream assignments, whether or not the stream has a leader.
+Result<std::optional<std::string>> stream_for_subject(natsConnection* nc,
+                                                      const std::string& subject,
+                                                      std::chrono::milliseconds timeout);
 // Consumer info, and the stream message after the last one delivered for its time.
 Result<DeliveryProgress> delivery_progress(jsCtx* js, const std::string& stream,
                                            const std::string& durable);

@@ -38,6 +38,13 @@ Errc classify(natsStatus status, jsErrCode js_code) {
     case JSStreamNotFoundErr:
     case JSConsumerNotFoundErr:
       return Errc::not_found;
+    // The cluster, the stream or the consumer has no leader right now (an election, servers
+    // away): the request was understood and may succeed later.
+    case JSClusterNotAvailErr:
+    case JSClusterNotLeaderErr:
+    case JSStreamOfflineErr:
+    case JSConsumerOfflineErr:
+      return Errc::unavailable;
     default:
       break;
   }

@@ -26,8 +26,10 @@ jsPubOptions publish_options(const Message& message) {
 
 class JetStreamTransport final : public Transport {
  public:
-  JetStreamTransport(std::shared_ptr<Connection> connection, int replicas)
-      : connection_(std::move(connection)), replicas_(replicas) {}
+  JetStreamTransport(std::shared_ptr<Connection> connection, const Config& config)
+      : connection_(std::move(connection)),
+        replicas_(config.replicas),
+        request_timeout_(config.request_timeout) {}
 
   // Outstanding async publishes fail (Errc::unavailable) before this returns; no callback runs
   // afterwards. Subscriptions and deliveries may outlive the transport: they share the
@@ -98,6 +100,10 @@ class JetStreamTransport final : public Transport {
 
   Result<std::vector<StreamInfo>> streams() override { return list_streams(connection_->js()); }
 
+  Result<std::optional<std::string>> stream_for_subject(const std::string& subject) override {
+    return jetstream::stream_for_subject(connection_->nats(), subject, request_timeout_);
+  }
+
   Result<std::unique_ptr<KeyValue>> key_value(const BucketConfig& config) override {
     if (replicas_ <= 0) return open_key_value(connection_, config);
     BucketConfig replicated = config;
@@ -112,6 +118,7 @@ class JetStreamTransport final : public Transport {
  private:
   std::shared_ptr<Connection> connection_;
   int replicas_;
+  std::chrono::milliseconds request_timeout_;
 };
 
 }  // namespace
@@ -119,7 +126,7 @@ class JetStreamTransport final : public Transport {
 Result<std::unique_ptr<Transport>> connect(const Config& config) {
   auto connection = Connection::open(config);
   if (!connection) return std::unexpected(connection.error());
-  return std::make_unique<JetStreamTransport>(std::move(*connection), config.replicas);
+  return std::make_unique<JetStreamTransport>(std::move(*connection), config);
 }
 
 }  // namespace fleet::broker::jetstream

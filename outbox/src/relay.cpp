@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -173,6 +174,7 @@ void Relay::settle_oldest() {
   std::vector<Clock::time_point> acked_created;
   std::vector<Failure> failures;
   std::vector<const Error*> errors;
+  std::vector<const std::string*> subjects;
   bool any_answered_failure = false;
   std::uint64_t duplicates = 0;
   for (std::size_t i = 0; i < batch->events.size(); ++i) {
@@ -186,6 +188,7 @@ void Relay::settle_oldest() {
                           .error = result.error().describe(),
                           .counts = batch->unanswered[i] == 0});
       errors.push_back(&result.error());
+      subjects.push_back(&batch->events[i].message.subject);
       if (batch->unanswered[i] == 0) any_answered_failure = true;
     }
   }
@@ -216,14 +219,33 @@ void Relay::settle_oldest() {
   // A failure is the row's fault only if the broker answered it and is demonstrably up: it
   // confirmed another message of this batch, it refused this one outright, or it answers a
   // probe (a subject without a stream gets "no responders", as a stopped server does).
-  // A publish that was not sent or not answered in time never counts.
+  // A publish that was not sent or not answered in time never counts. Nor does "no responders"
+  // (or another retriable answer) on a subject that a stream captures: that stream is electing
+  // a leader or its servers are away, as in a cluster failover. Such a row waits retry_delay
+  // while the other streams' rows keep flowing.
   const bool all_refused = std::ranges::none_of(errors, [](auto* e) { return e->retriable(); });
   const bool broker_up =
       any_answered_failure && (!acked.empty() || all_refused || broker_reachable());
-  std::vector<Failure> counted, released;
-  for (auto& failure : failures) {
-    failure.counts = failure.counts && broker_up;
-    (failure.counts ? counted : released).push_back(std::move(failure));
+  std::map<std::string, bool> stream_away;  // per subject, asked once per batch
+  std::vector<Failure> counted, waiting, released;
+  for (std::size_t k = 0; k < failures.size(); ++k) {
+    auto& failure = failures[k];
+    if (!failure.counts || !broker_up) {
+      failure.counts = false;
+      released.push_back(std::move(failure));
+    } else if (errors[k]->retriable() && captured_but_away(*subjects[k], stream_away)) {
+      failure.counts = false;
+      waiting.push_back(std::move(failure));
+    } else {
+      counted.push_back(std::move(failure));
+    }
+  }
+  if (!waiting.empty()) {
+    if (auto ok =
+            store_.record_failures(waiting, now, now + config_.retry_delay, config_.max_attempts);
+        !ok) {
+      spdlog::warn("outbox relay: recording failures failed: {}", ok.error().describe());
+    }
   }
   if (!counted.empty()) {
     auto flagged =
@@ -249,6 +271,25 @@ void Relay::settle_oldest() {
     }
     error_pending_ = true;
   }
+}
+
+bool Relay::captured_but_away(const std::string& subject, std::map<std::string, bool>& known) {
+  auto [entry, fresh] = known.try_emplace(subject, true);
+  if (!fresh) return entry->second;
+  auto stream = transport_.stream_for_subject(subject);
+  if (!stream) {
+    spdlog::warn("outbox relay: which stream captures {} is not known: {}", subject,
+                 stream.error().describe());
+    return true;  // cannot tell: not the row's fault
+  }
+  entry->second = stream->has_value();
+  if (entry->second) {
+    spdlog::warn(
+        "outbox relay: stream {} captures {} but did not answer (electing a leader, or its "
+        "servers are away); its events wait without spending attempts",
+        **stream, subject);
+  }
+  return entry->second;
 }
 
 bool Relay::broker_reachable() {

@@ -90,6 +90,38 @@ std::set<std::string> as_set(const std::vector<std::string>& ids) {
   return {ids.begin(), ids.end()};
 }
 
+// Three nats-server nodes from scripts/cluster in a temp dir, taken down at the end.
+struct Cluster {
+  std::filesystem::path dir = fleet::test::make_temp_dir("fleet-outbox-cluster");
+  std::string urls;
+
+  Cluster() {
+    auto up = run("up");
+    REQUIRE_MESSAGE(up.exit_code == 0, up.err);
+    urls = up.out.substr(0, up.out.find('\n'));
+  }
+  ~Cluster() {
+    (void)run("down");
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  fleet::test::RunResult run(const std::string& command, const std::string& node = {}) {
+    std::vector<std::string> argv = {FLEET_CLUSTER_SCRIPT, "--dir", (dir / "nodes").string(),
+                                     command};
+    if (!node.empty()) argv.push_back(node);
+    return fleet::test::run(argv);
+  }
+};
+
+fleet::broker::StreamConfig replicated_stream(const std::string& name, const std::string& domain,
+                                              int replicas) {
+  fleet::broker::StreamConfig config;
+  config.name = name;
+  config.subjects = {"domain." + domain + ".>"};
+  config.replicas = replicas;
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("a rolled-back transaction publishes nothing") {
@@ -213,6 +245,60 @@ TEST_CASE("a poison row is flagged after 3 attempts while other events flow") {
   CHECK(flagged->front().event_id == poison);
   CHECK(flagged->front().attempts == 3);
   CHECK(relay.stats().flagged == 1);
+}
+
+TEST_CASE(
+    "rows of a stream whose server is down wait without spending attempts while other "
+    "streams' rows flow, and go out once it is back") {
+  // In a cluster a stream without a leader (an election, or its only server down) answers its
+  // publishes with "no responders", as a subject without a stream does; the rest of the cluster
+  // answers. Here the stream has one replica and its server is killed.
+  Cluster cluster;
+  auto transport = fleet::test::connect_to(cluster.urls);
+  REQUIRE(transport->ensure_stream(replicated_stream("OUTBOX_AWAY", "away", 1)).has_value());
+  REQUIRE(transport->ensure_stream(replicated_stream("OUTBOX_UP", "up", 3)).has_value());
+  std::string leader;
+  const auto streams = transport->streams();
+  REQUIRE(streams.has_value());
+  for (const auto& stream : *streams) {
+    if (stream.name == "OUTBOX_AWAY") leader = stream.leader;
+  }
+  REQUIRE_MESSAGE(!leader.empty(), "no leader reported for OUTBOX_AWAY");
+  REQUIRE(cluster.run("kill", leader).exit_code == 0);
+
+  App app;
+  std::vector<std::string> away, up;
+  for (int i = 0; i < 20; ++i) {
+    away.push_back(app.place_order("away"));
+    up.push_back(app.place_order("up"));
+  }
+  auto store = app.store(), observer = app.store();
+  ob::Relay relay(
+      *store, *transport,
+      {.publish_timeout = 5s,
+       .retry_delay = 100ms,
+       .outage_backoff = {.initial = 50ms, .max = 500ms, .jitter = fleet::Backoff::Jitter::none}});
+  std::thread running([&] { (void)relay.run(); });
+  // Every row of the stream that is away tried at least three times: the default max attempts.
+  const bool tried = settles([&] {
+    return counts_of(*observer).sent == up.size() && relay.stats().failed >= 3 * away.size();
+  });
+  const auto while_away = counts_of(*observer);
+  const int attempts_while_away = app.max_attempts();
+  REQUIRE(cluster.run("start", leader).exit_code == 0);
+  const bool caught_up =
+      settles([&] { return counts_of(*observer).sent == away.size() + up.size(); });
+  relay.stop();
+  running.join();
+  MESSAGE("published " << relay.stats().published << ", failed " << relay.stats().failed);
+  REQUIRE(tried);
+  CHECK(while_away.flagged == 0);
+  CHECK(while_away.pending == away.size());
+  CHECK(attempts_while_away == 0);  // a stream that does not answer is not the row's fault
+  REQUIRE(caught_up);
+  CHECK(relay.stats().flagged == 0);
+  CHECK(as_set(stored_ids(*transport, "OUTBOX_AWAY")) == as_set(away));
+  CHECK(stored_ids(*transport, "OUTBOX_UP") == up);
 }
 
 TEST_CASE("the relay deletes sent rows once they are older than the retention period") {

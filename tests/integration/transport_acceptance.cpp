@@ -409,6 +409,18 @@ TEST_CASE_TEMPLATE_DEFINE("subject counts tell how many messages each matching s
 }
 TEST_CASE_TEMPLATE_APPLY(subject_counts, Transports);
 
+TEST_CASE_TEMPLATE_DEFINE("stream_for_subject names the stream that captures a subject", Env,
+                          stream_for_subject) {
+  Env env;
+  const auto names = unique_names("CAPTURE");
+  auto transport = connect_with_stream(env, names);
+  CHECK(ok(transport->stream_for_subject(names.prefix + ".orders.placed")) ==
+        std::optional<std::string>(names.stream));
+  // "<prefix>x.y" is outside "<prefix>.>".
+  CHECK_FALSE(ok(transport->stream_for_subject(names.prefix + "x.y")).has_value());
+}
+TEST_CASE_TEMPLATE_APPLY(stream_for_subject, Transports);
+
 TEST_CASE_TEMPLATE_DEFINE("a server restart loses no acked publish", Env, server_restart) {
   if (!offers<Env>(Env::features.survives_server_restart, "a broker that outlives a restart")) {
     return;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "fleet/broker/key_value.hpp"
 #include "fleet/broker/message.hpp"
 #include "fleet/broker/stream_store.hpp"
+#include "fleet/broker/subject.hpp"
 #include "fleet/error.hpp"
 
 namespace fleet::broker {
@@ -37,6 +39,7 @@ struct StreamInfo {
   std::uint64_t last_sequence = 0;
   std::int64_t first_time_ms = 0;  // Unix ms of the oldest / newest message; 0 = none or unknown
   std::int64_t last_time_ms = 0;
+  std::string leader;  // the server that leads the stream in a cluster; empty = none or unknown
   std::vector<ConsumerInfo> consumers;
 };
 
@@ -98,6 +101,21 @@ class Transport {
   virtual Result<std::unique_ptr<Subscription>> subscribe(const ConsumerConfig& config) = 0;
 
   virtual Result<std::vector<StreamInfo>> streams() = 0;
+
+  // The stream that captures `subject` (a literal subject); nullopt when none does. JetStream
+  // answers from the cluster's stream assignments, so also while that stream elects a leader or
+  // its servers are away and its publishes get "no responders". The default looks through
+  // streams().
+  virtual Result<std::optional<std::string>> stream_for_subject(const std::string& subject) {
+    auto listed = streams();
+    if (!listed) return Unexpected<Error>(listed.error());
+    for (const auto& stream : *listed) {
+      for (const auto& pattern : stream.subjects) {
+        if (subject_matches(pattern, subject)) return stream.name;
+      }
+    }
+    return std::nullopt;
+  }
 
   // Messages per subject in `stream` among subjects matching `filter` (wildcards allowed).
   virtual Result<std::map<std::string, std::uint64_t>> subject_counts(

@@ -11,8 +11,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "fleet/backoff.hpp"
@@ -34,7 +36,8 @@ struct RelayConfig {
   milliseconds publish_timeout{10'000};
   // A row the broker refused this many times is flagged and left for an operator.
   int max_attempts = 3;
-  // Wait before a refused row is tried again.
+  // Wait before a refused row is tried again, and before a row whose stream did not answer
+  // (it captures the subject but has no leader right now; that costs no attempt).
   milliseconds retry_delay{1'000};
   // While the broker or the database is unreachable: the wait after each failed pass in a row
   // (100 ms doubling up to 5 s, no jitter); a pass that publishes starts it over.
@@ -100,6 +103,9 @@ class Relay {
   Step step(bool retry_outages);
   void settle_oldest();
   bool broker_reachable();
+  // Whether a stream captures `subject` (asked once per subject and batch, remembered in
+  // `known`); also true when the broker cannot tell.
+  bool captured_but_away(const std::string& subject, std::map<std::string, bool>& known);
   void back_off();
   void cleanup_if_due();
   void sleep_interruptibly(milliseconds duration);

@@ -1,20 +1,8 @@
-#include "stream_for_subject.hpp"
+#include "suggested_stream.hpp"
 
 #include <cctype>
 
-#include "fleet/broker/subject.hpp"
-
 namespace fleet::cli {
-
-std::optional<std::string> capturing_stream(const std::vector<broker::StreamInfo>& streams,
-                                            const std::string& subject) {
-  for (const auto& stream : streams) {
-    for (const auto& pattern : stream.subjects) {
-      if (broker::subject_matches(pattern, subject)) return stream.name;
-    }
-  }
-  return std::nullopt;
-}
 
 broker::StreamConfig suggested_stream(const std::string& subject) {
   const auto dot = subject.find('.');
