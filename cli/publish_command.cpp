@@ -14,6 +14,7 @@
 
 #include "broker_options.hpp"
 #include "commands.hpp"
+#include "fleet/broker/subject.hpp"
 #include "fleet/cli/application.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/registry.hpp"
@@ -180,7 +181,10 @@ void add_publish_command(CLI::App& app) {
       "Publish events: JSON from --data, --file or stdin (one JSON per line), encoded as the "
       "msgpack body of --type, each confirmed by the broker");
   add_broker_options(*command, options->nats);
-  command->add_option("--subject,-s", options->subject, "Subject to publish to")->required();
+  command->add_option("--subject,-s", options->subject, "Subject to publish to")
+      ->required()
+      ->check(CLI::Validator(
+          [](const std::string& subject) { return broker::unpublishable(subject); }, "SUBJECT"));
   command->add_option("--type,-t", options->type, "Event type, e.g. orders.OrderPlaced")
       ->required();
   auto* data = command->add_option("--data,-d", options->data, "One event as JSON");

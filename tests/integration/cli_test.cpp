@@ -122,6 +122,16 @@ TEST_CASE("fleet publish rejects bad input with one line, exit 2, and publishes 
     CHECK(result.exit_code == 2);
     CHECK(lines(result.err) == 1);
   }
+  SUBCASE("a subject no message can carry: a wildcard, an empty token, a space") {
+    for (const char* subject : {"cli.bad.*", "cli.bad.>", "cli..bad", "cli.bad.", "cli.bad x"}) {
+      CAPTURE(subject);
+      auto result = run(
+          {FLEET_CLI, "publish", "--nats", url, "-s", subject, "-t", "demo.Note", "--data", "{}"});
+      CHECK(result.exit_code == 2);
+      CHECK(result.err.find("subject") != std::string::npos);
+      CHECK(lines(result.err) == 1);
+    }
+  }
   CHECK(stored(*transport, "CLI_BAD") == 0);
 }
 

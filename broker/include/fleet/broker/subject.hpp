@@ -3,6 +3,7 @@
 // Kafka) and by the dead-letter tooling.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace fleet::broker {
@@ -21,6 +22,29 @@ inline bool subject_matches(std::string_view pattern, std::string_view subject) 
     if (!want_more) return true;
     pattern.remove_prefix(want_end + 1);
     subject.remove_prefix(got_end + 1);
+  }
+}
+
+// Why nothing can be published to `subject`: it is empty, has an empty token ("a..b", "a."), a
+// wildcard token ('*', '>': subscribers filter with those, a message has none), whitespace or
+// a control character. Empty when `subject` is publishable.
+inline std::string unpublishable(std::string_view subject) {
+  if (subject.empty()) return "the subject is empty";
+  const std::string quoted = "'" + std::string(subject) + "'";
+  for (const char c : subject) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return "subject " + quoted + " holds whitespace or a control character";
+    }
+  }
+  for (std::string_view rest = subject;;) {
+    const auto end = rest.find('.');
+    const std::string_view token = rest.substr(0, end);
+    if (token.empty()) return "subject " + quoted + " has an empty token";
+    if (token == "*" || token == ">") {
+      return "subject " + quoted + " holds a wildcard; publish to a literal subject";
+    }
+    if (end == std::string_view::npos) return {};
+    rest.remove_prefix(end + 1);
   }
 }
 
