@@ -38,6 +38,7 @@ nlohmann::json to_json(const broker::StreamInfo& stream) {
           {"bytes", stream.bytes},
           {"first_sequence", stream.first_sequence},
           {"last_sequence", stream.last_sequence},
+          {"leader", stream.leader},
           {"consumers", consumers}};
 }
 

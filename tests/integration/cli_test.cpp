@@ -302,6 +302,7 @@ TEST_CASE("fleet streams --json shows messages and each durable's backlog") {
                              [](const auto& s) { return s["name"] == "CLI_STREAMS"; });
   REQUIRE(stream != all.end());
   CHECK((*stream)["messages"] == 5);
+  CHECK((*stream)["leader"] == "");  // a single server: no cluster, no leader to name
   REQUIRE((*stream)["consumers"].size() == 1);
   CHECK((*stream)["consumers"][0]["name"] == "audit");
   CHECK((*stream)["consumers"][0]["pending"] == 5);
