@@ -175,7 +175,6 @@ void Relay::settle_oldest() {
   std::vector<Failure> failures;
   std::vector<const Error*> errors;
   std::vector<const std::string*> subjects;
-  bool any_answered_failure = false;
   std::uint64_t duplicates = 0;
   for (std::size_t i = 0; i < batch->events.size(); ++i) {
     const auto& result = *batch->results[i];
@@ -189,7 +188,6 @@ void Relay::settle_oldest() {
                           .counts = batch->unanswered[i] == 0});
       errors.push_back(&result.error());
       subjects.push_back(&batch->events[i].message.subject);
-      if (batch->unanswered[i] == 0) any_answered_failure = true;
     }
   }
   const auto now = config_.now();
@@ -216,28 +214,32 @@ void Relay::settle_oldest() {
   if (failures.empty()) return;
   failed_ += failures.size();
 
-  // A failure is the row's fault only if the broker answered it and is demonstrably up: it
-  // confirmed another message of this batch, it refused this one outright, or it answers a
-  // probe (a subject without a stream gets "no responders", as a stopped server does).
-  // A publish that was not sent or not answered in time never counts. Nor does "no responders"
-  // (or another retriable answer) on a subject that a stream captures: that stream is electing
-  // a leader or its servers are away, as in a cluster failover. Such a row waits retry_delay
-  // while the other streams' rows keep flowing.
-  const bool all_refused = std::ranges::none_of(errors, [](auto* e) { return e->retriable(); });
-  const bool broker_up =
-      any_answered_failure && (!acked.empty() || all_refused || broker_reachable());
-  std::map<std::string, bool> stream_away;  // per subject, asked once per batch
+  // A failure is the row's fault only when the broker answered it and the answer is about the
+  // row: a refusal (too large, a permission, a sealed stream), or "no responders" (or another
+  // retriable answer) on a subject that no stream captures, as the broker's stream assignments
+  // say. A publish that was not sent or not answered in time never counts, nor does a retriable
+  // answer on a subject a stream captures: that stream is electing a leader or its servers are
+  // away, as in a cluster failover. Such a row waits retry_delay while the other streams' rows
+  // keep flowing; when the broker cannot even say which stream captures the subject, it is
+  // unreachable and the relay backs off.
+  std::map<std::string, std::optional<bool>> captured;  // per subject, asked once per batch
   std::vector<Failure> counted, waiting, released;
   for (std::size_t k = 0; k < failures.size(); ++k) {
     auto& failure = failures[k];
-    if (!failure.counts || !broker_up) {
-      failure.counts = false;
+    if (!failure.counts) {
       released.push_back(std::move(failure));
-    } else if (errors[k]->retriable() && captured_but_away(*subjects[k], stream_away)) {
-      failure.counts = false;
-      waiting.push_back(std::move(failure));
-    } else {
+      continue;
+    }
+    if (!errors[k]->retriable()) {
       counted.push_back(std::move(failure));
+      continue;
+    }
+    const std::optional<bool> stream = stream_captures(*subjects[k], captured);
+    failure.counts = stream.has_value() && !*stream;
+    if (failure.counts) {
+      counted.push_back(std::move(failure));
+    } else {
+      (stream ? waiting : released).push_back(std::move(failure));
     }
   }
   if (!waiting.empty()) {
@@ -273,31 +275,22 @@ void Relay::settle_oldest() {
   }
 }
 
-bool Relay::captured_but_away(const std::string& subject, std::map<std::string, bool>& known) {
-  auto [entry, fresh] = known.try_emplace(subject, true);
+std::optional<bool> Relay::stream_captures(const std::string& subject,
+                                           std::map<std::string, std::optional<bool>>& known) {
+  auto [entry, fresh] = known.try_emplace(subject);
   if (!fresh) return entry->second;
   auto stream = transport_.stream_for_subject(subject);
-  if (!stream) {
-    spdlog::warn("outbox relay: which stream captures {} is not known: {}", subject,
-                 stream.error().describe());
-    return true;  // cannot tell: not the row's fault
-  }
+  if (!stream) return std::nullopt;  // the broker cannot tell: reported as unreachable
   entry->second = stream->has_value();
-  if (entry->second) {
+  auto& warned = away_warned_[subject];  // one line per subject every 10 s, not per retry
+  if (*stream && Steady::now() - warned >= std::chrono::seconds(10)) {
+    warned = Steady::now();
     spdlog::warn(
         "outbox relay: stream {} captures {} but did not answer (electing a leader, or its "
         "servers are away); its events wait without spending attempts",
         **stream, subject);
   }
   return entry->second;
-}
-
-bool Relay::broker_reachable() {
-  const auto now = Steady::now();
-  if (now - probe_time_ < std::chrono::seconds(1)) return probe_ok_;
-  probe_ok_ = transport_.streams().has_value();
-  probe_time_ = Steady::now();
-  return probe_ok_;
 }
 
 void Relay::back_off() {

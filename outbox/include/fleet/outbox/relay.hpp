@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -102,10 +103,10 @@ class Relay {
   enum class Step { worked, idle, failed };
   Step step(bool retry_outages);
   void settle_oldest();
-  bool broker_reachable();
   // Whether a stream captures `subject` (asked once per subject and batch, remembered in
-  // `known`); also true when the broker cannot tell.
-  bool captured_but_away(const std::string& subject, std::map<std::string, bool>& known);
+  // `known`); nullopt when the broker cannot tell.
+  std::optional<bool> stream_captures(const std::string& subject,
+                                      std::map<std::string, std::optional<bool>>& known);
   void back_off();
   void cleanup_if_due();
   void sleep_interruptibly(milliseconds duration);
@@ -117,8 +118,8 @@ class Relay {
   std::vector<std::shared_ptr<Batch>> in_flight_;
   std::uint64_t outages_ = 0;  // failed passes in a row, for outage_backoff
   std::chrono::steady_clock::time_point next_cleanup_{};
-  std::chrono::steady_clock::time_point probe_time_{};
-  bool probe_ok_ = false;
+  // When each subject's "stream did not answer" was last logged.
+  std::map<std::string, std::chrono::steady_clock::time_point> away_warned_;
   Error last_error_;
   bool error_pending_ = false;
   std::atomic<std::uint64_t> published_{0}, duplicates_{0}, failed_{0}, flagged_{0}, deleted_{0};
