@@ -43,6 +43,7 @@ struct Partition {
 };
 
 std::atomic<int> records_to_lose{0};  // lose_polled_records
+constexpr int seek_wait_ms = 5'000;    // a seek is local to the client: this is a hang guard
 
 // State shared by the subscription and its deliveries' handles (which may outlive it).
 struct Core {
@@ -312,13 +313,16 @@ struct Core {
   // fetched back to where the hole starts (PartitionLedger::arrived). What is buffered for it
   // was read before the seek and is dropped; what is read after it comes from the seek
   // (librdkafka drops fetched records of a partition's older version when they are polled).
+  // The seek waits until librdkafka applied it: an asynchronous one let records fetched before
+  // it be polled afterwards, and the ledger took the first of them for the hole seen again and
+  // passed over the records in the hole for good.
   void rewind_holes() {
     for (auto& [id, partition] : partitions) {
       if (!partition.ledger.rewind_pending()) continue;
       PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
       rd_kafka_topic_partition_list_add(list.get(), consumer.stream.c_str(), id)->offset =
           partition.ledger.fetched_end();
-      ErrorPtr error(rd_kafka_seek_partitions(handle.get(), list.get(), 0));
+      ErrorPtr error(rd_kafka_seek_partitions(handle.get(), list.get(), seek_wait_ms));
       drop_buffered(id);
       partition.ledger.rewound();
     }
