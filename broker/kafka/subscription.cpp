@@ -43,7 +43,7 @@ struct Partition {
 };
 
 std::atomic<int> records_to_lose{0};  // lose_polled_records
-constexpr int seek_wait_ms = 5'000;    // a seek is local to the client: this is a hang guard
+constexpr int seek_wait_ms = 5'000;   // a seek is local to the client: this is a hang guard
 
 // State shared by the subscription and its deliveries' handles (which may outlive it).
 struct Core {
