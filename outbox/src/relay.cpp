@@ -222,36 +222,23 @@ void Relay::settle_oldest() {
   // away, as in a cluster failover. Such a row waits retry_delay while the other streams' rows
   // keep flowing; when the broker cannot even say which stream captures the subject, it is
   // unreachable and the relay backs off.
+  // `retried` rows come back after retry_delay (those that do not count spend no attempt and
+  // are never flagged); `released` ones at once, after the relay's back-off.
   std::map<std::string, std::optional<bool>> captured;  // per subject, asked once per batch
-  std::vector<Failure> counted, waiting, released;
+  std::vector<Failure> retried, released;
   for (std::size_t k = 0; k < failures.size(); ++k) {
     auto& failure = failures[k];
-    if (!failure.counts) {
-      released.push_back(std::move(failure));
-      continue;
+    bool release = !failure.counts;  // not sent, or not answered in time
+    if (failure.counts && errors[k]->retriable()) {
+      const std::optional<bool> stream = stream_captures(*subjects[k], captured);
+      release = !stream;
+      failure.counts = stream.has_value() && !*stream;
     }
-    if (!errors[k]->retriable()) {
-      counted.push_back(std::move(failure));
-      continue;
-    }
-    const std::optional<bool> stream = stream_captures(*subjects[k], captured);
-    failure.counts = stream.has_value() && !*stream;
-    if (failure.counts) {
-      counted.push_back(std::move(failure));
-    } else {
-      (stream ? waiting : released).push_back(std::move(failure));
-    }
+    (release ? released : retried).push_back(std::move(failure));
   }
-  if (!waiting.empty()) {
-    if (auto ok =
-            store_.record_failures(waiting, now, now + config_.retry_delay, config_.max_attempts);
-        !ok) {
-      spdlog::warn("outbox relay: recording failures failed: {}", ok.error().describe());
-    }
-  }
-  if (!counted.empty()) {
+  if (!retried.empty()) {
     auto flagged =
-        store_.record_failures(counted, now, now + config_.retry_delay, config_.max_attempts);
+        store_.record_failures(retried, now, now + config_.retry_delay, config_.max_attempts);
     if (!flagged) {
       spdlog::warn("outbox relay: recording failures failed: {}", flagged.error().describe());
     } else {
