@@ -1,27 +1,15 @@
 #include "nats_message.hpp"
 
-#include <climits>
+#include <array>
 #include <string_view>
 
-#include "status.hpp"
+#include "header_block.hpp"
 
 namespace fleet::broker::jetstream {
 
 Result<MsgPtr> to_nats(const Message& message) {
-  if (message.body.size() > static_cast<std::size_t>(INT_MAX)) {
-    return fleet::fail(Errc::invalid_argument, "message body larger than 2 GiB");
-  }
-  natsMsg* raw = nullptr;
-  // Copies subject and body.
-  natsStatus s = natsMsg_Create(&raw, message.subject.c_str(), nullptr, message.body.data(),
-                                static_cast<int>(message.body.size()));
-  MsgPtr msg(raw);
-  if (s != NATS_OK) return fail(s, "message for subject '" + message.subject + "'");
-  for (const auto& [name, value] : message.headers) {
-    s = natsMsgHeader_Set(msg.get(), name.c_str(), value.c_str());
-    if (s != NATS_OK) return fail(s, "header '" + name + "'");
-  }
-  return msg;
+  const std::array<HeaderField, 1> dedup{HeaderField{kMsgIdHeader, message.dedup_id}};
+  return make_message(message.subject, message.headers, dedup, message.body);
 }
 
 Message from_nats(natsMsg* msg) {
@@ -44,6 +32,22 @@ Message from_nats(natsMsg* msg) {
       message.headers.emplace(keys[i], value);
     }
   }
+  return message;
+}
+
+Message from_received(natsMsg* msg) {
+  auto block = HeaderBlock::of(msg);
+  if (!block) return from_nats(msg);
+  Message message;
+  message.subject = natsMsg_GetSubject(msg);
+  message.body.assign(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+  block->for_each([&](std::string_view name, std::string_view value) {
+    if (name == kMsgIdHeader) {
+      if (message.dedup_id.empty()) message.dedup_id = value;
+    } else {
+      message.headers.emplace(name, value);
+    }
+  });
   return message;
 }
 

@@ -7,15 +7,19 @@
 
 namespace fleet::broker::jetstream {
 
-// JetStream's dedup header. Set through jsPubOptions.MsgId on publish; on delivery it becomes
+// JetStream's dedup header. Sent in the message's header block; on delivery it becomes
 // Message::dedup_id and is left out of Message::headers.
 inline constexpr const char* kMsgIdHeader = "Nats-Msg-Id";
 
-// Subject, body and headers. The dedup id goes in jsPubOptions.MsgId. Message::key is not sent
-// (JetStream has no partition key).
+// Subject, body, headers and the dedup id (as Nats-Msg-Id), the header block encoded by fleet
+// (header_block.hpp). Message::key is not sent (JetStream has no partition key).
 Result<MsgPtr> to_nats(const Message& message);
 
 // Subject, body, headers (first value per name) and dedup id of a delivered message.
+// Through cnats' header API: any natsMsg, e.g. one js_GetMsg built.
 Message from_nats(natsMsg* msg);
+// The same for a message cnats received off the wire (a delivery): its header block read in
+// place (HeaderBlock::of), no header map.
+Message from_received(natsMsg* msg);
 
 }  // namespace fleet::broker::jetstream

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "header_block.hpp"
 #include "status.hpp"
 
 namespace fleet::broker::jetstream {
@@ -14,10 +15,9 @@ std::int64_t ns(std::chrono::milliseconds d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
-std::string_view header_of(natsMsg* msg, const char* name) {
-  const char* value = nullptr;
-  if (natsMsgHeader_Get(msg, name, &value) != NATS_OK || value == nullptr) return {};
-  return value;
+std::string_view header_of(natsMsg* msg, std::string_view name) {
+  // Status messages only (deliveries never come here): rare enough to split the block per call.
+  return ReceivedHeaders(msg).get(name).value_or(std::string_view());
 }
 
 // The unfilled part of the request a 408 / 409 ends; nullopt when the server did not say.

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "ack_reply.hpp"
+#include "header_block.hpp"
 #include "nats_message.hpp"
 #include "pull_consumer.hpp"
 #include "status.hpp"
@@ -22,7 +23,10 @@ class MsgHandle final : public Delivery::Handle, public Delivery::View {
  public:
   MsgHandle(std::shared_ptr<Connection> connection, std::shared_ptr<const std::string> name,
             MsgPtr msg)
-      : connection_(std::move(connection)), name_(std::move(name)), msg_(std::move(msg)) {}
+      : connection_(std::move(connection)),
+        name_(std::move(name)),
+        msg_(std::move(msg)),
+        headers_(msg_.get()) {}
 
   Status ack() override { return send(kAck, "ack"); }
   Status retry_after(std::chrono::milliseconds delay) override {
@@ -36,21 +40,14 @@ class MsgHandle final : public Delivery::Handle, public Delivery::View {
     return subject ? std::string_view(subject) : std::string_view();
   }
   std::optional<std::string_view> header(std::string_view name) const override {
-    // cnats wants a C string; header names are short.
-    char key[128];
-    if (name.size() >= sizeof key) return std::nullopt;
-    name.copy(key, name.size());
-    key[name.size()] = '\0';
-    const char* value = nullptr;
-    if (natsMsgHeader_Get(msg_.get(), key, &value) != NATS_OK) return std::nullopt;
-    return value ? std::string_view(value) : std::string_view();
+    return headers_.get(name);
   }
   std::string_view body() const override {
     const char* data = natsMsg_GetData(msg_.get());
     if (!data) return {};
     return {data, static_cast<std::size_t>(natsMsg_GetDataLength(msg_.get()))};
   }
-  Message copy() const override { return from_nats(msg_.get()); }
+  Message copy() const override { return from_received(msg_.get()); }
 
  private:
   Status send(std::string_view body, std::string_view what) const {
@@ -63,6 +60,7 @@ class MsgHandle final : public Delivery::Handle, public Delivery::View {
   std::shared_ptr<Connection> connection_;  // declared first: outlives the message
   std::shared_ptr<const std::string> name_;
   MsgPtr msg_;
+  ReceivedHeaders headers_;  // split once, read by every lookup
 };
 
 class PullSubscription final : public Subscription {

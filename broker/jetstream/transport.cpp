@@ -16,11 +16,11 @@
 namespace fleet::broker::jetstream {
 namespace {
 
-jsPubOptions publish_options(const Message& message) {
+// No header options: the dedup id is already in the message's header block (to_nats), and a
+// header option would make cnats parse that block into its header map to add one.
+jsPubOptions publish_options() {
   jsPubOptions options;
   jsPubOptions_Init(&options);
-  // Sent as the Nats-Msg-Id header; the stream drops repeats inside its duplicate window.
-  if (!message.dedup_id.empty()) options.MsgId = message.dedup_id.c_str();
   return options;
 }
 
@@ -70,7 +70,7 @@ class JetStreamTransport final : public Transport {
   Result<PublishAck> publish(const Message& message, std::chrono::milliseconds timeout) override {
     auto msg = to_nats(message);
     if (!msg) return std::unexpected(msg.error());
-    jsPubOptions options = publish_options(message);
+    jsPubOptions options = publish_options();
     options.MaxWait = std::max<std::int64_t>(1, timeout.count());  // ms
     jsPubAck* raw = nullptr;
     jsErrCode code{};
@@ -85,7 +85,7 @@ class JetStreamTransport final : public Transport {
   Status publish_async(const Message& message, PublishCallback done) override {
     auto msg = to_nats(message);
     if (!msg) return std::unexpected(msg.error());
-    jsPubOptions options = publish_options(message);
+    jsPubOptions options = publish_options();
     return connection_->publishes().publish(connection_->js(), std::move(*msg), &options,
                                             std::move(done));
   }
