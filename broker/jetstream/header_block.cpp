@@ -33,8 +33,11 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// What would break the block: an empty name, ':', CR or LF, or leading white space (read as
+// the previous value's continuation). cnats sends other names as they are, spaces included.
 bool valid_name(std::string_view name) {
-  return !name.empty() && name.find_first_of(": \t\r\n") == std::string_view::npos;
+  return !name.empty() && !space(name.front()) &&
+         name.find_first_of(":\r\n") == std::string_view::npos;
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {

@@ -29,7 +29,7 @@ struct HeaderField {
 // A message for `subject` carrying `headers`, then `extra`, then `body`, created in one
 // allocation with its header block already encoded (no header map), or a plain message when
 // there is no header. CR and LF in values are sent as spaces, as cnats does; a name that is
-// empty or holds ':', CR, LF, a space or a tab is refused (Errc::invalid_argument).
+// empty, holds ':', CR or LF, or starts with white space is refused (Errc::invalid_argument).
 Result<MsgPtr> make_message(std::string_view subject, const Headers& headers,
                             std::span<const HeaderField> extra, std::string_view body);
 
