@@ -18,10 +18,11 @@ Error to_error(natsStatus status, jsErrCode js_code, std::string_view what);
 // An async publish failure reported to the ack handler; the text travels in `failure`.
 Error to_error(const jsPubAckErr& failure, std::string_view what);
 
-inline std::unexpected<Error> fail(natsStatus status, jsErrCode js_code, std::string_view what) {
-  return std::unexpected(to_error(status, js_code, what));
+// fleet::Unexpected, not std::unexpected: the clang fuzz build compiles this too (error.hpp).
+inline Unexpected<Error> fail(natsStatus status, jsErrCode js_code, std::string_view what) {
+  return Unexpected<Error>(to_error(status, js_code, what));
 }
-inline std::unexpected<Error> fail(natsStatus status, std::string_view what) {
+inline Unexpected<Error> fail(natsStatus status, std::string_view what) {
   return fail(status, jsErrCode{}, what);
 }
 
