@@ -71,7 +71,6 @@ class ReceivedHeaders {
  public:
   explicit ReceivedHeaders(natsMsg* msg) : msg_(msg), block_(HeaderBlock::of(msg)) {}
   std::optional<std::string_view> get(std::string_view name) const;
-  const std::optional<HeaderBlock>& block() const { return block_; }
 
  private:
   natsMsg* msg_;

@@ -292,24 +292,32 @@ class JetStreamKeyValue final : public KeyValue {
 
   std::string name(const std::string& key) const { return bucket_ + "/" + key; }
 
-  // A compare-and-set on the key's last revision (`expected`, 0 = no entry), sent as one
-  // message whose header block fleet encodes: kvStore_Update builds cnats' header map for the
-  // one header it adds, a large share of a saga orchestrator's CPU. Errc::conflict when the
-  // key's revision is another.
-  Result<std::uint64_t> write_checked(std::string_view key, std::string_view value,
-                                      std::uint64_t expected, const char* verb) {
+  // A write of `value` to `key`, with compare-and-set on the key's last revision when
+  // `expected` is set (0 = no entry yet), as one message whose header block fleet encodes:
+  // kvStore_Update would build cnats' header map for its one header, a large share of a saga
+  // orchestrator's CPU.
+  Result<MsgPtr> write_message(std::string_view key, std::string_view value,
+                               std::optional<std::uint64_t> expected) const {
     // As kvStore_Update checks it (valid_key also refuses a NUL byte).
     if (!valid_key(key)) {
       return fleet::fail(Errc::invalid_argument, "invalid key " + name(std::string(key)));
     }
     thread_local std::string subject;
     subject.assign("$KV.").append(bucket_).append(1, '.').append(key);
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, expected).ptr;
+    thread_local std::string revision;
+    revision.clear();
+    if (expected) append_number(revision, *expected);
     const std::array<HeaderField, 1> check{
-        HeaderField{"Nats-Expected-Last-Subject-Sequence", std::string_view(digits, end - digits)}};
-    auto msg = make_message(subject, Headers{}, check, value);
-    if (!msg) return std::unexpected(msg.error());
+        HeaderField{"Nats-Expected-Last-Subject-Sequence", revision}};
+    return make_message(subject, Headers{}, check, value);
+  }
+
+  // write_message, waiting for the stream's answer. Errc::conflict when the key's revision is
+  // not `expected`.
+  Result<std::uint64_t> write_checked(std::string_view key, std::string_view value,
+                                      std::uint64_t expected, const char* verb) {
+    auto msg = write_message(key, value, expected);
+    if (!msg) return fleet::fail(msg.error());
     jsPubOptions options;
     jsPubOptions_Init(&options);
     jsPubAck* raw = nullptr;
@@ -322,22 +330,8 @@ class JetStreamKeyValue final : public KeyValue {
 
   Status write_async(std::string_view key, std::string_view value,
                      std::optional<std::uint64_t> expected, WriteCallback done) {
-    // valid_key also refuses a NUL byte, which would cut the C string short.
-    if (!valid_key(key)) {
-      return fleet::fail(Errc::invalid_argument, "invalid key " + name(std::string(key)));
-    }
-    if (value.size() > static_cast<std::size_t>(INT_MAX)) {
-      return fleet::fail(Errc::invalid_argument, "value too large for " + name(std::string(key)));
-    }
-    thread_local std::string subject;
-    subject.assign("$KV.").append(bucket_).append(1, '.').append(key);
-    thread_local std::string revision;
-    revision.clear();
-    if (expected) append_number(revision, *expected);
-    const std::array<HeaderField, 1> check{
-        HeaderField{"Nats-Expected-Last-Subject-Sequence", revision}};
-    auto msg = make_message(subject, Headers{}, check, value);
-    if (!msg) return std::unexpected(msg.error());
+    auto msg = write_message(key, value, expected);
+    if (!msg) return fleet::fail(msg.error());
     jsPubOptions options;
     jsPubOptions_Init(&options);
     return connection_->publishes().publish(
