@@ -12,12 +12,31 @@ Result<MsgPtr> to_nats(const Message& message) {
   return make_message(message.subject, message.headers, dedup, message.body);
 }
 
-Message from_nats(natsMsg* msg) {
+namespace {
+
+// Subject and body of `msg`; its headers are added with add_header.
+Message without_headers(natsMsg* msg) {
   Message message;
   if (const char* subject = natsMsg_GetSubject(msg)) message.subject = subject;
   if (const char* data = natsMsg_GetData(msg)) {
     message.body.assign(data, static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
   }
+  return message;
+}
+
+// The dedup id becomes Message::dedup_id; the first value of a name wins, as in cnats.
+void add_header(Message& message, std::string_view name, std::string_view value) {
+  if (name != kMsgIdHeader) {
+    message.headers.emplace(name, value);
+  } else if (message.dedup_id.empty()) {
+    message.dedup_id = value;
+  }
+}
+
+}  // namespace
+
+Message from_nats(natsMsg* msg) {
+  Message message = without_headers(msg);
   const char** raw_keys = nullptr;
   int count = 0;
   // NATS_NOT_FOUND: no headers.
@@ -26,11 +45,7 @@ Message from_nats(natsMsg* msg) {
   for (int i = 0; i < count; ++i) {
     const char* value = nullptr;
     if (natsMsgHeader_Get(msg, keys[i], &value) != NATS_OK || value == nullptr) value = "";
-    if (std::string_view(keys[i]) == kMsgIdHeader) {
-      message.dedup_id = value;
-    } else {
-      message.headers.emplace(keys[i], value);
-    }
+    add_header(message, keys[i], value);
   }
   return message;
 }
@@ -38,16 +53,9 @@ Message from_nats(natsMsg* msg) {
 Message from_received(natsMsg* msg) {
   auto block = HeaderBlock::of(msg);
   if (!block) return from_nats(msg);
-  Message message;
-  message.subject = natsMsg_GetSubject(msg);
-  message.body.assign(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
-  block->for_each([&](std::string_view name, std::string_view value) {
-    if (name == kMsgIdHeader) {
-      if (message.dedup_id.empty()) message.dedup_id = value;
-    } else {
-      message.headers.emplace(name, value);
-    }
-  });
+  Message message = without_headers(msg);
+  block->for_each(
+      [&](std::string_view name, std::string_view value) { add_header(message, name, value); });
   return message;
 }
 
