@@ -97,7 +97,7 @@ Status ensure_consumer(jsCtx* js, const ConsumerConfig& config) {
   jsConsumerConfig cfg;
   jsConsumerConfig_Init(&cfg);
   cfg.Durable = config.durable.c_str();
-  cfg.AckPolicy = js_AckExplicit;
+  cfg.AckPolicy = config.acks ? js_AckExplicit : js_AckNone;
   cfg.DeliverPolicy = js_DeliverAll;
   cfg.FilterSubject = config.filter_subject.empty() ? nullptr : config.filter_subject.c_str();
   cfg.AckWait = nanos(config.ack_wait);

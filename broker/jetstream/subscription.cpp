@@ -18,15 +18,18 @@ namespace {
 // settles it by publishing to its ack subject (ack_reply.hpp). Settling is not synchronous (no
 // round trip per message): cnats buffers the publish and its flusher writes it within a few
 // milliseconds; the connection's destruction flushes too. A settle lost in a disconnect means a
-// redelivery after AckWait, never a lost message (at least once).
+// redelivery after AckWait, never a lost message (at least once). A delivery of a durable with
+// AckPolicy none (ConsumerConfig::acks false) is settled by the server once sent: settling it
+// here sends nothing.
 class MsgHandle final : public Delivery::Handle, public Delivery::View {
  public:
   MsgHandle(std::shared_ptr<Connection> connection, std::shared_ptr<const std::string> name,
-            MsgPtr msg)
+            MsgPtr msg, bool acks)
       : connection_(std::move(connection)),
         name_(std::move(name)),
         msg_(std::move(msg)),
-        headers_(msg_.get()) {}
+        headers_(msg_.get()),
+        acks_(acks) {}
 
   Status ack() override { return send(kAck, "ack"); }
   Status retry_after(std::chrono::milliseconds delay) override {
@@ -51,6 +54,7 @@ class MsgHandle final : public Delivery::Handle, public Delivery::View {
 
  private:
   Status send(std::string_view body, std::string_view what) const {
+    if (!acks_) return {};
     const natsStatus s = natsConnection_Publish(connection_->nats(), natsMsg_GetReply(msg_.get()),
                                                 body.data(), static_cast<int>(body.size()));
     if (s == NATS_OK) return {};
@@ -61,13 +65,15 @@ class MsgHandle final : public Delivery::Handle, public Delivery::View {
   std::shared_ptr<const std::string> name_;
   MsgPtr msg_;
   ReceivedHeaders headers_;  // split once, read by every lookup
+  bool acks_;                // false: the durable's AckPolicy is none
 };
 
 class PullSubscription final : public Subscription {
  public:
-  explicit PullSubscription(std::unique_ptr<PullConsumer> consumer)
+  PullSubscription(std::unique_ptr<PullConsumer> consumer, bool acks)
       : consumer_(std::move(consumer)),
-        name_(std::make_shared<const std::string>(consumer_->name())) {}
+        name_(std::make_shared<const std::string>(consumer_->name())),
+        acks_(acks) {}
 
   Result<std::vector<Delivery>> fetch(std::size_t max, std::chrono::milliseconds wait) override {
     auto messages = consumer_->next(max, wait);
@@ -78,7 +84,7 @@ class PullSubscription final : public Subscription {
       const auto meta = parse_ack_reply(natsMsg_GetReply(msg.get()));
       // Not a JetStream delivery (a stray message on the inbox): skip it.
       if (!meta) continue;
-      auto handle = std::make_unique<MsgHandle>(consumer_->connection(), name_, std::move(msg));
+      auto handle = std::make_unique<MsgHandle>(consumer_->connection(), name_, std::move(msg), acks_);
       const Delivery::View* view = handle.get();
       deliveries.emplace_back(view, meta->delivered, meta->stream_sequence, std::move(handle));
     }
@@ -90,6 +96,7 @@ class PullSubscription final : public Subscription {
  private:
   std::unique_ptr<PullConsumer> consumer_;
   std::shared_ptr<const std::string> name_;
+  bool acks_;
 };
 
 }  // namespace
@@ -106,9 +113,11 @@ Result<std::unique_ptr<Subscription>> subscribe(std::shared_ptr<Connection> conn
                                           config.durable.c_str(), nullptr, &code);
   ConsumerInfoPtr info(raw_info);
   if (s != NATS_OK) return fail(s, code, "subscribe to " + config.stream + "/" + config.durable);
+  // The durable's own policy counts, not the config's: it cannot change once created.
+  const bool acks = info->Config == nullptr || info->Config->AckPolicy != js_AckNone;
   auto consumer = PullConsumer::open(std::move(connection), config.stream, config.durable);
   if (!consumer) return std::unexpected(consumer.error());
-  return std::make_unique<PullSubscription>(std::move(*consumer));
+  return std::make_unique<PullSubscription>(std::move(*consumer), acks);
 }
 
 }  // namespace fleet::broker::jetstream

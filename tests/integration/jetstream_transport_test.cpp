@@ -316,6 +316,45 @@ TEST_CASE("with send_asap, every publish is confirmed and every ack settles the 
   CHECK(settled);
 }
 
+TEST_CASE(
+    "an observer durable (acks false) reads every message once; nothing waits for an ack or "
+    "comes back after the ack wait") {
+  auto transport = open_transport();
+  REQUIRE(transport->ensure_stream(stream_config("JS_OBSERVE", {"js.observe.>"})));
+  auto consumer = consumer_config("JS_OBSERVE", "observer");
+  consumer.acks = false;
+  consumer.ack_wait = 300ms;
+  REQUIRE(transport->ensure_consumer(consumer));
+  constexpr int total = 50;
+  for (int i = 0; i < total; ++i) {
+    REQUIRE(transport->publish(message("js.observe.x", std::to_string(i)), 2s));
+  }
+  auto subscription = transport->subscribe(consumer);
+  REQUIRE_MESSAGE(subscription.has_value(), subscription.error().message);
+  std::multiset<std::string> bodies;
+  for (int round = 0; round < 20 && bodies.size() < static_cast<std::size_t>(total); ++round) {
+    auto batch = (*subscription)->fetch(64, 2s);
+    REQUIRE_MESSAGE(batch.has_value(), batch.error().message);
+    // Half are "acked" (a no-op), half left alone: neither kind may come back.
+    for (auto& delivery : *batch) {
+      const std::string body(delivery.body());
+      if (std::stoi(body) % 2 == 0) CHECK(delivery.ack());
+      bodies.insert(body);
+    }
+  }
+  REQUIRE(bodies.size() == static_cast<std::size_t>(total));
+  auto stream = find_stream(*transport, "JS_OBSERVE");
+  REQUIRE(stream.has_value());
+  REQUIRE(stream->consumers.size() == 1);
+  CHECK(stream->consumers[0].pending == 0);
+  CHECK(stream->consumers[0].ack_pending == 0);
+  // Three ack waits later, nothing was redelivered.
+  auto late = (*subscription)->fetch(64, 1s);
+  REQUIRE(late.has_value());
+  CHECK(late->empty());
+  for (int i = 0; i < total; ++i) CHECK(bodies.count(std::to_string(i)) == 1);
+}
+
 TEST_CASE("an async publish no stream captures fails in its own callback; the others succeed") {
   auto transport = open_transport();
   REQUIRE(transport->ensure_stream(stream_config("JS_ASYNC", {"js.async.>"})));

@@ -177,8 +177,9 @@ void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bo
           [&delivery](std::string_view name) { return delivery.header(name); });
       auto event = schemas::decode<schemas::SagaLifecycle>(delivery.body());
       if (meta && event) endings.record(*event, meta->occurred_at);
-      // A refused ack brings the event back after the ack wait; recording it again leaves the
-      // endings as they are (one per saga), so there is nothing else to do.
+      // On JetStream the reader's durable takes no acks (ConsumerConfig::acks) and this sends
+      // nothing. Elsewhere a refused ack brings the event back after the ack wait; recording it
+      // again leaves the endings as they are (one per saga), so there is nothing else to do.
       if (!delivery.ack()) continue;
     }
   }
@@ -380,7 +381,9 @@ int main(int argc, char** argv) {
   const broker::ConsumerConfig reader{.stream = demo::saga_stream,
                                       .durable = "demo-" + run,
                                       .filter_subject = "saga.orders.lifecycle.>",
-                                      .max_ack_pending = 10'000};
+                                      .max_ack_pending = 10'000,
+                                      // An observer: on JetStream no ack per event read.
+                                      .acks = false};
   if (auto ok = transport.ensure_consumer(reader); !ok) {
     std::cerr << "fleet-demo: " << ok.error().describe() << "\n";
     return 1;

@@ -26,6 +26,12 @@ struct ConsumerConfig {
   milliseconds ack_wait{30'000};  // unacked deliveries come back after this long
   int max_deliver = -1;           // -1 = unlimited (the runtime counts attempts itself)
   int max_ack_pending = 1'000;    // in-flight cap across all processes of the durable
+  // false: an observer that does not settle what it reads (a progress display, a tail). On
+  // JetStream the durable is created with AckPolicy none: the server counts a delivery settled
+  // once sent, so nothing is redelivered (a crash skips what was in flight) and settling is a
+  // no-op that sends nothing. Kafka and the memory transport ignore it: deliveries are settled
+  // as usual there. It cannot change on an existing JetStream durable.
+  bool acks = true;
 };
 
 }  // namespace fleet::broker
