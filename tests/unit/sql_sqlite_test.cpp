@@ -1,16 +1,21 @@
 // fleet::sql on SQLite, without a broker: the open policy (WAL, also when several connections
 // open a new file at once), the blob rule, statements that reset themselves, transactions that
-// roll back, and the fleet error code of each kind of failure.
+// roll back, the fleet error code of each kind of failure, and the order_summary projection's
+// group commit.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "fleet/schemas/codec.hpp"
 #include "fleet/sql/sqlite.hpp"
 #include "order_fulfilment/order_summary.hpp"
+#include "order_fulfilment/orders.hpp"
 
 namespace sqlite = fleet::sql::sqlite;
 using fleet::Errc;
@@ -198,4 +203,96 @@ TEST_CASE("projection: a read-model file that is not a database is an io error")
   auto summary = fleet::projection::OrderSummary::open(path);
   REQUIRE_FALSE(summary.has_value());
   CHECK(summary.error().code == Errc::io);
+}
+
+namespace {
+
+fleet::schemas::SagaLifecycle lifecycle(const std::string& order_id, std::uint64_t version) {
+  fleet::schemas::OrderPlaced order;
+  order.order_id = order_id;
+  order.customer_id = "c1";
+  order.sku = "sku-1";
+  order.quantity = 1;
+  order.amount_cents = 100;
+  order.region = "eu";
+  const std::string body = fleet::schemas::encode(order);
+  fleet::schemas::SagaLifecycle event;
+  event.saga_id = order_id;
+  event.saga = "order_fulfilment";
+  event.kind = "step.completed";
+  event.status = "running";
+  event.step_name = "step-" + std::to_string(version);
+  event.version = version;
+  event.started_at = "2026-12-02T10:00:00Z";
+  event.data.assign(body.begin(), body.end());
+  return event;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "projection: events applied from many threads at once all land, each call answering for its "
+    "own row; a row the database refuses fails alone") {
+  TempDir tmp;
+  const std::string path = tmp.file("order_summary.db");
+  auto opened = fleet::projection::OrderSummary::open(path);
+  REQUIRE_MESSAGE(opened.has_value(), opened.error().describe());
+  auto& summary = *opened;
+  {
+    // Another connection makes the database refuse every row of order "refused".
+    auto db = open(path);
+    REQUIRE(sqlite::exec(db.get(),
+                         "CREATE TRIGGER refuse BEFORE INSERT ON order_summary "
+                         "WHEN NEW.order_id = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"));
+  }
+  // 8 threads apply versions 1..20 of 40 orders, most events more than once, in different orders.
+  constexpr int threads = 8, orders = 40, versions = 20;
+  struct Answer {
+    std::string order;
+    std::uint64_t version;
+    fleet::Result<bool> applied;
+  };
+  std::vector<std::vector<Answer>> answers(threads);
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      for (int i = 0; i < orders * versions / 4; ++i) {
+        const int n = (i * 7 + t * 13) % (orders * versions);
+        const std::string order = n % orders == 0 ? "refused" : "o" + std::to_string(n % orders);
+        const std::uint64_t version = static_cast<std::uint64_t>(n / orders + 1);
+        auto event = lifecycle(order, version);
+        answers[t].push_back({order, version, summary.apply(event, "2026-12-02T10:00:01Z")});
+      }
+    });
+  }
+  for (auto& thread : running) thread.join();
+
+  std::map<std::string, std::uint64_t> newest;
+  std::map<std::pair<std::string, std::uint64_t>, int> applied_true, calls;
+  for (const auto& per_thread : answers) {
+    for (const auto& a : per_thread) {
+      if (a.order == "refused") {
+        CHECK_FALSE(a.applied.has_value());
+        continue;
+      }
+      REQUIRE_MESSAGE(a.applied.has_value(), a.applied.error().describe());
+      newest[a.order] = std::max(newest[a.order], a.version);
+      ++calls[{a.order, a.version}];
+      if (*a.applied) ++applied_true[{a.order, a.version}];
+    }
+  }
+  for (const auto& [key, count] : calls) {
+    // Two copies of one event: at most one changed the row.
+    CHECK(applied_true[key] <= 1);
+    // The newest version of an order always changes its row.
+    if (key.second == newest[key.first]) CHECK(applied_true[key] == 1);
+  }
+  auto rows = summary.query({});
+  REQUIRE(rows.has_value());
+  CHECK(rows->size() == newest.size());
+  for (const auto& row : *rows) {
+    CHECK(row.order_id != "refused");
+    CHECK(row.version == newest[row.order_id]);
+    CHECK(row.step == "step-" + std::to_string(row.version));
+  }
 }

@@ -4,7 +4,8 @@
 // newer: redeliveries, duplicates and out-of-order arrivals leave the same table. Rebuilt by
 // replaying the lifecycle stream from its start (rebuild()).
 //
-// One OrderSummary may be used from several threads (calls are serialised). Several processes
+// One OrderSummary may be used from several threads: apply() calls that arrive together are
+// committed in one transaction (each returns once its own row is stored). Several processes
 // may open one file (WAL, busy timeout), though one projection process is the intended setup.
 #pragma once
 
