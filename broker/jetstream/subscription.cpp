@@ -84,7 +84,8 @@ class PullSubscription final : public Subscription {
       const auto meta = parse_ack_reply(natsMsg_GetReply(msg.get()));
       // Not a JetStream delivery (a stray message on the inbox): skip it.
       if (!meta) continue;
-      auto handle = std::make_unique<MsgHandle>(consumer_->connection(), name_, std::move(msg), acks_);
+      auto handle =
+          std::make_unique<MsgHandle>(consumer_->connection(), name_, std::move(msg), acks_);
       const Delivery::View* view = handle.get();
       deliveries.emplace_back(view, meta->delivered, meta->stream_sequence, std::move(handle));
     }

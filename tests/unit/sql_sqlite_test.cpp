@@ -241,9 +241,10 @@ TEST_CASE(
   {
     // Another connection makes the database refuse every row of order "refused".
     auto db = open(path);
-    REQUIRE(sqlite::exec(db.get(),
-                         "CREATE TRIGGER refuse BEFORE INSERT ON order_summary "
-                         "WHEN NEW.order_id = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"));
+    REQUIRE(
+        sqlite::exec(db.get(),
+                     "CREATE TRIGGER refuse BEFORE INSERT ON order_summary "
+                     "WHEN NEW.order_id = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"));
   }
   // 8 threads apply versions 1..20 of 40 orders, most events more than once, in different orders.
   constexpr int threads = 8, orders = 40, versions = 20;
