@@ -555,6 +555,11 @@ int main(int argc, char** argv) {
   const bool clean_stop = processes.stop_all();
   stop_following = true;
   follower.join();
+  // The reader's durable is this run's alone: leave the server without it.
+  subscription->reset();
+  if (auto removed = transport.remove_consumer(reader.stream, reader.durable); !removed) {
+    std::cerr << "fleet-demo: " << removed.error().describe() << "\n";
+  }
 
   const auto ended = endings.all();
   std::uint64_t completed = 0, failed = 0;
