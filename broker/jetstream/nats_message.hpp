@@ -15,11 +15,12 @@ inline constexpr const char* kMsgIdHeader = "Nats-Msg-Id";
 // (header_block.hpp). Message::key is not sent (JetStream has no partition key).
 Result<MsgPtr> to_nats(const Message& message);
 
-// Subject, body, headers (first value per name) and dedup id of a delivered message.
-// Through cnats' header API: any natsMsg, e.g. one js_GetMsg built.
-Message from_nats(natsMsg* msg);
-// The same for a message cnats received off the wire (a delivery): its header block read in
-// place (HeaderBlock::of), no header map.
+// Subject, body, headers (first value per name) and dedup id of a message cnats received or
+// built (a delivery, a js_GetMsg answer): its header block read in place (HeaderBlock::of), no
+// header map. A block cnats already parsed goes through from_nats.
 Message from_received(natsMsg* msg);
+// The same through cnats' header API. cnats 3.4's parser takes the line after an empty value
+// for that value, so fleet reads through it only what it cannot read in place.
+Message from_nats(natsMsg* msg);
 
 }  // namespace fleet::broker::jetstream

@@ -199,7 +199,7 @@ class JetStreamStreamStore final : public StreamStore {
       jsMsgMetaData* raw_meta = nullptr;
       if (natsMsg_GetMetaData(&raw_meta, msg.get()) != NATS_OK) continue;
       MetaDataPtr meta(raw_meta);
-      StoredMessage stored{.sequence = meta->Sequence.Stream, .message = from_nats(msg.get())};
+      StoredMessage stored{.sequence = meta->Sequence.Stream, .message = from_received(msg.get())};
       if (stored.sequence > last) return {};
       if (!visit(stored)) return {};
       if (meta->NumPending == 0 || stored.sequence == last) return {};
@@ -217,7 +217,7 @@ class JetStreamStreamStore final : public StreamStore {
       return fleet::fail(Errc::not_found, "no " + what);
     }
     if (s != NATS_OK) return fail(s, code, "get " + what);
-    return StoredMessage{.sequence = sequence, .message = from_nats(msg.get())};
+    return StoredMessage{.sequence = sequence, .message = from_received(msg.get())};
   }
 
   Status remove(std::uint64_t sequence) override {
