@@ -18,7 +18,7 @@ struct Upsert {
   const schemas::SagaLifecycle* event;
   const schemas::OrderPlaced* order;
   const std::string* occurred_at;
-  std::optional<Result<bool>> result;  // set once committed (or failed)
+  std::optional<Result<bool>> result;  // under Db::mutex: set once committed (or failed)
 };
 
 // Group commit: calls that arrive while a transaction is being written queue up, and the next
@@ -108,23 +108,24 @@ Result<bool> run_upsert(sqlite3_stmt* stmt, const Upsert& u) {
   return q.changes() > 0;
 }
 
-// Writes `batch` in one transaction. If any part fails, the transaction is rolled back and each
-// row is written on its own, so one row's failure is that row's alone.
-void write_batch(sqlite3* db, sqlite3_stmt* stmt, const std::vector<Upsert*>& batch) {
+// Writes `batch` in one transaction and answers for each row. If any part fails, the
+// transaction is rolled back and each row is written on its own, so one row's failure is that
+// row's alone.
+std::vector<Result<bool>> write_batch(sqlite3* db, sqlite3_stmt* stmt,
+                                      const std::vector<Upsert*>& batch) {
+  std::vector<Result<bool>> results;
   if (batch.size() > 1) {
     sqlite::Transaction tx(db);
-    std::vector<Result<bool>> results;
     bool ok = static_cast<bool>(tx.begin());
     for (std::size_t i = 0; ok && i < batch.size(); ++i) {
       results.push_back(run_upsert(stmt, *batch[i]));
       ok = results.back().has_value();
     }
-    if (ok && tx.commit()) {
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
-      return;
-    }
+    if (ok && tx.commit()) return results;
+    results.clear();
   }
-  for (Upsert* u : batch) u->result = run_upsert(stmt, *u);
+  for (const Upsert* u : batch) results.push_back(run_upsert(stmt, *u));
+  return results;
 }
 
 }  // namespace
@@ -147,8 +148,9 @@ Result<bool> OrderSummary::apply(const schemas::SagaLifecycle& event,
     batch.swap(db_->queued);
     db_->writing = true;
     lock.unlock();
-    write_batch(db_->db.get(), db_->upsert.get(), batch);
-    lock.lock();
+    auto results = write_batch(db_->db.get(), db_->upsert.get(), batch);
+    lock.lock();  // results are handed over under the lock: their callers read them under it
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
     db_->writing = false;
     db_->committed.notify_all();
   }
