@@ -33,8 +33,8 @@ void add_header(Message& message, std::string_view name, std::string_view value)
   }
 }
 
-}  // namespace
-
+// Through cnats' header API: for a block HeaderBlock::of cannot read in place (one cnats
+// already parsed, folded lines).
 Message from_nats(natsMsg* msg) {
   Message message = without_headers(msg);
   const char** raw_keys = nullptr;
@@ -49,6 +49,8 @@ Message from_nats(natsMsg* msg) {
   }
   return message;
 }
+
+}  // namespace
 
 Message from_received(natsMsg* msg) {
   auto block = HeaderBlock::of(msg);

@@ -17,10 +17,8 @@ Result<MsgPtr> to_nats(const Message& message);
 
 // Subject, body, headers (first value per name) and dedup id of a message cnats received or
 // built (a delivery, a js_GetMsg answer): its header block read in place (HeaderBlock::of), no
-// header map. A block cnats already parsed goes through from_nats.
+// header map. Only a block cnats already parsed is read through cnats' header API, whose
+// parser takes the line after an empty value for that value.
 Message from_received(natsMsg* msg);
-// The same through cnats' header API. cnats 3.4's parser takes the line after an empty value
-// for that value, so fleet reads through it only what it cannot read in place.
-Message from_nats(natsMsg* msg);
 
 }  // namespace fleet::broker::jetstream
