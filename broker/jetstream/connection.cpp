@@ -86,8 +86,9 @@ struct Connection::Events {
   std::atomic<bool> closing = false;
   std::mutex mutex;
   std::condition_variable closed_cv;
-  bool closed_called = false;  // under mutex
-  std::string server;          // the last one connected to; cnats forgets it once disconnected
+  bool closed_called = false;       // under mutex
+  std::string server;               // the last one connected to; cnats forgets it once disconnected
+  std::weak_ptr<Connection> owner;  // under mutex; its publishes hear of disconnects
 
   void connected_to(std::string url) {
     std::lock_guard lock(mutex);
@@ -96,6 +97,10 @@ struct Connection::Events {
   std::string last_server() {
     std::lock_guard lock(mutex);
     return server;
+  }
+  std::shared_ptr<Connection> owning_connection() {
+    std::lock_guard lock(mutex);
+    return owner.lock();
   }
   // True once the closed callback ran, within `timeout`.
   bool wait_closed(std::chrono::milliseconds timeout) {
@@ -121,7 +126,16 @@ struct Connection::Events {
     // The disconnected callback may run after cnats already reconnected elsewhere: only a
     // reconnect names the new server.
     if (event == ConnectionEvent::reconnected) self->connected_to(connected_url(nc));
-    if (self->closing || !self->listener) return;
+    if (self->closing) return;
+    // Held for the call: a Connection being destroyed is no longer found here.
+    if (auto connection = self->owning_connection(); connection && connection->js()) {
+      if (event == ConnectionEvent::disconnected) {
+        connection->publishes().disconnected();
+      } else {
+        connection->publishes().reconnected(connection->js());
+      }
+    }
+    if (!self->listener) return;
     self->listener(event, self->last_server());
   }
   // After each failed pass over the server list (attempts counts them from 1).
@@ -238,6 +252,10 @@ Result<std::shared_ptr<Connection>> Connection::open(const Config& config) {
   s = natsConnection_JetStream(&js, nc, &js_options);
   connection->js_.reset(js);
   if (s != NATS_OK) return fail(s, "JetStream context on " + without_secrets(config.url));
+  {
+    std::lock_guard lock(connection->events_->mutex);
+    connection->events_->owner = connection;
+  }
   return connection;
 }
 

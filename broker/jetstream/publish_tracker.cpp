@@ -23,39 +23,42 @@ PublishTracker::PublishTracker(std::size_t in_flight) : max_spare_(in_flight + 6
 
 void PublishTracker::add(natsMsg* msg, PublishCallback done) {
   if (spare_.empty()) {
-    waiting_.emplace(msg, std::move(done));
+    waiting_.emplace(msg, Waiting{std::move(done), connection_});
     return;
   }
   Map::node_type node = std::move(spare_.back());
   spare_.pop_back();
   node.key() = msg;
-  node.mapped() = std::move(done);
+  node.mapped() = Waiting{std::move(done), connection_};
   waiting_.insert(std::move(node));
 }
 
 PublishCallback PublishTracker::take(Map::iterator it) {
   Map::node_type node = waiting_.extract(it);
-  PublishCallback done = std::move(node.mapped());
-  node.mapped() = nullptr;
+  PublishCallback done = std::move(node.mapped().done);
+  node.mapped().done = nullptr;
   if (spare_.size() < max_spare_) spare_.push_back(std::move(node));
   return done;
 }
 
-void PublishTracker::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* failure,
+void PublishTracker::on_ack(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* failure,
                             void* closure) {
   // With an AckHandler installed, cnats gives the message back to us to destroy.
   MsgPtr owned(msg);
   auto& self = *static_cast<PublishTracker*>(closure);
   PublishCallback done;
   std::string subject;  // an orphan may be destroyed by its publisher once the lock is released
+  bool drop_lost = false;
   {
     std::lock_guard lock(self.mu_);
     if (ack == nullptr) subject = subject_of(msg);
     if (self.orphan_if_in_call(msg)) (void)owned.release();
+    if (self.lost_.erase(msg) > 0) return;  // failed at the reconnect already: a late answer
     auto it = self.waiting_.find(msg);
     if (it == self.waiting_.end()) return;
     done = self.take(it);
     ++self.running_;
+    drop_lost = self.waiting_.empty() && !self.lost_.empty();
   }
   if (ack != nullptr) {
     self.run(done,
@@ -66,6 +69,7 @@ void PublishTracker::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* fa
     self.run(done, fleet::fail(Errc::internal, "async publish to " + subject +
                                                    ": cnats reported neither ack nor error"));
   }
+  if (drop_lost) self.drop_lost(js);
 }
 
 Status PublishTracker::publish(jsCtx* js, MsgPtr msg, jsPubOptions* options, PublishCallback done) {
@@ -107,12 +111,8 @@ Status PublishTracker::publish(jsCtx* js, MsgPtr msg, jsPubOptions* options, Pub
 }
 
 Status PublishTracker::flush(jsCtx* js, bool connected, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  jsPubOptions options;
-  jsPubOptions_Init(&options);
-  options.MaxWait = std::max<std::int64_t>(1, timeout.count());  // ms; 0 would wait forever
-  const natsStatus status = js_PublishAsyncComplete(js, &options);
-  if (status == NATS_TIMEOUT) {
+  // Not js_PublishAsyncComplete: it would also wait for the lost publishes cnats still holds.
+  if (!wait_idle(Clock::now() + timeout)) {
     std::size_t outstanding = 0;
     {
       std::lock_guard lock(mu_);
@@ -125,16 +125,15 @@ Status PublishTracker::flush(jsCtx* js, bool connected, std::chrono::millisecond
     }
     // Acks taken by the handler just before fail_outstanding are still being delivered.
     wait_idle(Clock::now() + std::chrono::seconds(1));
+    if (outstanding == 0) {
+      return fleet::fail(Errc::timeout, "flush: async publish callbacks still running after " +
+                                            std::to_string(timeout.count()) + " ms");
+    }
     return fleet::fail(Errc::timeout, "flush: " + std::to_string(outstanding) +
                                           " async publishes unconfirmed after " +
                                           std::to_string(timeout.count()) + " ms");
   }
-  if (status != NATS_OK) return fail(status, "flush");
-  // cnats counts a publish as done when its handler returns, but do not rely on that order.
-  if (!wait_idle(deadline)) {
-    return fleet::fail(Errc::timeout, "flush: async publish callbacks still running after " +
-                                          std::to_string(timeout.count()) + " ms");
-  }
+  drop_lost(js);
   return {};
 }
 
@@ -154,7 +153,7 @@ void PublishTracker::fail_outstanding(jsCtx* js, Errc code, const std::string& w
     // first). Checking matters: cnats 3.4.1 js_PublishAsyncGetPendingList crashes on a
     // context that never published async (its pending map is still NULL).
     std::lock_guard lock(mu_);
-    if (waiting_.empty()) return;
+    if (waiting_.empty() && lost_.empty()) return;
   }
   MsgList pending;
   // NATS_NOT_FOUND: nothing pending. The messages now belong to `pending`.
@@ -167,6 +166,7 @@ void PublishTracker::fail_outstanding(jsCtx* js, Errc code, const std::string& w
       std::lock_guard lock(mu_);
       subject = subject_of(msg);
       if (orphan_if_in_call(msg)) (void)pending.take(i).release();
+      if (lost_.erase(msg) > 0) continue;  // failed already; `pending` destroys it
       auto it = waiting_.find(msg);
       if (it == waiting_.end()) continue;
       done = take(it);
@@ -174,6 +174,48 @@ void PublishTracker::fail_outstanding(jsCtx* js, Errc code, const std::string& w
     }
     run(done, fleet::fail(code, "async publish to " + subject + ": " + why));
   }
+}
+
+void PublishTracker::disconnected() {
+  std::lock_guard lock(mu_);
+  ++connection_;
+}
+
+void PublishTracker::reconnected(jsCtx* js) {
+  std::vector<std::pair<std::string, PublishCallback>> failed;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      natsMsg* msg = it->first;
+      // A message still inside js_PublishMsgAsync is left alone: that call may yet fail and
+      // hand it back, and its callback must then not have run.
+      if (it->second.connection == connection_ ||
+          std::find(in_call_.begin(), in_call_.end(), msg) != in_call_.end()) {
+        ++it;
+        continue;
+      }
+      failed.emplace_back(subject_of(msg), take(it++));
+      lost_.insert(msg);
+      ++running_;
+    }
+  }
+  for (auto& [subject, done] : failed) {
+    run(done, fleet::fail(Errc::unavailable, "async publish to " + subject +
+                                                 ": the connection was lost before the broker "
+                                                 "confirmed"));
+  }
+  drop_lost(js);
+}
+
+void PublishTracker::drop_lost(jsCtx* js) {
+  {
+    std::lock_guard lock(mu_);
+    if (lost_.empty() || !waiting_.empty()) return;
+  }
+  // Takes back everything cnats holds as pending: the lost publishes, and a publish registered
+  // since the check above, which fails as unconfirmed (its caller republishes it).
+  fail_outstanding(js, Errc::unavailable,
+                   "taken back after a reconnect before the broker answered");
 }
 
 bool PublishTracker::orphan_if_in_call(natsMsg* msg) {

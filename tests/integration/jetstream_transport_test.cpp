@@ -403,10 +403,10 @@ TEST_CASE("publishes while the server is down are reported, and work again after
     // Buffered while reconnecting, then sent: answered either way, never silently dropped.
     auto flushed = transport->flush(10s);
     if (sent.has_value()) {
+      CHECK_MESSAGE(flushed.has_value(), flushed.error().message);
       auto outcome = outcomes.get(0);
       REQUIRE(outcome.has_value());
       if (!outcome->has_value()) CHECK(outcome->error().retriable());
-      if (flushed.has_value()) CHECK(outcome->has_value());
     } else {
       CHECK(sent.error().retriable());
     }
@@ -430,6 +430,47 @@ TEST_CASE("publishes while the server is down are reported, and work again after
     CHECK(outcome->error().code == Errc::unavailable);
     server().start();
   }
+}
+
+TEST_CASE(
+    "a publish the crashed server never answered fails as unavailable at the reconnect, so a "
+    "flush does not wait for it and the same publish succeeds again") {
+  jetstream::Config config;
+  config.reconnect_wait = 20ms;
+  config.max_reconnect_wait = 200ms;
+  auto transport = open_transport(config);
+  REQUIRE(transport->ensure_stream(stream_config("JS_LOST", {"js.lost.>"})));
+  REQUIRE(transport->publish(message("js.lost.before", "0"), 2s));
+
+  // Written to a server that reads nothing, then dies: neither stored nor ever answered.
+  server().pause();
+  Message lost = message("js.lost.order", "1");
+  lost.dedup_id = "lost-1";
+  Outcomes outcomes;
+  auto sent = transport->publish_async(lost, outcomes.callback(0));
+  REQUIRE_MESSAGE(sent.has_value(), sent.error().message);
+  std::this_thread::sleep_for(100ms);  // cnats' flusher writes it to the socket
+  server().kill();
+  server().start();
+
+  std::optional<fleet::Result<PublishAck>> outcome;
+  for (int i = 0; i < 200 && !(outcome = outcomes.get(0)); ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(outcome.has_value());
+  REQUIRE_FALSE(outcome->has_value());
+  CHECK(outcome->error().code == Errc::unavailable);
+
+  // Nothing else is outstanding: the lost publish is not waited for.
+  auto flushed = transport->flush(2s);
+  CHECK_MESSAGE(flushed.has_value(), flushed.error().message);
+
+  // The caller publishes it again with its dedup id, as for any unconfirmed publish.
+  fleet::Result<PublishAck> again = fleet::fail(Errc::internal, "not tried");
+  for (int i = 0; i < 50 && !again.has_value(); ++i) again = transport->publish(lost, 500ms);
+  REQUIRE_MESSAGE(again.has_value(), again.error().message);
+  CHECK_FALSE(again->duplicate);
+  auto info = find_stream(*transport, "JS_LOST");
+  REQUIRE(info.has_value());
+  CHECK(info->messages == 2);
 }
 
 TEST_CASE("the connection listener hears a disconnect and the reconnect, without secrets") {
