@@ -130,7 +130,7 @@ class Fixture {
   fleet::demo::Stock stock(const std::string& sku) {
     auto kv = transport_->key_value({.name = "inventory"});
     REQUIRE(kv.has_value());
-    auto entry = (*kv)->get("sku." + sku);
+    auto entry = (*kv)->get("sku." + fleet::broker::key_token(sku));
     REQUIRE(entry.has_value());
     REQUIRE(entry->has_value());
     auto stock =
@@ -141,7 +141,7 @@ class Fixture {
   std::string ledger(const std::string& bucket, const std::string& id) {
     auto kv = transport_->key_value({.name = bucket});
     REQUIRE(kv.has_value());
-    auto entry = (*kv)->get("saga." + id);
+    auto entry = (*kv)->get("saga." + fleet::broker::key_token(id));
     REQUIRE(entry.has_value());
     return *entry ? (*entry)->value : "";
   }
@@ -238,6 +238,25 @@ TEST_CASE("orders end as the demo rules say, failed ones compensated in reverse 
                                                                  "compensated", "failed"});
   CHECK(kinds(events.at("no-stock")) ==
         std::vector<std::string>{"started", "step.failed", "failed"});
+}
+
+TEST_CASE("orders whose id and SKU hold characters no NATS key may hold end like any other") {
+  Fixture f({"FLEET_DEMO_STOCK=5"});
+  f.start_all();
+  const std::string completes = "web.2026/11 #7 > *";
+  const std::string refused = "web.2026/11 #8";
+  f.place(order(completes, "sku.red shirt*"));
+  f.place(order(refused, "sku.red shirt*", 1, 1'000, "antarctica"));
+  f.wait_ended({completes, refused});
+
+  CHECK(f.status(completes) == "completed");
+  CHECK(f.ledger("payment", completes) == "done");
+  CHECK(f.ledger("shipping", completes) == "done");
+  CHECK(f.status(refused) == "failed");
+  CHECK(f.state(refused)->reason.starts_with("shipping: refused"));
+  CHECK(f.ledger("payment", refused) == "undone");
+  // One entry for the SKU: the completed order's unit sold, the refused order's given back.
+  CHECK(f.stock("sku.red shirt*").left == 5 - 1);
 }
 
 TEST_CASE("a step that times out is compensated, and its late effect is undone too") {

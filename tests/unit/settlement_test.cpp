@@ -100,7 +100,9 @@ TEST_CASE("an unreachable dependency holds the delivery, even on its last attemp
   }
 }
 
-TEST_CASE("a store error is held when the store was unreachable, retried when it answered") {
+TEST_CASE(
+    "a store error is held when the store was unreachable, dead-lettered when the call was "
+    "malformed, retried otherwise") {
   using fleet::Errc;
   using fleet::Error;
   for (Errc code : {Errc::unavailable, Errc::timeout}) {
@@ -110,5 +112,10 @@ TEST_CASE("a store error is held when the store was unreachable, retried when it
   }
   for (Errc code : {Errc::rejected, Errc::io, Errc::internal, Errc::conflict}) {
     CHECK(Outcome::failed(Error{code, "x"}, "store").kind == Outcome::Kind::retry);
+  }
+  for (Errc code : {Errc::invalid_argument, Errc::decode}) {
+    const auto outcome = Outcome::failed(Error{code, "invalid key"}, "store");
+    CHECK(outcome.kind == Outcome::Kind::permanent);
+    CHECK(outcome.error_class == "store");
   }
 }

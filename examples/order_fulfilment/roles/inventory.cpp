@@ -40,7 +40,7 @@ class StockCache {
                         Edit&& edit) {
     Slot& slot = slot_of(sku);
     std::lock_guard lock(slot.mutex);
-    const std::string key = "sku." + sku;
+    const std::string key = "sku." + broker::key_token(sku);  // any SKU makes one valid key
     for (int race = 0; race < max_races; ++race) {
       const bool fresh = !slot.known;
       if (fresh) {

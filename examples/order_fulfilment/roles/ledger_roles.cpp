@@ -41,7 +41,8 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
                   }
                   if (inject_fault(rules.fault_rate)) return injected_fault();
                   simulate_work(rules.step_work_ms);
-                  const std::string key = "saga." + command.saga_id;
+                  // Any saga id makes a valid key, one per id (the orchestrator's rule).
+                  const std::string key = "saga." + broker::key_token(command.saga_id);
                   if (command.compensate) {
                     auto undone = ledger_undo(*ledger, key);
                     if (!undone) return runtime::Outcome::failed(undone.error(), "store");

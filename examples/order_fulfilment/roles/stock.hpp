@@ -1,4 +1,4 @@
-// The inventory's entry for one SKU (KV bucket "inventory", key "sku.<sku>"): the stock left
+// The inventory's entry for one SKU (KV bucket "inventory", key "sku.<sku as a key token>"): the stock left
 // and the quantity each order holds. Holds make reserve and release idempotent; they are kept
 // for a retention period, in two generations, so the entry stays bounded however many orders
 // the SKU sees.

@@ -35,10 +35,15 @@ struct Outcome {
     return {Kind::unavailable, std::move(error_class), std::move(message)};
   }
   // A call the handler depends on failed with `error`: unavailable when the broker or store was
-  // unreachable or did not answer in time (nothing is wrong with the event), retry otherwise.
+  // unreachable or did not answer in time (nothing is wrong with the event); permanent when it
+  // refused the call as malformed (a key the event's id cannot make, a value above the broker's
+  // payload limit: the same event fails the same way every time); retry otherwise.
   static Outcome failed(const Error& error, std::string error_class) {
     if (error.code == Errc::unavailable || error.code == Errc::timeout) {
       return unavailable(error.describe(), std::move(error_class));
+    }
+    if (error.code == Errc::invalid_argument || error.code == Errc::decode) {
+      return permanent(error.describe(), std::move(error_class));
     }
     return retry(error.describe(), std::move(error_class));
   }
