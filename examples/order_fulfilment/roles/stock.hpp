@@ -1,7 +1,7 @@
-// The inventory's entry for one SKU (KV bucket "inventory", key "sku.<sku as a key token>"): the stock left
-// and the quantity each order holds. Holds make reserve and release idempotent; they are kept
-// for a retention period, in two generations, so the entry stays bounded however many orders
-// the SKU sees.
+// The inventory's entry for one SKU (KV bucket "inventory", key "sku.<SKU as a key token>"):
+// the stock left and the quantity each order holds. Holds make reserve and release idempotent;
+// they are kept for a retention period, in two generations, so the entry stays bounded however
+// many orders the SKU sees.
 #pragma once
 
 #include <cstdint>
