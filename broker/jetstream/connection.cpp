@@ -127,8 +127,9 @@ struct Connection::Events {
     // reconnect names the new server.
     if (event == ConnectionEvent::reconnected) self->connected_to(connected_url(nc));
     if (self->closing) return;
-    // Held for the call: a Connection being destroyed is no longer found here.
-    if (auto connection = self->owning_connection(); connection && connection->js()) {
+    // Held for the call: a Connection being destroyed is no longer found here. (The owner is
+    // set once its JetStream context exists.)
+    if (auto connection = self->owning_connection()) {
       if (event == ConnectionEvent::disconnected) {
         connection->publishes().disconnected();
       } else {

@@ -53,7 +53,8 @@ void PublishTracker::on_ack(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr*
     std::lock_guard lock(self.mu_);
     if (ack == nullptr) subject = subject_of(msg);
     if (self.orphan_if_in_call(msg)) (void)owned.release();
-    if (self.lost_.erase(msg) > 0) return;  // failed at the reconnect already: a late answer
+    // Failed at a reconnect already: a late answer. (lost_ is empty but after a reconnect.)
+    if (!self.lost_.empty() && self.lost_.erase(msg) > 0) return;
     auto it = self.waiting_.find(msg);
     if (it == self.waiting_.end()) return;
     done = self.take(it);

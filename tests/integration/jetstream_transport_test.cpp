@@ -454,13 +454,13 @@ TEST_CASE(
   server().start();
 
   std::optional<fleet::Result<PublishAck>> outcome;
-  for (int i = 0; i < 200 && !(outcome = outcomes.get(0)); ++i) std::this_thread::sleep_for(50ms);
+  fleet::test::eventually([&] { return (outcome = outcomes.get(0)).has_value(); }, 10s);
   REQUIRE(outcome.has_value());
   REQUIRE_FALSE(outcome->has_value());
   CHECK(outcome->error().code == Errc::unavailable);
 
   // Nothing else is outstanding: the lost publish is not waited for.
-  auto flushed = transport->flush(2s);
+  auto flushed = transport->flush(fleet::test::scaled(2s));
   CHECK_MESSAGE(flushed.has_value(), flushed.error().message);
 
   // The caller publishes it again with its dedup id, as for any unconfirmed publish.
