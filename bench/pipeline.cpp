@@ -133,8 +133,9 @@ struct RawPull {
   std::string durable;
 };
 
-// The raw loop's follow-up: decode, re-encode, copy the envelope headers, publish with a dedup id.
-void raw_follow_up(RawPull& pull, int round, natsMsg* in, std::uint64_t index) {
+// The raw loop's follow-up: decode, re-encode, copy the envelope headers, publish with a dedup id
+// unique to the side and round (the sides share the output stream and its duplicate window).
+void raw_follow_up(RawPull& pull, const std::string& side, natsMsg* in, std::uint64_t index) {
   msgpack::object_handle handle =
       msgpack::unpack(natsMsg_GetData(in), static_cast<std::size_t>(natsMsg_GetDataLength(in)));
   Payload payload = handle.get().as<Payload>();
@@ -149,7 +150,7 @@ void raw_follow_up(RawPull& pull, int round, natsMsg* in, std::uint64_t index) {
                            "Fleet-Correlation-Id", "traceparent"}) {
     if (natsMsgHeader_Get(in, name, &value) == NATS_OK) natsMsgHeader_Set(out, name, value);
   }
-  const std::string id = std::to_string(round) + "-" + std::to_string(index);
+  const std::string id = side + "-" + std::to_string(index);
   jsPubOptions pub;
   jsPubOptions_Init(&pub);
   pub.MsgId = id.c_str();
@@ -160,8 +161,9 @@ double raw_pipeline(const Options& options, int round) {
   const std::string subject = "bench.pipe.in.raw" + std::to_string(round);
   const std::string durable = "raw" + std::to_string(round);
   RawPull pull(options, subject, durable);
-  return pull.run(options.count,
-                  [&](natsMsg* in, std::uint64_t index) { raw_follow_up(pull, round, in, index); });
+  return pull.run(options.count, [&](natsMsg* in, std::uint64_t index) {
+    raw_follow_up(pull, durable, in, index);
+  });
 }
 
 // The raw loop with an inbox done by hand, the broker operations fleet's inbox makes: per
@@ -220,7 +222,7 @@ double raw_inbox_pipeline(const Options& options, int round) {
   return pull.run(
       options.count,
       [&](natsMsg* in, std::uint64_t index) {
-        if (seen[index - batch_start] == 0) raw_follow_up(pull, round, in, index);
+        if (seen[index - batch_start] == 0) raw_follow_up(pull, durable, in, index);
       },
       look_up,
       [&](natsMsgList& list) {

@@ -185,6 +185,36 @@ void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bo
   }
 }
 
+// The reader above takes no acks, so an event in flight when its server died (a cluster node
+// killed) is not delivered again, and its saga would look lost. When endings stop arriving
+// before every order ended, this reads the lifecycle events again from the start, through a
+// durable of its own that takes acks, and records the endings found there.
+void read_missed_endings(broker::Transport& transport, const std::string& run, Endings& endings) {
+  const broker::ConsumerConfig again{.stream = demo::saga_stream,
+                                     .durable = "demo-" + run + "-again",
+                                     .filter_subject = "saga.orders.lifecycle.>",
+                                     .max_ack_pending = 10'000};
+  if (!transport.ensure_consumer(again)) return;
+  if (auto subscription = transport.subscribe(again)) {
+    for (;;) {
+      auto batch = (*subscription)->fetch(256, 500ms);
+      if (!batch || batch->empty()) break;
+      for (auto& delivery : *batch) {
+        auto meta = schemas::metadata_from(
+            [&delivery](std::string_view name) { return delivery.header(name); });
+        auto event = schemas::decode<schemas::SagaLifecycle>(delivery.body());
+        // Endings only: the steps' timings were taken from the events read live.
+        if (meta && event && (event->kind == "completed" || event->kind == "failed")) {
+          endings.record(*event, meta->occurred_at);
+        }
+        (void)delivery.ack();
+      }
+    }
+    subscription->reset();
+  }
+  (void)transport.remove_consumer(again.stream, again.durable);
+}
+
 // True once every durable in `names` exists (its worker bound it), within `timeout`.
 bool ready(broker::Transport& transport, const std::vector<std::string>& names,
            std::chrono::milliseconds timeout) {
@@ -530,7 +560,7 @@ int main(int argc, char** argv) {
     placing = false;
   });
 
-  auto last_change = Clock::now();
+  auto last_change = Clock::now(), last_reread = Clock::now();
   std::size_t last_ended = 0;
   std::vector<std::string> exits;  // workers that died on their own (and were restarted)
   while (placing || endings.size() < placed) {
@@ -542,6 +572,14 @@ int main(int argc, char** argv) {
       last_change = Clock::now();
     } else if (Clock::now() - last_change > std::chrono::seconds(o.stall_seconds)) {
       break;
+    } else if (!placing && Clock::now() - last_change > 5s && Clock::now() - last_reread > 5s) {
+      const auto before = endings.size();
+      read_missed_endings(transport, run, endings);
+      last_reread = Clock::now();
+      if (endings.size() > before) {
+        std::fprintf(stderr, "read again: %zu endings the live reader missed\n",
+                     endings.size() - before);
+      }
     }
   }
   placer.join();
