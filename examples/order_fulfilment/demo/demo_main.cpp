@@ -168,15 +168,22 @@ class Endings {
   std::optional<Clock::time_point> last_ending_;
 };
 
+// Records the lifecycle event a delivery carries (only a saga's ending with `endings_only`).
+void record(broker::Delivery& delivery, Endings& endings, bool endings_only = false) {
+  auto meta =
+      schemas::metadata_from([&delivery](std::string_view name) { return delivery.header(name); });
+  auto event = schemas::decode<schemas::SagaLifecycle>(delivery.body());
+  if (!meta || !event) return;
+  if (endings_only && event->kind != "completed" && event->kind != "failed") return;
+  endings.record(*event, meta->occurred_at);
+}
+
 void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bool>& stop) {
   while (!stop) {
     auto batch = subscription.fetch(256, 200ms);
     if (!batch) continue;  // a broker hiccup: fetch again
     for (auto& delivery : *batch) {
-      auto meta = schemas::metadata_from(
-          [&delivery](std::string_view name) { return delivery.header(name); });
-      auto event = schemas::decode<schemas::SagaLifecycle>(delivery.body());
-      if (meta && event) endings.record(*event, meta->occurred_at);
+      record(delivery, endings);
       // On JetStream the reader's durable takes no acks (ConsumerConfig::acks) and this sends
       // nothing. Elsewhere a refused ack brings the event back after the ack wait; recording it
       // again leaves the endings as they are (one per saga), so there is nothing else to do.
@@ -200,13 +207,8 @@ void read_missed_endings(broker::Transport& transport, const std::string& run, E
       auto batch = (*subscription)->fetch(256, 500ms);
       if (!batch || batch->empty()) break;
       for (auto& delivery : *batch) {
-        auto meta = schemas::metadata_from(
-            [&delivery](std::string_view name) { return delivery.header(name); });
-        auto event = schemas::decode<schemas::SagaLifecycle>(delivery.body());
         // Endings only: the steps' timings were taken from the events read live.
-        if (meta && event && (event->kind == "completed" || event->kind == "failed")) {
-          endings.record(*event, meta->occurred_at);
-        }
+        record(delivery, endings, /*endings_only=*/true);
         (void)delivery.ack();
       }
     }
