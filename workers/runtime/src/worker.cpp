@@ -14,6 +14,7 @@
 #include "confirmations.hpp"
 #include "fleet/backoff.hpp"
 #include "fleet/runtime/log.hpp"
+#include "fleet/runtime/log_throttle.hpp"
 #include "fleet/runtime/middleware.hpp"
 #include "fleet/runtime/settlement.hpp"
 #include "gate.hpp"
@@ -304,16 +305,25 @@ class Worker::Runner {
                           inbox_.has_value(), backoff(delivery));
   }
 
+  // A line every in-flight message may write at once in an outage: at most one of `message` a
+  // second per binding, carrying how many were left out since the last (log_throttle.hpp).
+  void write_alike(level_enum level, std::string_view message, nlohmann::json fields) {
+    const auto left_out = alike_.admit(message, Clock::now());
+    if (!left_out) return;
+    if (*left_out > 0) fields["alike_left_out"] = *left_out;
+    log::write(level, message, std::move(fields));
+  }
+
   // One round of holding a delivery whose broker or store was unreachable (hold_round()).
   template <class Fields>
   bool hold(broker::Delivery& delivery, const Settlement& settlement, std::uint64_t round,
             Clock::time_point& last_alert, const Fields& fields) {
     if (metrics_) metrics_->held(binding_.role, settlement.error_class);
     const bool held = hold_round(delivery, round, last_alert, [&] {
-      log::write(level_enum::warn, "dependency unreachable; holding the message",
-                 merged(fields(), {{"error_class", settlement.error_class},
-                                   {"error", settlement.reason},
-                                   {"round", round}}));
+      write_alike(level_enum::warn, "dependency unreachable; holding the message",
+                  merged(fields(), {{"error_class", settlement.error_class},
+                                    {"error", settlement.reason},
+                                    {"round", round}}));
     });
     if (!held) {
       log::write(level_enum::info, "stopping: a held message is left for redelivery", fields());
@@ -487,9 +497,13 @@ class Worker::Runner {
   void writes_stored(Pending& pending, const Status& stored) {
     if (stored) return publish_follow_ups(std::move(pending));
     if (metrics_) metrics_->retried(binding_.role, binding_.subject);
-    log::write(stored.error().code == Errc::conflict ? level_enum::debug : level_enum::warn,
-               "state write not stored; handling the message again",
-               settle_fields(pending.delivery, stored));
+    if (stored.error().code == Errc::conflict) {
+      log::write(level_enum::debug, "state write not stored; handling the message again",
+                 settle_fields(pending.delivery, stored));
+    } else {
+      write_alike(level_enum::warn, "state write not stored; handling the message again",
+                  settle_fields(pending.delivery, stored));
+    }
     if (inbox_) stop_settling(pending.delivery);
     const std::string key(lane_key(pending.delivery));
     lanes_->requeue(std::move(pending.delivery), key);
@@ -525,7 +539,8 @@ class Worker::Runner {
     if (pending.round == 1 || pending.round % 10 == 0) {
       auto fields = settle_fields(pending.delivery, published);
       fields["round"] = pending.round;
-      log::write(level_enum::warn, "follow-up publish failed; holding the message", fields);
+      write_alike(level_enum::warn, "follow-up publish failed; holding the message",
+                  std::move(fields));
     }
     settle(pending.delivery, Settlement::Action::extend);
     const auto delay = hold_delay(pending.round);
@@ -724,7 +739,8 @@ class Worker::Runner {
   std::optional<Inbox> inbox_;
   std::shared_ptr<Metrics> metrics_;
   UniformRandom random_;
-  Gate gate_;  // lane threads' way to the transport (see gate.hpp)
+  log::Throttle alike_;  // write_alike()
+  Gate gate_;            // lane threads' way to the transport (see gate.hpp)
   std::unique_ptr<Confirmations> confirmations_;  // before lanes_: lanes hand work to it
   std::unique_ptr<Lanes> lanes_;
   std::thread fetcher_;
