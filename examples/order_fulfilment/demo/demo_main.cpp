@@ -169,7 +169,7 @@ class Endings {
 };
 
 // Records the lifecycle event a delivery carries (only a saga's ending with `endings_only`).
-void record(broker::Delivery& delivery, Endings& endings, bool endings_only = false) {
+void record_lifecycle(broker::Delivery& delivery, Endings& endings, bool endings_only = false) {
   auto meta =
       schemas::metadata_from([&delivery](std::string_view name) { return delivery.header(name); });
   auto event = schemas::decode<schemas::SagaLifecycle>(delivery.body());
@@ -183,7 +183,7 @@ void follow(broker::Subscription& subscription, Endings& endings, std::atomic<bo
     auto batch = subscription.fetch(256, 200ms);
     if (!batch) continue;  // a broker hiccup: fetch again
     for (auto& delivery : *batch) {
-      record(delivery, endings);
+      record_lifecycle(delivery, endings);
       // On JetStream the reader's durable takes no acks (ConsumerConfig::acks) and this sends
       // nothing. Elsewhere a refused ack brings the event back after the ack wait; recording it
       // again leaves the endings as they are (one per saga), so there is nothing else to do.
@@ -208,7 +208,7 @@ void read_missed_endings(broker::Transport& transport, const std::string& run, E
       if (!batch || batch->empty()) break;
       for (auto& delivery : *batch) {
         // Endings only: the steps' timings were taken from the events read live.
-        record(delivery, endings, /*endings_only=*/true);
+        record_lifecycle(delivery, endings, /*endings_only=*/true);
         (void)delivery.ack();
       }
     }
