@@ -111,10 +111,7 @@ struct RawPull {
         raw::check(s, "fetch");
         if (look_up) look_up(list);
         for (int i = 0; i < list.Count; ++i) follow_up(list.Msgs[i], done + i);
-        jsPubOptions wait;
-        jsPubOptions_Init(&wait);
-        wait.MaxWait = 60'000;
-        raw::check(js_PublishAsyncComplete(js.get(), &wait), "complete");
+        complete("complete");
         if (settle) settle(list);
         for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
         done += static_cast<std::uint64_t>(list.Count);
@@ -122,6 +119,14 @@ struct RawPull {
       }
       wait_settled(admin_js.get(), durable);
     });
+  }
+
+  // Waits until every asynchronous publish so far is confirmed (at most 60 s).
+  void complete(const char* what) {
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = 60'000;
+    raw::check(js_PublishAsyncComplete(js.get(), &wait), what);
   }
 
   raw::Connection nc;  // declared first: destroyed last
@@ -232,10 +237,7 @@ double raw_inbox_pipeline(const Options& options, int round) {
           key.assign(key_head).append(id_of(list.Msgs[i]));
           raw::check(js_PublishAsync(pull.js.get(), key.c_str(), nullptr, 0, nullptr), "inbox put");
         }
-        jsPubOptions wait;
-        jsPubOptions_Init(&wait);
-        wait.MaxWait = 60'000;
-        raw::check(js_PublishAsyncComplete(pull.js.get(), &wait), "inbox complete");
+        pull.complete("inbox complete");
         batch_start += static_cast<std::uint64_t>(list.Count);
       });
 }
