@@ -241,6 +241,77 @@ TEST_CASE("follow-ups the broker refuses hold their message without spending its
   CHECK(stream_messages(*transport, "DLQ") == 0);
 }
 
+// A worker whose handlers forward every "unit.in.>" event to "later.x", which no stream stores
+// until the test creates LATER: their deliveries wait in the confirmations stage, held.
+struct Forwarder {
+  std::shared_ptr<fleet::broker::memory::Broker> broker = fleet::broker::memory::make_broker();
+  std::unique_ptr<fleet::broker::Transport> transport = fleet::broker::memory::connect(broker);
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<fleet::runtime::Metrics> metrics = std::make_shared<fleet::runtime::Metrics>();
+  fleet::runtime::Worker worker{*transport, {.fetch_wait = 20ms, .metrics = metrics}};
+
+  Forwarder(int max_in_flight, int max_settling) {
+    REQUIRE(transport->ensure_stream({.name = "UNIT", .subjects = {"unit.>"}}).has_value());
+    REQUIRE(worker
+                .add({.role = "forward",
+                      .stream = "UNIT",
+                      .subject = "unit.in.>",
+                      .handler = fleet::runtime::typed<Payload>(
+                          [calls = calls](const Payload& event, Context& context) {
+                            ++*calls;
+                            context.publish("later.x", Payload{.seq = event.seq});
+                            return Outcome::ok();
+                          }),
+                      .max_in_flight = max_in_flight,
+                      .max_settling = max_settling,
+                      .ack_wait = 200ms})
+                .has_value());
+  }
+  long publish_errors() const {
+    return sample(*metrics, R"(fleet_publish_errors_total{role="forward"})");
+  }
+};
+
+TEST_CASE("messages waiting for their follow-ups' confirmations leave room for other handlers") {
+  Forwarder forwarder(/*max_in_flight=*/1, /*max_settling=*/8);
+  std::jthread running([&](std::stop_token stop) { (void)forwarder.worker.run(stop); });
+  for (std::uint64_t seq = 1; seq <= 3; ++seq)
+    publish_event(*forwarder.transport, "unit.in.x", seq);
+  // With one place in flight, the three handlers ran while the first two still waited for
+  // the broker: handled messages waiting for confirmations do not hold a handler's place.
+  REQUIRE(eventually([&] { return forwarder.calls->load() == 3; }));
+  REQUIRE(
+      forwarder.transport->ensure_stream({.name = "LATER", .subjects = {"later.>"}}).has_value());
+  CHECK(eventually([&] {
+    const auto c = consumer(*forwarder.transport, "UNIT", "forward");
+    return stream_messages(*forwarder.transport, "LATER") == 3 && c.pending == 0 &&
+           c.ack_pending == 0;
+  }));
+  CHECK(forwarder.calls->load() == 3);
+  CHECK(stream_messages(*forwarder.transport, "DLQ") == 0);
+}
+
+TEST_CASE("messages waiting for confirmations are bounded by max_settling, and none is lost") {
+  Forwarder forwarder(/*max_in_flight=*/1, /*max_settling=*/1);
+  std::jthread running([&](std::stop_token stop) { (void)forwarder.worker.run(stop); });
+  for (std::uint64_t seq = 1; seq <= 5; ++seq)
+    publish_event(*forwarder.transport, "unit.in.x", seq);
+  // Held through many rounds of refused publishes, the worker took only what its two places
+  // (one in flight, one settling) allow; the rest waits in the stream, unattempted.
+  REQUIRE(eventually([&] { return forwarder.publish_errors() >= 12; }));
+  CHECK(forwarder.calls->load() == 2);
+  CHECK(consumer(*forwarder.transport, "UNIT", "forward").pending == 3);
+  REQUIRE(
+      forwarder.transport->ensure_stream({.name = "LATER", .subjects = {"later.>"}}).has_value());
+  CHECK(eventually([&] {
+    const auto c = consumer(*forwarder.transport, "UNIT", "forward");
+    return stream_messages(*forwarder.transport, "LATER") == 5 && c.pending == 0 &&
+           c.ack_pending == 0;
+  }));
+  CHECK(forwarder.calls->load() == 5);
+  CHECK(stream_messages(*forwarder.transport, "DLQ") == 0);
+}
+
 TEST_CASE(
     "a handler whose store is unreachable is held, not dead-lettered, and runs on attempt 1") {
   const auto broker = fleet::broker::memory::make_broker();

@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <string>
 
+#include "thread_name.hpp"
+
 namespace fleet::runtime {
 
-Confirmations::Confirmations(std::chrono::milliseconds timeout, Next next)
+Confirmations::Confirmations(std::chrono::milliseconds timeout, Next next, std::string role)
     : timeout_(timeout), next_(std::move(next)) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this, role = std::move(role)] {
+    name_this_thread("confirm", role);
+    run();
+  });
 }
 
 Confirmations::~Confirmations() {

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -61,7 +62,8 @@ class Confirmations {
     Entry* entry_;  // kept alive by its own reference until its last ticket answered
   };
 
-  Confirmations(std::chrono::milliseconds timeout, Next next);
+  // `role` names the thread ("confirm <role>", thread_name.hpp).
+  Confirmations(std::chrono::milliseconds timeout, Next next, std::string role = {});
   ~Confirmations();
   Confirmations(const Confirmations&) = delete;
   Confirmations& operator=(const Confirmations&) = delete;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "thread_name.hpp"
+
 namespace fleet::runtime {
 namespace {
 
@@ -12,17 +14,18 @@ struct Current {
   const std::uint64_t* generation = nullptr;
   std::chrono::steady_clock::time_point* watched_since = nullptr;
   std::uint64_t started_for = 0;
-  std::size_t backlog = 0;  // queued behind the delivery this thread runs
 };
 thread_local Current current;
 
 }  // namespace
 
-Lanes::Lanes(int count, Work work, std::chrono::milliseconds stuck_after, Replaced on_replaced)
+Lanes::Lanes(int count, Work work, std::chrono::milliseconds stuck_after, Replaced on_replaced,
+             std::string role)
     : shared_(std::make_shared<Shared>()),
       stuck_after_(stuck_after),
       on_replaced_(std::move(on_replaced)) {
   shared_->work = std::move(work);
+  shared_->role = std::move(role);
   for (int i = 0; i < std::max(count, 1); ++i) lanes_.push_back(std::make_shared<Lane>());
   for (auto& lane : lanes_) lane->thread = std::thread(drain, shared_, lane, 0);
   if (stuck_after_.count() > 0) watchdog_ = std::thread([this] { watch(); });
@@ -99,10 +102,6 @@ void Lanes::watch_begin() {
   *current.watched_since = Clock::now();
 }
 
-std::size_t Lanes::backlog() {
-  return current.backlog;
-}
-
 bool Lanes::watch_end() {
   if (current.mutex == nullptr) return true;
   std::lock_guard lock(*current.mutex);
@@ -113,6 +112,7 @@ bool Lanes::watch_end() {
 
 void Lanes::drain(std::shared_ptr<Shared> shared, std::shared_ptr<Lane> lane,
                   std::uint64_t generation) {
+  name_this_thread("lane", shared->role);
   current = {&lane->mutex, &lane->generation, &lane->watched_since, generation};
   for (;;) {
     std::optional<broker::Delivery> delivery;
@@ -124,7 +124,6 @@ void Lanes::drain(std::shared_ptr<Shared> shared, std::shared_ptr<Lane> lane,
       if (lane->halted || lane->generation != generation) break;
       delivery.emplace(std::move(lane->queue.front()));
       lane->queue.pop_front();
-      current.backlog = lane->queue.size();
     }
     shared->work(*delivery);
     delivery.reset();
@@ -136,6 +135,7 @@ void Lanes::drain(std::shared_ptr<Shared> shared, std::shared_ptr<Lane> lane,
 }
 
 void Lanes::watch() {
+  name_this_thread("watchdog", shared_->role);
   // Checked a few times per limit, so a stuck lane is replaced within about 1.25 limits.
   const auto period =
       std::clamp(stuck_after_ / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -31,8 +32,9 @@ class Lanes {
   using Replaced = std::function<void()>;
 
   // stuck_after 0 = no watchdog: a step that never returns pins its lane.
-  Lanes(int count, Work work, std::chrono::milliseconds stuck_after = {},
-        Replaced on_replaced = {});
+  // `role` names the threads ("lane <role>", thread_name.hpp).
+  Lanes(int count, Work work, std::chrono::milliseconds stuck_after = {}, Replaced on_replaced = {},
+        std::string role = {});
   ~Lanes();  // halts and joins
   Lanes(const Lanes&) = delete;
   Lanes& operator=(const Lanes&) = delete;
@@ -54,9 +56,6 @@ class Lanes {
   // Both do nothing (watch_end is true) on other threads.
   static void watch_begin();
   static bool watch_end();
-  // On a lane thread: how many deliveries wait in its lane behind the one it runs (0 on other
-  // threads). Above 0 the process is not keeping up, and throughput counts more than latency.
-  static std::size_t backlog();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -72,6 +71,7 @@ class Lanes {
   // Shared with the lane threads, which may outlive this object when abandoned.
   struct Shared {
     Work work;
+    std::string role;
     std::atomic<int> abandoned_running = 0;
   };
   static void drain(std::shared_ptr<Shared> shared, std::shared_ptr<Lane> lane,

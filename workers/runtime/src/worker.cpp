@@ -20,6 +20,7 @@
 #include "gate.hpp"
 #include "keep_alive.hpp"
 #include "lanes.hpp"
+#include "thread_name.hpp"
 
 namespace fleet::runtime {
 namespace {
@@ -76,11 +77,15 @@ class Worker::Runner {
   void start() {
     confirmations_ = std::make_unique<Confirmations>(
         config_.dead_letter.publish_timeout,
-        [this](Pending& pending, const Status& result) { next_stage(pending, result); });
+        [this](Pending& pending, const Status& result) { next_stage(pending, result); },
+        binding_.role);
     lanes_ = std::make_unique<Lanes>(
         binding_.concurrency, [this](broker::Delivery& delivery) { work(delivery); }, stuck_after(),
-        [this] { lane_replaced(); });
-    fetcher_ = std::thread([this] { fetch_loop(); });
+        [this] { lane_replaced(); }, binding_.role);
+    fetcher_ = std::thread([this] {
+      name_this_thread("fetch", binding_.role);
+      fetch_loop();
+    });
   }
 
   void stop_fetching() {
@@ -100,7 +105,7 @@ class Worker::Runner {
   // True when every fetched delivery was settled before the deadline.
   bool drain(Clock::time_point deadline) {
     std::unique_lock lock(mutex_);
-    return room_.wait_until(lock, deadline, [&] { return in_flight_ == 0; });
+    return room_.wait_until(lock, deadline, [&] { return in_flight_ + settling_count_ == 0; });
   }
 
   // Stops the lanes (joined, or detached when `join` is false because a handler still runs),
@@ -116,7 +121,7 @@ class Worker::Runner {
   bool threads_left(bool joined) const { return !joined || lanes_->abandoned_running() > 0; }
   int in_flight() {
     std::lock_guard lock(mutex_);
-    return in_flight_;
+    return in_flight_ + settling_count_;
   }
 
  private:
@@ -179,6 +184,32 @@ class Worker::Runner {
     --in_flight_;
     room_.notify_all();
   }
+  // Deliveries of this binding fetched and waiting for or in a handler, besides the caller's.
+  std::size_t waiting_besides_this() {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::max(0, in_flight_ - 1));
+  }
+  // A handled delivery goes to the confirmations stage: it leaves max_in_flight (its handler is
+  // done) and takes a place among the max_settling deliveries waiting for the broker.
+  void start_confirming() {
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+    ++settling_count_;
+    room_.notify_all();
+  }
+  // A delivery leaves the confirmations stage settled.
+  void confirmed() {
+    if (metrics_) metrics_->in_flight(binding_.role, -1);
+    std::lock_guard lock(mutex_);
+    --settling_count_;
+    room_.notify_all();
+  }
+  // A delivery leaves the confirmations stage to be handled again on its lane.
+  void back_to_lane() {
+    std::lock_guard lock(mutex_);
+    --settling_count_;
+    ++in_flight_;
+  }
 
   void fetch_loop() {
     auto last_warning = Clock::time_point{};
@@ -195,11 +226,17 @@ class Worker::Runner {
         std::unique_lock lock(mutex_);
         // Fetch in sizeable batches: each fetch is a round trip to the server, so refilling
         // one slot at a time would cap throughput at one message per round trip.
+        // Deliveries waiting for confirmations leave room for handlers, up to max_settling:
+        // their broker round trips overlap with the next deliveries' handling.
         const int refill = std::max(1, binding_.max_in_flight / 4);
-        room_.wait(lock,
-                   [&] { return stopping_ || binding_.max_in_flight - in_flight_ >= refill; });
+        const auto free = [&] {
+          return std::min(
+              binding_.max_in_flight - in_flight_,
+              binding_.max_in_flight + binding_.max_settling - in_flight_ - settling_count_);
+        };
+        room_.wait(lock, [&] { return stopping_ || free() >= refill; });
         if (stopping_) return;
-        room = static_cast<std::size_t>(binding_.max_in_flight - in_flight_);
+        room = static_cast<std::size_t>(free());
       }
       if (binding_.admission) {
         room = std::min(room, binding_.admission());
@@ -276,7 +313,7 @@ class Worker::Runner {
         if (envelope.body.empty()) envelope.body.assign(delivery.body());
         context.emplace(envelope.meta, delivery.attempt(), binding_.role,
                         [this, &delivery] { settle(delivery, Settlement::Action::extend); });
-        context->set_backlog(Lanes::backlog());
+        context->set_backlog(waiting_besides_this());
         settlement = handle(envelope, delivery, *context);
         if (settlement->action != Settlement::Action::hold) {
           return carry_out(delivery, event, *settlement, fields, &*context);
@@ -376,6 +413,7 @@ class Worker::Runner {
         return Settled::now;
       case Action::publish:
         if (inbox_) start_settling(meta.id);
+        start_confirming();
         publish_follow_ups(Pending{.delivery = std::move(delivery),
                                    .writes = context->take_writes(),
                                    .follow_ups = context->take_follow_ups()});
@@ -505,6 +543,7 @@ class Worker::Runner {
                   settle_fields(pending.delivery, stored));
     }
     if (inbox_) stop_settling(pending.delivery);
+    back_to_lane();
     const std::string key(lane_key(pending.delivery));
     lanes_->requeue(std::move(pending.delivery), key);
   }
@@ -522,12 +561,12 @@ class Worker::Runner {
                  settle_fields(delivery, published));
       settle(delivery, Settlement::Action::redeliver, backoff(delivery));
       if (inbox_) stop_settling(delivery);
-      release();
+      confirmed();
     } else if (inbox_) {
       remember(std::move(delivery));
     } else {
       settle(delivery, Settlement::Action::ack);
-      release();
+      confirmed();
     }
   }
 
@@ -575,7 +614,7 @@ class Worker::Runner {
     }
     settle(delivery, Settlement::Action::ack);
     stop_settling(delivery);
-    release();
+    confirmed();
   }
 
   // The inbox answers for a fetched batch, read in one lookup before the batch goes to the
@@ -755,7 +794,8 @@ class Worker::Runner {
 
   std::mutex mutex_;
   std::condition_variable room_;
-  int in_flight_ = 0;
+  int in_flight_ = 0;       // fetched, waiting for or in a handler (max_in_flight)
+  int settling_count_ = 0;  // handled, waiting for confirmations (max_settling)
   bool stopping_ = false;
 };
 
@@ -776,8 +816,9 @@ Status Worker::add(Binding binding) {
   }
   if (!binding.handler)
     return fail(Errc::invalid_argument, "binding " + binding.role + ": no handler");
-  if (binding.concurrency < 1 || binding.max_in_flight < 1) {
-    return fail(Errc::invalid_argument, "concurrency and max_in_flight must be >= 1");
+  if (binding.concurrency < 1 || binding.max_in_flight < 1 || binding.max_settling < 0) {
+    return fail(Errc::invalid_argument,
+                "concurrency and max_in_flight must be >= 1, max_settling >= 0");
   }
   if (auto ok = binding.retry.validate(); !ok) return ok;
   if (auto ok = transport_.ensure_stream(config_.dead_letter.stream_config()); !ok) return ok;
@@ -790,7 +831,8 @@ Status Worker::add(Binding binding) {
       // dead-letter copy not stored, its worker stopped). The runtime counts attempts itself:
       // a delivery past max attempts is dead-lettered as a poison pill.
       .max_deliver = -1,
-      .max_ack_pending = std::max(binding.max_ack_pending, binding.max_in_flight)};
+      .max_ack_pending =
+          std::max(binding.max_ack_pending, binding.max_in_flight + binding.max_settling)};
   if (auto ok = transport_.ensure_consumer(consumer); !ok) return ok;
   auto subscription = transport_.subscribe(consumer);
   if (!subscription) return std::unexpected(subscription.error());

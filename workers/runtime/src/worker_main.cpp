@@ -211,9 +211,16 @@ int worker_main(int argc, char** argv, const std::string& program, const std::ve
       ->envname("FLEET_CONCURRENCY")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_option("--max-in-flight", s.max_in_flight, "Fetched, unsettled messages per process")
+  app.add_option("--max-in-flight", s.max_in_flight,
+                 "Fetched messages waiting for or in a handler, per process")
       ->envname("FLEET_MAX_IN_FLIGHT")
       ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  app.add_option("--max-settling", s.max_settling,
+                 "Handled messages waiting for the broker's confirmations before their ack, per "
+                 "process, beside --max-in-flight (0 = they keep their in-flight place)")
+      ->envname("FLEET_MAX_SETTLING")
+      ->check(CLI::Range(0, 100'000))
       ->capture_default_str();
   app.add_option("--max-active-sagas", s.max_active_sagas,
                  "Saga orchestrators: active sagas per process; more starts wait (0 = no cap)")

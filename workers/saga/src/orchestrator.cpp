@@ -31,7 +31,8 @@ std::int64_t system_now_ms() {
 // store instead (WritesInFlight).
 constexpr std::chrono::seconds write_answer_wait{5};
 
-// The lane backlog from which a state write is staged rather than awaited. A staged write waits
+// The backlog (Context::backlog: the binding's other deliveries waiting for or in a handler)
+// from which a state write is staged rather than awaited. A staged write waits
 // for cnats' flusher (about 1 ms) before it goes out; an awaited one holds up each event behind
 // it for a round trip (a few tenths of a millisecond here). Staging pays from about three.
 constexpr std::size_t stage_writes_from_backlog = 3;
@@ -71,7 +72,7 @@ class Orchestrator : public std::enable_shared_from_this<Orchestrator> {
     // first try the state this process wrote last (state_cache.hpp).
     bool read = !std::holds_alternative<Start>(input);
     bool try_cache = read;
-    // While events wait in the lane (Context::backlog), the state write is staged on the
+    // While other events wait (Context::backlog), the state write is staged on the
     // context: stored before the outputs, without the lane waiting for it, and sharing its
     // round trip with other writes. Otherwise it is written at once (stage_writes_from_backlog).
     // A saga whose staged write was just refused is read and written synchronously.

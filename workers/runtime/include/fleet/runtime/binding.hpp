@@ -20,9 +20,14 @@ struct Binding {
   Handler handler;
   std::vector<Middleware> middleware;  // outermost first; wrapped around `handler`
   RetryPolicy retry;
-  std::string durable;          // "" = role
-  int concurrency = 8;          // lanes handling messages in parallel in this process
-  int max_in_flight = 64;       // fetched but unsettled deliveries in this process
+  std::string durable;     // "" = role
+  int concurrency = 8;     // lanes handling messages in parallel in this process
+  int max_in_flight = 64;  // fetched deliveries waiting for or in a handler, per process
+  // Handled deliveries waiting for the broker's confirmations (their state writes, follow-ups
+  // and inbox entry stored) before they are acked, per process, beside max_in_flight: their
+  // round trips overlap with the next deliveries' handling. 0 = they keep their max_in_flight
+  // place until acked.
+  int max_settling = 64;
   int max_ack_pending = 1'000;  // server-side cap over all processes of the durable
   std::chrono::milliseconds ack_wait{30'000};
   std::chrono::milliseconds timeout{0};  // per handler attempt; 0 = none (see middleware.hpp)

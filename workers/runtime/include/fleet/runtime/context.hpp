@@ -43,9 +43,10 @@ class Context {
   void stage(std::string subject, std::string type, std::uint32_t schema_version, std::string body,
              std::string ordering_key);
 
-  // Deliveries waiting in this handler's lane behind this one: 0 while the process keeps up.
-  // A handler may trade latency for throughput on it (the saga orchestrator stages its state
-  // writes from a backlog of 3, and writes them at once below it).
+  // Deliveries of this binding fetched and waiting for or in a handler in this process, besides
+  // this one: 0 while the process keeps up. A handler may trade latency for throughput on it
+  // (the saga orchestrator stages its state writes from a backlog of 3, and writes them at once
+  // below it).
   std::size_t backlog() const { return backlog_; }
   void set_backlog(std::size_t backlog) { backlog_ = backlog; }
 

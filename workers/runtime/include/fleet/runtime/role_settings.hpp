@@ -17,6 +17,7 @@ namespace fleet::runtime {
 struct RoleSettings {
   int concurrency = 8;
   int max_in_flight = 64;
+  int max_settling = 64;  // see Binding::max_settling
   RetryPolicy retry;
   std::chrono::milliseconds ack_wait{30'000};
   std::chrono::milliseconds timeout{0};  // per handler attempt; 0 = none
@@ -32,8 +33,8 @@ struct RoleSettings {
   // Set by worker_main before the role's bindings are made; may be null (tests, tools).
   std::shared_ptr<Metrics> metrics;
 
-  // `binding` with these settings put on it: retry, concurrency, max_in_flight, ack_wait,
-  // timeout and inbox. Everything else it keeps (names, handler, middleware, durable,
+  // `binding` with these settings put on it: retry, concurrency, max_in_flight, max_settling,
+  // ack_wait, timeout and inbox. Everything else it keeps (names, handler, middleware, durable,
   // max_ack_pending, admission). A role sets what it knows better afterwards, e.g. `inbox =
   // false` for a handler that is idempotent by itself. The flow control is not put here:
   // worker_main adds it to every binding of the role.
@@ -41,6 +42,7 @@ struct RoleSettings {
     binding.retry = retry;
     binding.concurrency = concurrency;
     binding.max_in_flight = max_in_flight;
+    binding.max_settling = max_settling;
     binding.ack_wait = ack_wait;
     binding.timeout = timeout;
     binding.inbox = inbox;
