@@ -1,0 +1,71 @@
+// A running worker's threads say what they do and for which role, so `top -H` shows which
+// stage of which role is busy (docs/operations.md, "Which thread is busy").
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "eventually.hpp"
+#include "fleet/broker/memory.hpp"
+#include "fleet/runtime/handler.hpp"
+#include "fleet/runtime/worker.hpp"
+
+namespace {
+
+std::set<std::string> thread_names() {
+  std::set<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("a running worker's threads are named after their stage and role") {
+  using namespace std::chrono_literals;
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "NAMES", .subjects = {"names.>"}}).has_value());
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms});
+  REQUIRE(
+      worker
+          .add({.role = "bill",
+                .stream = "NAMES",
+                .subject = "names.>",
+                .handler = [](const fleet::schemas::Envelope&,
+                              fleet::runtime::Context&) { return fleet::runtime::Outcome::ok(); },
+                .concurrency = 2,
+                .timeout = 1s})
+          .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  CHECK(fleet::test::eventually([] {
+    const auto names = thread_names();
+    return names.contains("fetch bill") && names.contains("lane bill") &&
+           names.contains("confirm bill") && names.contains("watchdog bill");
+  }));
+}
+
+TEST_CASE("a long role name is cut to the 15 characters a thread name holds") {
+  using namespace std::chrono_literals;
+  const auto broker = fleet::broker::memory::make_broker();
+  auto transport = fleet::broker::memory::connect(broker);
+  REQUIRE(transport->ensure_stream({.name = "NAMES", .subjects = {"names.>"}}).has_value());
+  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms});
+  REQUIRE(
+      worker
+          .add({.role = "order-summary-projection",
+                .stream = "NAMES",
+                .subject = "names.>",
+                .handler = [](const fleet::schemas::Envelope&,
+                              fleet::runtime::Context&) { return fleet::runtime::Outcome::ok(); }})
+          .has_value());
+  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  CHECK(fleet::test::eventually([] { return thread_names().contains("lane order-summ"); }));
+}
