@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -16,6 +17,8 @@
 
 namespace {
 
+using namespace std::chrono_literals;
+
 std::set<std::string> thread_names() {
   std::set<std::string> names;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
@@ -26,25 +29,34 @@ std::set<std::string> thread_names() {
   return names;
 }
 
+// A worker running one binding of `role` (with a handler timeout, so its lanes have a
+// watchdog) on the memory transport until destroyed.
+struct Running {
+  std::unique_ptr<fleet::broker::Transport> transport =
+      fleet::broker::memory::connect(fleet::broker::memory::make_broker());
+  fleet::runtime::Worker worker{*transport, {.fetch_wait = 20ms}};
+  std::jthread thread;
+
+  explicit Running(const std::string& role) {
+    REQUIRE(transport->ensure_stream({.name = "NAMES", .subjects = {"names.>"}}).has_value());
+    REQUIRE(
+        worker
+            .add({.role = role,
+                  .stream = "NAMES",
+                  .subject = "names.>",
+                  .handler = [](const fleet::schemas::Envelope&,
+                                fleet::runtime::Context&) { return fleet::runtime::Outcome::ok(); },
+                  .concurrency = 2,
+                  .timeout = 1s})
+            .has_value());
+    thread = std::jthread([this](std::stop_token stop) { (void)worker.run(stop); });
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a running worker's threads are named after their stage and role") {
-  using namespace std::chrono_literals;
-  const auto broker = fleet::broker::memory::make_broker();
-  auto transport = fleet::broker::memory::connect(broker);
-  REQUIRE(transport->ensure_stream({.name = "NAMES", .subjects = {"names.>"}}).has_value());
-  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms});
-  REQUIRE(
-      worker
-          .add({.role = "bill",
-                .stream = "NAMES",
-                .subject = "names.>",
-                .handler = [](const fleet::schemas::Envelope&,
-                              fleet::runtime::Context&) { return fleet::runtime::Outcome::ok(); },
-                .concurrency = 2,
-                .timeout = 1s})
-          .has_value());
-  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  const Running running("bill");
   CHECK(fleet::test::eventually([] {
     const auto names = thread_names();
     return names.contains("fetch bill") && names.contains("lane bill") &&
@@ -53,19 +65,6 @@ TEST_CASE("a running worker's threads are named after their stage and role") {
 }
 
 TEST_CASE("a long role name is cut to the 15 characters a thread name holds") {
-  using namespace std::chrono_literals;
-  const auto broker = fleet::broker::memory::make_broker();
-  auto transport = fleet::broker::memory::connect(broker);
-  REQUIRE(transport->ensure_stream({.name = "NAMES", .subjects = {"names.>"}}).has_value());
-  fleet::runtime::Worker worker(*transport, {.fetch_wait = 20ms});
-  REQUIRE(
-      worker
-          .add({.role = "order-summary-projection",
-                .stream = "NAMES",
-                .subject = "names.>",
-                .handler = [](const fleet::schemas::Envelope&,
-                              fleet::runtime::Context&) { return fleet::runtime::Outcome::ok(); }})
-          .has_value());
-  std::jthread running([&](std::stop_token stop) { (void)worker.run(stop); });
+  const Running running("order-summary-projection");
   CHECK(fleet::test::eventually([] { return thread_names().contains("lane order-summ"); }));
 }

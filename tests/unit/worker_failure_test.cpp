@@ -270,23 +270,29 @@ struct Forwarder {
   long publish_errors() const {
     return sample(*metrics, R"(fleet_publish_errors_total{role="forward"})");
   }
+  void publish(int count) {
+    for (int seq = 1; seq <= count; ++seq) {
+      publish_event(*transport, "unit.in.x", static_cast<std::uint64_t>(seq));
+    }
+  }
+  // Creates LATER and waits until `count` follow-ups are stored and every input acked.
+  bool all_stored_once_later_exists(std::uint64_t count) {
+    if (!transport->ensure_stream({.name = "LATER", .subjects = {"later.>"}})) return false;
+    return eventually([&] {
+      const auto c = consumer(*transport, "UNIT", "forward");
+      return stream_messages(*transport, "LATER") == count && c.pending == 0 && c.ack_pending == 0;
+    });
+  }
 };
 
 TEST_CASE("messages waiting for their follow-ups' confirmations leave room for other handlers") {
   Forwarder forwarder(/*max_in_flight=*/1, /*max_settling=*/8);
   std::jthread running([&](std::stop_token stop) { (void)forwarder.worker.run(stop); });
-  for (std::uint64_t seq = 1; seq <= 3; ++seq)
-    publish_event(*forwarder.transport, "unit.in.x", seq);
+  forwarder.publish(3);
   // With one place in flight, the three handlers ran while the first two still waited for
   // the broker: handled messages waiting for confirmations do not hold a handler's place.
   REQUIRE(eventually([&] { return forwarder.calls->load() == 3; }));
-  REQUIRE(
-      forwarder.transport->ensure_stream({.name = "LATER", .subjects = {"later.>"}}).has_value());
-  CHECK(eventually([&] {
-    const auto c = consumer(*forwarder.transport, "UNIT", "forward");
-    return stream_messages(*forwarder.transport, "LATER") == 3 && c.pending == 0 &&
-           c.ack_pending == 0;
-  }));
+  CHECK(forwarder.all_stored_once_later_exists(3));
   CHECK(forwarder.calls->load() == 3);
   CHECK(stream_messages(*forwarder.transport, "DLQ") == 0);
 }
@@ -294,20 +300,13 @@ TEST_CASE("messages waiting for their follow-ups' confirmations leave room for o
 TEST_CASE("messages waiting for confirmations are bounded by max_settling, and none is lost") {
   Forwarder forwarder(/*max_in_flight=*/1, /*max_settling=*/1);
   std::jthread running([&](std::stop_token stop) { (void)forwarder.worker.run(stop); });
-  for (std::uint64_t seq = 1; seq <= 5; ++seq)
-    publish_event(*forwarder.transport, "unit.in.x", seq);
+  forwarder.publish(5);
   // Held through many rounds of refused publishes, the worker took only what its two places
   // (one in flight, one settling) allow; the rest waits in the stream, unattempted.
   REQUIRE(eventually([&] { return forwarder.publish_errors() >= 12; }));
   CHECK(forwarder.calls->load() == 2);
   CHECK(consumer(*forwarder.transport, "UNIT", "forward").pending == 3);
-  REQUIRE(
-      forwarder.transport->ensure_stream({.name = "LATER", .subjects = {"later.>"}}).has_value());
-  CHECK(eventually([&] {
-    const auto c = consumer(*forwarder.transport, "UNIT", "forward");
-    return stream_messages(*forwarder.transport, "LATER") == 5 && c.pending == 0 &&
-           c.ack_pending == 0;
-  }));
+  CHECK(forwarder.all_stored_once_later_exists(5));
   CHECK(forwarder.calls->load() == 5);
   CHECK(stream_messages(*forwarder.transport, "DLQ") == 0);
 }
