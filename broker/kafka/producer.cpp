@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "fleet/thread_name.hpp"
 #include "kafka/records.hpp"
 
 namespace fleet::broker::kafka {
@@ -41,6 +42,7 @@ Result<std::unique_ptr<Producer>> Producer::start(const Config& config) {
 Producer::Producer(KafkaPtr handle, std::chrono::milliseconds request_timeout)
     : handle_(std::move(handle)), request_timeout_(request_timeout) {
   poller_ = std::thread([this] {
+    name_this_thread("kproduce", {});
     while (!stopping_.load() || outstanding_.load() > 0) rd_kafka_poll(handle_.get(), 50);
   });
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fleet/broker/subject.hpp"
+#include "fleet/thread_name.hpp"
 #include "kafka/handles.hpp"
 #include "kafka/instance_name.hpp"
 #include "kafka/partition_ledger.hpp"
@@ -463,8 +464,14 @@ struct Taken {
 class KafkaSubscription final : public Subscription {
  public:
   explicit KafkaSubscription(std::shared_ptr<Core> core) : core_(std::move(core)) {
-    committer_ = std::thread([core = core_] { core->commit_loop(); });
-    poller_ = std::thread([core = core_] { core->poll_loop(); });
+    committer_ = std::thread([core = core_] {
+      name_this_thread("kcommit", core->consumer.durable);
+      core->commit_loop();
+    });
+    poller_ = std::thread([core = core_] {
+      name_this_thread("kpoll", core->consumer.durable);
+      core->poll_loop();
+    });
   }
 
   ~KafkaSubscription() override {

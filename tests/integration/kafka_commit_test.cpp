@@ -19,6 +19,7 @@
 #include "kafka/mock_cluster.hpp"
 #include "kafka/subscription.hpp"
 #include "nats_server.hpp"
+#include "thread_names.hpp"
 
 namespace {
 
@@ -324,4 +325,17 @@ TEST_CASE("on Kafka, delivery progress tells another process which records of a 
     return progress->caught_up;
   }));
   for (auto& delivery : held) REQUIRE(delivery.ack().has_value());
+}
+
+TEST_CASE("on Kafka, a subscription's threads carry its group, the producer's its stage") {
+  MockKafka mock("NAMED", "named", "reader");
+  REQUIRE(mock.transport->ensure_consumer(mock.consumer).has_value());
+  mock.publish(0, 1);
+  auto subscription = mock.transport->subscribe(mock.consumer);
+  REQUIRE(subscription.has_value());
+  CHECK(fleet::test::eventually([] {
+    const auto names = fleet::test::thread_names();
+    return names.contains("kpoll reader") && names.contains("kcommit reader") &&
+           names.contains("kproduce");
+  }));
 }

@@ -3,10 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -14,20 +11,13 @@
 #include "fleet/broker/memory.hpp"
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/worker.hpp"
+#include "thread_names.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-std::set<std::string> thread_names() {
-  std::set<std::string> names;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    if (std::getline(comm, name)) names.insert(name);
-  }
-  return names;
-}
+using fleet::test::thread_names;
 
 // A worker running one binding of `role` (with a handler timeout, so its lanes have a
 // watchdog) on the memory transport until destroyed.

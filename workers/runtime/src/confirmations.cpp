@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "thread_name.hpp"
+#include "fleet/thread_name.hpp"
 
 namespace fleet::runtime {
 

@@ -20,7 +20,7 @@
 #include "gate.hpp"
 #include "keep_alive.hpp"
 #include "lanes.hpp"
-#include "thread_name.hpp"
+#include "fleet/thread_name.hpp"
 
 namespace fleet::runtime {
 namespace {

@@ -1,6 +1,6 @@
 // Names the calling thread for `top -H`, `ps -L` and debuggers: "<what> <role>", cut to the
 // 15 characters Linux keeps. Threads of one binding share the role; what they do tells them
-// apart ("fetch", "lane", "confirm", "watchdog").
+// apart ("fetch", "lane", "confirm", "watchdog"; on Kafka "kpoll", "kcommit", "kproduce").
 #pragma once
 
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace fleet::runtime {
+namespace fleet {
 
 inline void name_this_thread(std::string_view what, std::string_view role) {
   std::string name(what);
@@ -18,4 +18,4 @@ inline void name_this_thread(std::string_view what, std::string_view role) {
   ::pthread_setname_np(::pthread_self(), name.c_str());
 }
 
-}  // namespace fleet::runtime
+}  // namespace fleet
