@@ -17,10 +17,10 @@
 #include "fleet/runtime/log_throttle.hpp"
 #include "fleet/runtime/middleware.hpp"
 #include "fleet/runtime/settlement.hpp"
+#include "fleet/thread_name.hpp"
 #include "gate.hpp"
 #include "keep_alive.hpp"
 #include "lanes.hpp"
-#include "fleet/thread_name.hpp"
 
 namespace fleet::runtime {
 namespace {
