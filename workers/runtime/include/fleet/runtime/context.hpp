@@ -44,9 +44,9 @@ class Context {
              std::string ordering_key);
 
   // Deliveries of this binding fetched and waiting for or in a handler in this process, besides
-  // this one: 0 while the process keeps up. A handler may trade latency for throughput on it
-  // (the saga orchestrator stages its state writes from a backlog of 3, and writes them at once
-  // below it).
+  // this one: while the process keeps up, at most the handlers running in its other lanes. A
+  // handler may trade latency for throughput on it (the saga orchestrator stages its state
+  // writes from a backlog of 3, and writes them at once below it).
   std::size_t backlog() const { return backlog_; }
   void set_backlog(std::size_t backlog) { backlog_ = backlog; }
 
