@@ -89,6 +89,11 @@ struct MockKafka {
   std::unique_ptr<fleet::broker::Transport> transport;
 };
 
+// A record key that sends every record to the same partition.
+std::string one_partition(int) {
+  return "one";
+}
+
 // Which of the bodies 0..size-1 were delivered, and how often; each delivery is acked as it
 // is counted.
 struct Tally {
@@ -121,12 +126,23 @@ struct Tally {
   int distinct = 0;
 };
 
+// The first process of the skip cases: it handles `first` records, so the group has a committed
+// offset. Every record goes to one partition (the dev cluster creates 4), so the skipped records
+// are the next ones of one offset sequence.
+void handle_first_records(MockKafka& mock, Tally& tally, int first, int records) {
+  mock.publish(0, first, one_partition);
+  auto subscription = mock.transport->subscribe(mock.consumer);
+  REQUIRE(subscription.has_value());
+  REQUIRE(tally.take_until(**subscription, records, first));
+  REQUIRE(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
+}
+
 }  // namespace
 
 TEST_CASE(
     "on Kafka, commits the coordinator refused are sent again until the committed offset "
     "passes every settled record") {
-  MockKafka mock("COMMITS", "commits", "reader", [](kafka::Config& c) { c.partitions = 1; });
+  MockKafka mock("COMMITS", "commits", "reader");
   auto& broker = *mock.transport;
   REQUIRE(broker.ensure_consumer(mock.consumer).has_value());
   constexpr int records = 20;
@@ -173,25 +189,36 @@ TEST_CASE(
 TEST_CASE(
     "on Kafka, records the client skipped are read again: the commit never passes a record "
     "that was not delivered") {
-  MockKafka mock("SKIPS", "skips", "reader", [](kafka::Config& c) {
-    c.partitions = 1;  // one offset sequence
-  });
-  auto& broker = *mock.transport;
-  REQUIRE(broker.ensure_consumer(mock.consumer).has_value());
+  MockKafka mock("SKIPS", "skips", "reader");
+  REQUIRE(mock.transport->ensure_consumer(mock.consumer).has_value());
   constexpr int first = 10, records = 40;
   Tally tally(records);
-  // A first process handles the first records, so the group has a committed offset.
-  mock.publish(0, first);
-  {
-    auto subscription = broker.subscribe(mock.consumer);
-    REQUIRE(subscription.has_value());
-    REQUIRE(tally.take_until(**subscription, records, first));
-    REQUIRE(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
-  }
-  // The next one's client skips three records as it polls them (its position moves past them).
-  mock.publish(first, records);
+  handle_first_records(mock, tally, first, records);
+  // The next process's client skips three records as it polls them (its position moves past
+  // them); the records after them show the hole.
+  mock.publish(first, records, one_partition);
   kafka::lose_polled_records(3);
-  auto subscription = broker.subscribe(mock.consumer);
+  auto subscription = mock.transport->subscribe(mock.consumer);
+  REQUIRE(subscription.has_value());
+  const bool all = tally.take_until(**subscription, records, records, 30s);
+  kafka::lose_polled_records(0);
+  CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
+  CHECK(tally.repeated() == 0);
+  CHECK(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
+}
+
+TEST_CASE(
+    "on Kafka, records the client skipped at the end of a partition are read again without "
+    "waiting for a later record") {
+  MockKafka mock("TAILS", "tails", "reader");
+  REQUIRE(mock.transport->ensure_consumer(mock.consumer).has_value());
+  constexpr int first = 10, records = 13;
+  Tally tally(records);
+  handle_first_records(mock, tally, first, records);
+  // The last three records are skipped as they are polled; nothing is published after them.
+  mock.publish(first, records, one_partition);
+  kafka::lose_polled_records(3);
+  auto subscription = mock.transport->subscribe(mock.consumer);
   REQUIRE(subscription.has_value());
   const bool all = tally.take_until(**subscription, records, records, 30s);
   kafka::lose_polled_records(0);
