@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -25,6 +27,7 @@
 #include "fleet/schemas/codec.hpp"
 #include "fleet/schemas/envelope.hpp"
 #include "fleet/schemas/events/saga.hpp"
+#include "ledger.hpp"
 #include "nats_server.hpp"
 #include "order_fulfilment/order_summary.hpp"
 #include "order_fulfilment/orders.hpp"
@@ -138,6 +141,7 @@ class Fixture {
     REQUIRE(stock.has_value());
     return *stock;
   }
+  fleet::broker::Transport& transport() { return *transport_; }
   std::string ledger(const std::string& bucket, const std::string& id) {
     auto kv = transport_->key_value({.name = bucket});
     REQUIRE(kv.has_value());
@@ -257,6 +261,55 @@ TEST_CASE("orders whose id and SKU hold characters no NATS key may hold end like
   CHECK(f.ledger("payment", refused) == "undone");
   // One entry for the SKU: the completed order's unit sold, the refused order's given back.
   CHECK(f.stock("sku.red shirt*").left == 5 - 1);
+}
+
+TEST_CASE(
+    "a charge whose ledger write is staged is recorded once; one that arrives after its refund "
+    "is refused, not recorded") {
+  Fixture f;
+  auto opened = f.transport().key_value({.name = "payment"});
+  REQUIRE(opened.has_value());
+  std::shared_ptr<fleet::broker::KeyValue> bucket(std::move(*opened));
+  fleet::demo::StagedLedger ledger(bucket);
+  // Handles one command as the payment role does: stages "done", stores the staged write.
+  auto handle = [&](const std::string& id, std::uint64_t attempt) {
+    fleet::runtime::Context context({}, attempt, "payment");
+    auto done = ledger.do_step(context, "saga." + id);
+    REQUIRE(done.has_value());
+    std::optional<fleet::Status> stored;
+    for (auto& write : context.take_writes()) {
+      std::promise<fleet::Status> answer;
+      REQUIRE(write
+                  .start([&](const fleet::Result<std::uint64_t>& revision) {
+                    answer.set_value(revision ? fleet::Status{}
+                                              : fleet::Status{fleet::fail(revision.error())});
+                  })
+                  .has_value());
+      stored = answer.get_future().get();
+    }
+    return std::pair{*done, stored};
+  };
+
+  auto [charged, stored] = handle("paid", 1);
+  CHECK(charged == fleet::demo::LedgerDo::done);
+  REQUIRE(stored.has_value());
+  CHECK(stored->has_value());
+  CHECK(f.ledger("payment", "paid") == "done");
+  // A redelivered charge reads the ledger: done already, nothing staged.
+  auto [again, none] = handle("paid", 2);
+  CHECK(again == fleet::demo::LedgerDo::already_done);
+  CHECK_FALSE(none.has_value());
+
+  // The refund came first (the step had timed out); the charge's staged write conflicts, and
+  // handled again the charge is refused.
+  REQUIRE(fleet::demo::ledger_undo(*bucket, "saga.late").has_value());
+  auto [late, conflict] = handle("late", 1);
+  REQUIRE(conflict.has_value());
+  CHECK(conflict->error().code == fleet::Errc::conflict);
+  auto [refused, nothing] = handle("late", 1);
+  CHECK(refused == fleet::demo::LedgerDo::refused_undone);
+  CHECK_FALSE(nothing.has_value());
+  CHECK(f.ledger("payment", "late") == "undone");
 }
 
 TEST_CASE("a step that times out is compensated, and its late effect is undone too") {

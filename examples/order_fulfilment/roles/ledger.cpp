@@ -1,5 +1,7 @@
 #include "ledger.hpp"
 
+#include "fleet/runtime/state_write.hpp"
+
 namespace fleet::demo {
 namespace {
 constexpr std::string_view done = "done";
@@ -36,6 +38,23 @@ Result<bool> ledger_undo(broker::KeyValue& ledger, const std::string& key) {
     if (updated.error().code != Errc::conflict) return fail(updated.error());
   }
   return fail(Errc::conflict, "ledger " + key + " keeps changing");
+}
+
+Result<LedgerDo> StagedLedger::do_step(runtime::Context& context, const std::string& key) {
+  if (context.attempt() > 1 || take_conflicted(key)) return ledger_do(*ledger_, key);
+  context.write_first(
+      runtime::StateWrite(ledger_, key, std::string(done), 0,
+                          [conflicted = conflicted_, key](const Result<std::uint64_t>& stored) {
+                            if (stored || stored.error().code != Errc::conflict) return;
+                            std::lock_guard lock(conflicted->mutex);
+                            conflicted->keys.insert(key);
+                          }));
+  return LedgerDo::done;
+}
+
+bool StagedLedger::take_conflicted(const std::string& key) {
+  std::lock_guard lock(conflicted_->mutex);
+  return conflicted_->keys.erase(key) > 0;
 }
 
 }  // namespace fleet::demo

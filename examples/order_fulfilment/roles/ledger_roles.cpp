@@ -26,7 +26,7 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
               -> Result<std::vector<runtime::Binding>> {
             auto opened = transport.key_value({.name = name});
             if (!opened) return fail(opened.error());
-            std::shared_ptr<broker::KeyValue> ledger(std::move(*opened));
+            auto ledger = std::make_shared<StagedLedger>(std::move(*opened));
             const saga::Definition definition = order_saga(rules);
             // The ledger makes do and undo idempotent: the inbox would only add two KV calls per
             // command.
@@ -44,7 +44,7 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
                   // Any saga id makes a valid key, one per id (the orchestrator's rule).
                   const std::string key = "saga." + broker::key_token(command.saga_id);
                   if (command.compensate) {
-                    auto undone = ledger_undo(*ledger, key);
+                    auto undone = ledger_undo(ledger->bucket(), key);
                     if (!undone) return runtime::Outcome::failed(undone.error(), "store");
                     saga::reply(context, command, saga::outcome::compensated);
                     return runtime::Outcome::ok();
@@ -56,7 +56,7 @@ runtime::Role ledger_role(const Rules& rules, std::size_t step, std::string desc
                     saga::reply(context, command, saga::outcome::failed, *reason);
                     return runtime::Outcome::ok();
                   }
-                  auto done = ledger_do(*ledger, key);
+                  auto done = ledger->do_step(context, key);
                   if (!done) return runtime::Outcome::failed(done.error(), "store");
                   if (*done == LedgerDo::refused_undone) {
                     saga::reply(context, command, saga::outcome::failed, "already cancelled");
