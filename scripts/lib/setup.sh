@@ -11,6 +11,8 @@ FLEET_PACKAGES=(
   libnats-dev librdkafka-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev
   doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libsqlite3-dev libpq-dev
+  # tcmalloc (gperftools): the allocator fleet's programs link (CMakeLists.txt, FLEET_TCMALLOC).
+  libgoogle-perftools-dev
   # Howard Hinnant's date library (header-only): RFC 3339 parsing and formatting.
   libhowardhinnant-date-dev
   nats-server curl jq openssl docker-compose
