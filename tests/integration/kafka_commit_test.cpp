@@ -126,15 +126,31 @@ struct Tally {
   int distinct = 0;
 };
 
-// The first process of the skip cases: it handles `first` records, so the group has a committed
-// offset. Every record goes to one partition (the dev cluster creates 4), so the skipped records
-// are the next ones of one offset sequence.
-void handle_first_records(MockKafka& mock, Tally& tally, int first, int records) {
+// The skip cases: a first process handles `first` records, so the group has a committed offset.
+// The next process's client skips three records as it polls them (its position moves past
+// them); every record goes to one partition (the dev cluster creates 4), so the skipped records
+// are the next ones of one offset sequence, and all `records` must be delivered once and
+// committed past.
+void check_skipped_records_are_read_again(const std::string& name, int first, int records) {
+  MockKafka mock(name, "skips", "reader");
+  REQUIRE(mock.transport->ensure_consumer(mock.consumer).has_value());
+  Tally tally(records);
   mock.publish(0, first, one_partition);
+  {
+    auto subscription = mock.transport->subscribe(mock.consumer);
+    REQUIRE(subscription.has_value());
+    REQUIRE(tally.take_until(**subscription, records, first));
+    REQUIRE(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
+  }
+  mock.publish(first, records, one_partition);
+  kafka::lose_polled_records(3);
   auto subscription = mock.transport->subscribe(mock.consumer);
   REQUIRE(subscription.has_value());
-  REQUIRE(tally.take_until(**subscription, records, first));
-  REQUIRE(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
+  const bool all = tally.take_until(**subscription, records, records, 30s);
+  kafka::lose_polled_records(0);
+  CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
+  CHECK(tally.repeated() == 0);
+  CHECK(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
 }
 
 }  // namespace
@@ -189,42 +205,13 @@ TEST_CASE(
 TEST_CASE(
     "on Kafka, records the client skipped are read again: the commit never passes a record "
     "that was not delivered") {
-  MockKafka mock("SKIPS", "skips", "reader");
-  REQUIRE(mock.transport->ensure_consumer(mock.consumer).has_value());
-  constexpr int first = 10, records = 40;
-  Tally tally(records);
-  handle_first_records(mock, tally, first, records);
-  // The next process's client skips three records as it polls them (its position moves past
-  // them); the records after them show the hole.
-  mock.publish(first, records, one_partition);
-  kafka::lose_polled_records(3);
-  auto subscription = mock.transport->subscribe(mock.consumer);
-  REQUIRE(subscription.has_value());
-  const bool all = tally.take_until(**subscription, records, records, 30s);
-  kafka::lose_polled_records(0);
-  CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
-  CHECK(tally.repeated() == 0);
-  CHECK(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
+  check_skipped_records_are_read_again("SKIPS", 10, 40);  // later records show the hole
 }
 
 TEST_CASE(
     "on Kafka, records the client skipped at the end of a partition are read again without "
     "waiting for a later record") {
-  MockKafka mock("TAILS", "tails", "reader");
-  REQUIRE(mock.transport->ensure_consumer(mock.consumer).has_value());
-  constexpr int first = 10, records = 13;
-  Tally tally(records);
-  handle_first_records(mock, tally, first, records);
-  // The last three records are skipped as they are polled; nothing is published after them.
-  mock.publish(first, records, one_partition);
-  kafka::lose_polled_records(3);
-  auto subscription = mock.transport->subscribe(mock.consumer);
-  REQUIRE(subscription.has_value());
-  const bool all = tally.take_until(**subscription, records, records, 30s);
-  kafka::lose_polled_records(0);
-  CHECK_MESSAGE(all, tally.distinct << " of " << records << " records delivered");
-  CHECK(tally.repeated() == 0);
-  CHECK(fleet::test::eventually([&] { return mock.uncommitted() == 0; }));
+  check_skipped_records_are_read_again("TAILS", 10, 13);  // the last three are skipped
 }
 
 TEST_CASE(
