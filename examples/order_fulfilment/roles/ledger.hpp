@@ -24,7 +24,7 @@ Result<bool> ledger_undo(broker::KeyValue& ledger, const std::string& key);
 // created as a state write staged on the context (runtime/state_write.hpp), stored before the
 // handler's reply goes out, and many commands' writes share a round trip. When the create
 // conflicts (the step was done or undone before), the reply is dropped, the key remembered, and
-// the command handled again: then do() reads the ledger as ledger_do does.
+// the command handled again: then do_step() reads the ledger as ledger_do does.
 class StagedLedger {
  public:
   explicit StagedLedger(std::shared_ptr<broker::KeyValue> ledger) : ledger_(std::move(ledger)) {}
