@@ -38,8 +38,7 @@ class PartitionLedger {
 
   // What to do with a record read from the broker, asked before fetched(). The commit offset
   // must never pass a record this owner was not handed (librdkafka 2.0 could skip some around
-  // a pause), so a record past fetched_end() leaves a hole (at a partition's end, where no later
-  // record comes, the subscription passes the client's position in as the arrival):
+  // a pause), so a record past fetched_end() leaves a hole:
   //   take    in sequence, or a repeat (fetched() sorts those out);
   //   rewind  past a hole seen for the first time: drop what is buffered for the partition and
   //           read it again from fetched_end(), then call rewound();

@@ -329,33 +329,6 @@ struct Core {
     }
   }
 
-  // Under `mutex`, on the poller thread: a hole at a partition's end shows in no later record,
-  // only in the client's position, which is past what was polled. When the position is past
-  // everything the ledger fetched and everything buffered, records were polled and lost: the
-  // position counts as an arrival (PartitionLedger::arrived), so the ledger rewinds to read
-  // them again, or passes over a gap that a rewind showed is not in the log.
-  void find_holes_at_ends() {
-    if (partitions.empty()) return;
-    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-    for (const auto& [id, partition] : partitions) {
-      rd_kafka_topic_partition_list_add(list.get(), consumer.stream.c_str(), id);
-    }
-    if (rd_kafka_position(handle.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    for (int i = 0; i < list->cnt; ++i) {
-      const auto& polled = list->elems[i];
-      auto p = partitions.find(polled.partition);
-      // A position < 0 is unknown: nothing polled since the assignment or the last seek.
-      if (polled.offset < 0 || p == partitions.end()) continue;
-      PartitionLedger& ledger = p->second.ledger;
-      std::int64_t seen = ledger.fetched_end();
-      if (seen < 0 || ledger.rewind_pending()) continue;
-      for (const auto& record : buffer) {
-        if (record->partition == polled.partition) seen = std::max(seen, record->offset + 1);
-      }
-      if (polled.offset > seen) (void)ledger.arrived(polled.offset);
-    }
-  }
-
   // The poller thread: keeps the consumer polled (serving rebalances), buffering what arrives.
   void poll_loop() {
     // One record per call (rd_kafka_consume_queue), never librdkafka 2.0's batch call: in 2.0
@@ -365,8 +338,6 @@ struct Core {
     constexpr std::size_t most = 500;
     std::vector<RecordPtr> got;
     got.reserve(most);
-    constexpr auto ends_every = std::chrono::milliseconds(500);
-    auto ends_checked = Clock::now();
     while (!stopping.load()) {
       // Take what is there; only when nothing is, wait (up to 100 ms) for one record.
       while (got.size() < most) {
@@ -385,10 +356,6 @@ struct Core {
         buffer.push_back(std::move(record));
       }
       got.clear();
-      if (const auto now = Clock::now(); now - ends_checked >= ends_every) {
-        find_holes_at_ends();
-        ends_checked = now;
-      }
       rewind_holes();
       if (arrived_any) arrived.notify_all();
       const std::size_t limit = std::max<std::size_t>(config.buffer_limit, 1);
