@@ -14,6 +14,15 @@
 #include "publish_tracker.hpp"
 #include "status.hpp"
 
+// Exported by libnats 3.4 but declared only in its private conn.h: the connection's lock, taken
+// as cnats' own flusher takes it, and the write of the bytes buffered for the socket
+// (Connection::send_now).
+extern "C" {
+void natsConn_lockAndRetain(natsConnection* nc);
+void natsConn_unlockAndRelease(natsConnection* nc);
+natsStatus natsConn_bufferFlush(natsConnection* nc);
+}
+
 namespace fleet::broker::jetstream {
 namespace {
 
@@ -232,6 +241,7 @@ Result<std::shared_ptr<Connection>> Connection::open(const Config& config) {
 
   std::shared_ptr<Connection> connection(
       new Connection(static_cast<std::size_t>(config.max_in_flight)));
+  connection->send_asap_ = config.send_asap;
   natsConnection* nc = nullptr;
   natsStatus s = natsConnection_Connect(&nc, options->get());
   // A failed first connect never runs a callback (cnats 3.4.1 releases the connection without
@@ -278,6 +288,16 @@ Connection::~Connection() {
 
 bool Connection::connected() const {
   return nc_ && natsConnection_Status(nc_.get()) == NATS_CONN_STATUS_CONNECTED;
+}
+
+void Connection::send_now() const {
+  if (!nc_ || send_asap_) return;  // with SendAsap cnats wrote it already
+  natsConn_lockAndRetain(nc_.get());
+  // Nothing buffered: no system call. While reconnecting cnats buffers in its reconnect buffer,
+  // which this leaves alone; a failed write is cnats' flusher's failure too (it resets the same
+  // buffer), and the reader thread reports it and reconnects.
+  (void)natsConn_bufferFlush(nc_.get());
+  natsConn_unlockAndRelease(nc_.get());
 }
 
 }  // namespace fleet::broker::jetstream

@@ -193,6 +193,7 @@ class JetStreamKeyValue final : public KeyValue {
       }
       ++sent;
     }
+    connection_->send_now();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (std::size_t got = 0; got < sent;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -90,6 +90,8 @@ class JetStreamTransport final : public Transport {
                                             std::move(done));
   }
 
+  void send_now() override { connection_->send_now(); }
+
   Status flush(std::chrono::milliseconds timeout) override {
     return connection_->publishes().flush(connection_->js(), connection_->connected(), timeout);
   }

@@ -149,6 +149,7 @@ Relay::Step Relay::step(bool retry_outages) {
       batch->complete(i, fail(sent.error()));
     }
   }
+  transport_.send_now();
   in_flight_.push_back(std::move(batch));
   while (in_flight_.size() >= config_.batches_in_flight) settle_oldest();
   return Step::worked;

@@ -17,6 +17,7 @@
 
 #include "eventually.hpp"
 #include "fleet/broker/jetstream.hpp"
+#include "jetstream/connection.hpp"
 #include "nats_server.hpp"
 
 namespace {
@@ -271,6 +272,24 @@ TEST_CASE("headers and dedup id survive the trip; Nats-Msg-Id is not a header") 
   REQUIRE(batch->size() == 1);
   CHECK(batch->front().attempt() == 2);
   CHECK(batch->front().ack());
+}
+
+TEST_CASE("send_now writes what cnats buffered at once, without waiting for cnats' flusher") {
+  jetstream::Config config;
+  config.url = server().url();
+  auto connection = jetstream::Connection::open(config);
+  REQUIRE_MESSAGE(connection.has_value(), connection.error().message);
+  natsConnection* nc = (*connection)->nats();
+  // cnats' flusher writes 1 ms after a publish woke it; a publish seen still buffered is one
+  // the flusher has not written yet (rarely it already has: publish again).
+  bool buffered = false;
+  for (int attempt = 0; attempt < 100 && !buffered; ++attempt) {
+    REQUIRE(natsConnection_PublishString(nc, "js.send_now", "x") == NATS_OK);
+    buffered = natsConnection_Buffered(nc) > 0;
+  }
+  REQUIRE(buffered);
+  (*connection)->send_now();
+  CHECK(natsConnection_Buffered(nc) == 0);
 }
 
 TEST_CASE("with send_asap, every publish is confirmed and every ack settles the durable") {

@@ -541,6 +541,7 @@ int main(int argc, char** argv) {
         std::lock_guard lock(refused_mutex);
         refused.push_back(std::move(message));
       }
+      if (o.rate > 0) transport.send_now();  // paced: its latency counts from now
     }
     // A publish lost in a disconnect (a broker restart) is never confirmed. The flush fails
     // whatever is unanswered after 5 s, and the loop below publishes it again (with its dedup

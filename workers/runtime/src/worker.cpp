@@ -30,6 +30,13 @@ nlohmann::json merged(nlohmann::json fields, const nlohmann::json& more) {
   return fields;
 }
 
+// Below this many deliveries of a binding waiting for or in a handler, the state writes and
+// follow-ups a handler left are sent at once (Transport::send_now); from it on they wait for the
+// client's own batching (NATS: cnats' flusher, up to 1 ms) and go out with those of the next
+// handlers. At once, each hop of a saga step is faster by up to 1 ms when the system is not
+// busy; under a burst the batching saves system calls on both sides (docs/benchmarks.md).
+constexpr int send_at_once_below = 3;
+
 }  // namespace
 
 using Clock = std::chrono::steady_clock;
@@ -183,6 +190,14 @@ class Worker::Runner {
     std::lock_guard lock(mutex_);
     --in_flight_;
     room_.notify_all();
+  }
+  // What the handlers left to publish goes out now, unless this binding is busy.
+  void send_unless_busy() {
+    {
+      std::lock_guard lock(mutex_);
+      if (in_flight_ >= send_at_once_below) return;
+    }
+    transport_.send_now();
   }
   // Deliveries of this binding fetched and waiting for or in a handler, besides the caller's.
   std::size_t waiting_besides_this() {
@@ -493,6 +508,7 @@ class Worker::Runner {
             });
         if (!sent) ticket(sent);
       }
+      send_unless_busy();  // the next hop waits on them
     });
   }
 
@@ -525,6 +541,7 @@ class Worker::Runner {
         });
         if (!started) ticket(started);
       }
+      send_unless_busy();  // the follow-ups wait on them
     });
   }
 

@@ -94,6 +94,10 @@ class Transport {
   // message. Blocks while the transport's in-flight bound is reached. An error return means the
   // message was not sent (and `done` is not called).
   virtual Status publish_async(const Message& message, PublishCallback done) = 0;
+  // Sends what earlier publish_async calls left in a client-side write buffer now, instead of
+  // when the client's own batching would (NATS: up to 1 ms later). Call it after the last of a
+  // group of publishes that something waits on. No effect where nothing is buffered.
+  virtual void send_now() {}
   // Waits until every async publish is confirmed or failed; Errc::timeout if some are still
   // outstanding after `timeout`.
   virtual Status flush(std::chrono::milliseconds timeout) = 0;
