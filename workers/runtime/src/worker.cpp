@@ -282,8 +282,43 @@ class Worker::Runner {
       }
       if (metrics_) metrics_->in_flight(binding_.role, static_cast<int>(batch->size()));
       if (inbox_) look_up(*batch);
+      if (binding_.hold_for) {
+        if (!hand_on_when_due(*batch)) return;
+        continue;
+      }
       lanes_->push(*batch, lane_key);
     }
+  }
+
+  // Binding::hold_for: the batch goes to the lanes in fetch order, each delivery once it is
+  // due. False when the worker stopped meanwhile: the deliveries still held go back to the
+  // broker for the rest of their hold, as a handler's defer would send them.
+  bool hand_on_when_due(std::vector<broker::Delivery>& batch) {
+    std::vector<broker::Delivery> ready;
+    const auto hand_on = [&] {
+      if (!ready.empty()) lanes_->push(ready, lane_key);
+      ready.clear();
+    };
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto hold = binding_.hold_for(batch[i]);
+      // A hold near the ack wait is not held: the broker would deliver it again meanwhile.
+      if (hold.count() > 0 && hold < binding_.ack_wait / 2) {
+        hand_on();  // what is due already does not wait behind this one
+        std::unique_lock lock(mutex_);
+        if (room_.wait_for(lock, hold, [&] { return stopping_; })) {
+          lock.unlock();
+          for (std::size_t j = i; j < batch.size(); ++j) {
+            settle(batch[j], Settlement::Action::redeliver,
+                   std::max(binding_.hold_for(batch[j]), std::chrono::milliseconds(0)));
+            release();
+          }
+          return false;
+        }
+      }
+      ready.push_back(std::move(batch[i]));
+    }
+    hand_on();
+    return true;
   }
 
   // Keyless events are spread by event id, so two copies of one event (a redelivery racing

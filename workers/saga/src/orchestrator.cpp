@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "fleet/broker/delivery.hpp"
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/log.hpp"
 #include "fleet/saga/state_cache.hpp"
@@ -329,13 +330,29 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
                     }
                     return orchestrator->handle(timer.saga_id, timer, context);
                   }));
+  // The fetch thread holds a timer until it is due (Binding::hold_for): the watchdog timers of
+  // one definition come due in the order they were published, so each is delivered once and
+  // handled when due, by when its saga has mostly ended (retired from the state cache without a
+  // read), instead of being delivered at once, deferred, and delivered again.
+  timers.hold_for = [orchestrator](const broker::Delivery& delivery) {
+    auto timer = schemas::decode<schemas::StepTimer>(delivery.body());
+    if (!timer) return std::chrono::milliseconds(0);  // the handler dead-letters it
+    return std::chrono::milliseconds(
+        std::max<std::int64_t>(0, timer->due_ms - orchestrator->now_ms()));
+  };
+  // A hold needs an ack wait of twice its length; the shortest step timeout is the longest
+  // first hold. (A killed orchestrator's held timers come back after this ack wait.)
+  auto shortest = definition.steps.front().timeout;
+  for (const auto& s : definition.steps) shortest = std::min(shortest, s.timeout);
+  timers.ack_wait = std::max(timers.ack_wait, 2 * shortest + std::chrono::seconds(1));
   // Each deferral of a timer uses one broker delivery; timers are cheap to hand back. A step
   // whose command waits for a participant defers its timer every few seconds, up to the
   // step's start_timeout.
   timers.retry.max_attempts = std::max(timers.retry.max_attempts, 200);
-  // A deferred timer stays unacked on the durable until it comes due: one per saga of the last
-  // step timeout, also of sagas that already ended. The durable's cap must not hold new timers
-  // back behind them, or a stuck step would time out late.
+  // A deferred timer (its hold did not fit, or it was deferred again) stays unacked on the
+  // durable until it comes due: up to one per saga of the last step timeout, also of sagas
+  // that already ended. The durable's cap must not hold new timers back behind them, or a
+  // stuck step would time out late.
   timers.max_ack_pending = std::max(timers.max_ack_pending, 100'000);
   bindings.push_back(std::move(timers));
   return bindings;

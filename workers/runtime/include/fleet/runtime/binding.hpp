@@ -11,6 +11,10 @@
 #include "fleet/runtime/handler.hpp"
 #include "fleet/runtime/retry_policy.hpp"
 
+namespace fleet::broker {
+class Delivery;
+}
+
 namespace fleet::runtime {
 
 struct Binding {
@@ -39,6 +43,15 @@ struct Binding {
   // thread only; must not block.
   std::function<std::size_t()> admission;
   std::chrono::milliseconds admission_poll{20};
+  // Hold: asked by the fetch thread for each fetched delivery, how long it is to wait before a
+  // handler may take it (a timer not yet due). The fetch thread holds it that long, unsettled,
+  // and hands the batch on in fetch order, fetching nothing meanwhile: for messages that come
+  // due in the order they were published (timers of one delay), each is handled once, when due,
+  // instead of being deferred back to the broker and delivered again. A hold of ack_wait / 2 or
+  // more is not held (the broker would deliver it again meanwhile). Held deliveries count in
+  // max_in_flight; a stop hands them back to the broker for the rest of their hold. Unset = no
+  // hold.
+  std::function<std::chrono::milliseconds(const broker::Delivery&)> hold_for;
 
   std::string durable_name() const { return durable.empty() ? role : durable; }
 };
