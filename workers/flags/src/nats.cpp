@@ -13,8 +13,9 @@ void add_nats_flags(CLI::App& app, broker::jetstream::Config& config) {
       ->check(CLI::Range(0, 5))
       ->capture_default_str();
   app.add_flag("--nats-send-asap", config.send_asap,
-               "Write every publish and ack at once instead of gathering them for up to 1 ms: "
-               "lower latency per hop, more system calls under heavy load")
+               "Write every publish and ack at once. By default a handler's publishes go out "
+               "at once unless its binding is busy, and acks are gathered for up to 1 ms; "
+               "this also writes those at once: more system calls under heavy load")
       ->envname("FLEET_NATS_SEND_ASAP");
   auto& c = config.credentials;
   app.add_option("--nats-user", c.user, "NATS user (with --nats-password)")

@@ -42,7 +42,9 @@ struct Config {
   int reconnect_buffer_bytes = 64 << 20;  // publishes buffered while reconnecting (cnats: 8 MiB)
   // Write each publish and ack to the socket at once (cnats' SendAsap). By default cnats' flusher
   // thread gathers writes and waits 1 ms before each flush: fewer system calls under heavy load,
-  // but up to 1 ms added to every hop of a chain of events (a saga step is two hops).
+  // but up to 1 ms added to every hop of a chain of events (a saga step is two hops), which is
+  // why the worker sends a handler's publishes itself when its binding is not busy
+  // (Transport::send_now).
   bool send_asap = false;
   // When > 0, every stream and KV bucket this transport creates gets this many replicas,
   // whatever its own config says: 3 on a 3-node cluster. 0 = as each config says (1).
