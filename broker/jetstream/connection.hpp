@@ -88,8 +88,8 @@ class Connection {
   // Writes what cnats buffered for the socket now. cnats' flusher thread, woken by a publish,
   // waits 1 ms for more before it writes (conn.c, _flusher), which batches well under heavy
   // load but adds up to 1 ms to every hop a message waits on. Called where messages something
-  // waits for were just published: a handler's follow-ups (the next hop), a batch of direct
-  // gets, a relay batch. Acks and pull requests, which no hop waits on, stay with the flusher;
+  // waits for were just published: a handler's state writes and follow-ups (the next hop), a
+  // batch of direct gets, a relay batch. Acks and pull requests, which no hop waits on, stay with the flusher;
   // cnats' own requests (js_PublishMsg, kvStore_Get) are written at once by cnats already.
   // A no-op with Config::send_asap (cnats wrote each one already).
   void send_now() const;
