@@ -89,9 +89,9 @@ class Connection {
   // waits 1 ms for more before it writes (conn.c, _flusher), which batches well under heavy
   // load but adds up to 1 ms to every hop a message waits on. Called where messages something
   // waits for were just published: a handler's state writes and follow-ups (the next hop), a
-  // batch of direct gets, a relay batch. Acks and pull requests, which no hop waits on, stay with the flusher;
-  // cnats' own requests (js_PublishMsg, kvStore_Get) are written at once by cnats already.
-  // A no-op with Config::send_asap (cnats wrote each one already).
+  // batch of direct gets, a relay batch. Acks and pull requests, which no hop waits on, stay with
+  // the flusher; cnats' own requests (js_PublishMsg, kvStore_Get) are written at once by cnats
+  // already. A no-op with Config::send_asap (cnats wrote each one already).
   void send_now() const;
 
   struct Events;  // connection event callbacks and the reconnect backoff (connection.cpp)
