@@ -37,11 +37,10 @@ class Transition {
 
   // The saga's one timer (see watchdog_step), first due when the shortest step could time out.
   void watchdog() {
-    auto shortest = definition_.steps.front().timeout;
-    for (const auto& s : definition_.steps) shortest = std::min(shortest, s.timeout);
-    emit(definition_.timer_subject(), schemas::StepTimer{.saga_id = state().saga_id,
-                                                         .step = watchdog_step,
-                                                         .due_ms = now_ms_ + shortest.count()});
+    emit(definition_.timer_subject(),
+         schemas::StepTimer{.saga_id = state().saga_id,
+                            .step = watchdog_step,
+                            .due_ms = now_ms_ + definition_.shortest_timeout().count()});
   }
 
   void lifecycle(std::string_view kind, std::string reason = {}) {

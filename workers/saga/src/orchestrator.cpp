@@ -342,9 +342,8 @@ Result<std::vector<runtime::Binding>> orchestrator_bindings(broker::Transport& t
   };
   // A hold needs an ack wait of twice its length; the shortest step timeout is the longest
   // first hold. (A killed orchestrator's held timers come back after this ack wait.)
-  auto shortest = definition.steps.front().timeout;
-  for (const auto& s : definition.steps) shortest = std::min(shortest, s.timeout);
-  timers.ack_wait = std::max(timers.ack_wait, 2 * shortest + std::chrono::seconds(1));
+  timers.ack_wait =
+      std::max(timers.ack_wait, 2 * definition.shortest_timeout() + std::chrono::seconds(1));
   // Each deferral of a timer uses one broker delivery; timers are cheap to hand back. A step
   // whose command waits for a participant defers its timer every few seconds, up to the
   // step's start_timeout.

@@ -7,6 +7,7 @@
 //   lifecycle  saga.orders.lifecycle.<kind>      (SagaLifecycle)
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -51,6 +52,12 @@ struct Definition {
     return subject_prefix + ".lifecycle." + std::string(kind);
   }
   std::string state_bucket() const { return "saga_" + name; }
+  // When the watchdog timer is first due after a start: the soonest any step could time out.
+  std::chrono::milliseconds shortest_timeout() const {
+    auto shortest = steps.empty() ? std::chrono::milliseconds(0) : steps.front().timeout;
+    for (const auto& s : steps) shortest = std::min(shortest, s.timeout);
+    return shortest;
+  }
 };
 
 }  // namespace fleet::saga
